@@ -1,0 +1,113 @@
+"""The ternary processing element: one weight, one adder, no multiplier."""
+
+from amaranth import *
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["TernaryCode", "TernaryPE"]
+
+
+class TernaryCode(data.Struct):
+    """A decoded ternary weight as the array stores it: ``nz`` (non-zero) and ``neg``.
+
+    ========  ====  =====
+    weight    nz    neg
+    ========  ====  =====
+    -1        1     1
+     0        0     0
+    +1        1     0
+    ========  ====  =====
+    """
+    nz: 1
+    neg: 1
+
+
+class TernaryPE(wiring.Component):
+    """A weight-stationary ternary multiply-accumulate cell.
+
+    Computes ``psum_out <= psum_in + w * x_in`` with ``w`` in {-1, 0, +1} using one adder:
+    the activation is conditionally inverted and the adder's carry-in supplies the ``+1`` of
+    the two's-complement negation; a zero weight adds nothing. Activations and the ``swap``
+    flag pass through to the right with one register.
+
+    The weight is double-buffered: ``load`` writes ``code`` into the shadow register, and an
+    activation arriving with ``swap_in`` high is multiplied by the shadow weight, which becomes
+    the active weight from then on. A load and a swap in the same cycle are allowed: the swap
+    takes the old shadow weight.
+
+    Every register advances only when ``en`` is high (the accelerator's global stall); none is
+    reset, because only the accelerator's control path decides which values are meaningful.
+
+    Parameters
+    ----------
+    act_bits : int
+        Signed activation width.
+    psum_in_bits : int
+        Width of the partial sum from above; 0 for the top row, which has no ``psum_in``.
+    psum_out_bits : int
+        Width of the partial sum passed down; wide enough for ``psum_in + 2**(act_bits-1)``.
+
+    Latency: 1 cycle for ``x_out``, ``swap_out`` and ``psum_out``.
+    """
+
+    def __init__(self, *, act_bits, psum_in_bits, psum_out_bits):
+        self.act_bits = act_bits
+        self.psum_in_bits = psum_in_bits
+        self.psum_out_bits = psum_out_bits
+        members = {
+            "en": In(1),
+            "x_in": In(signed(act_bits)),
+            "swap_in": In(1),
+            "load": In(1),
+            "code": In(TernaryCode),
+            "x_out": Out(signed(act_bits)),
+            "swap_out": Out(1),
+            "psum_out": Out(signed(psum_out_bits)),
+        }
+        if psum_in_bits:
+            members["psum_in"] = In(signed(psum_in_bits))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self.psum_out_bits
+
+        shadow = Signal(TernaryCode, reset_less=True)
+        active = Signal(TernaryCode, reset_less=True)
+        weight = Signal(TernaryCode)
+        m.d.comb += weight.eq(Mux(self.swap_in, shadow, active))
+
+        # One adder with a carry-in: {psum, 1} + {x ^ neg, neg} keeps the +1 of the negation
+        # in the adder's carry chain instead of a second add.
+        negate = Signal()
+        operand = Signal(width)
+        m.d.comb += [
+            negate.eq(weight.nz & weight.neg),
+            operand.eq(Mux(weight.nz, self.x_in.as_signed() ^ negate.replicate(width), 0)),
+        ]
+        psum_in = self.psum_in if self.psum_in_bits else C(0, 1)
+        psum_ext = Signal(signed(width))
+        m.d.comb += psum_ext.eq(psum_in)
+        total = Signal(width + 1)
+        m.d.comb += total.eq(Cat(C(1, 1), psum_ext) + Cat(negate, operand))
+
+        psum_reg = Signal(signed(width), reset_less=True)
+        x_reg = Signal(signed(self.act_bits), reset_less=True)
+        swap_reg = Signal(reset_less=True)
+        m.d.comb += [
+            self.psum_out.eq(psum_reg),
+            self.x_out.eq(x_reg),
+            self.swap_out.eq(swap_reg),
+        ]
+        with m.If(self.en):
+            m.d.sync += [
+                psum_reg.eq(total[1:]),
+                x_reg.eq(self.x_in),
+                swap_reg.eq(self.swap_in),
+            ]
+            with m.If(self.swap_in):
+                m.d.sync += active.eq(shadow)
+            with m.If(self.load):
+                m.d.sync += shadow.eq(self.code)
+        return m

@@ -1,0 +1,65 @@
+"""Per-lane delay lines that skew a vector into a systolic array's diagonal wavefront, or
+deskew it back."""
+
+from amaranth import *
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["SkewBuffer"]
+
+
+class SkewBuffer(wiring.Component):
+    """Delays lane ``i`` of a vector by ``delays[i]`` cycles.
+
+    Used three times in the accelerator: activations enter array row ``k`` after ``k`` cycles,
+    decoded weights reach array column ``n`` after ``n`` cycles, and the column sums leaving the
+    bottom of the array are realigned by delaying column ``n`` by ``cols - 1 - n`` cycles.
+
+    The registers advance only while ``en`` is high, so a stalled accelerator keeps every
+    wavefront in place. A lane with delay 0 is a wire. Registers are not reset; ``reset_lanes``
+    names lanes (for example a valid bit) that are.
+
+    Parameters
+    ----------
+    shape : shape-castable
+        The shape of one lane.
+    delays : sequence of int
+        The delay of each lane, in cycles.
+
+    Latency: ``delays[i]`` cycles for lane ``i``.
+    """
+
+    def __init__(self, shape, delays, *, reset_lanes=()):
+        self.shape = shape
+        self.delays = tuple(delays)
+        self.reset_lanes = frozenset(reset_lanes)
+        layout = data.ArrayLayout(shape, len(self.delays))
+        super().__init__({
+            "en": In(1),
+            "i": In(layout),
+            "o": Out(layout),
+        })
+
+    @classmethod
+    def skew(cls, shape, lanes):
+        """Lane ``i`` delayed by ``i`` cycles."""
+        return cls(shape, range(lanes))
+
+    @classmethod
+    def deskew(cls, shape, lanes):
+        """Lane ``i`` delayed by ``lanes - 1 - i`` cycles."""
+        return cls(shape, [lanes - 1 - i for i in range(lanes)])
+
+    def elaborate(self, platform):
+        m = Module()
+        for lane, delay in enumerate(self.delays):
+            value = self.i[lane]
+            for stage in range(delay):
+                reg = Signal(self.shape, name=f"lane{lane}_d{stage + 1}",
+                             reset_less=lane not in self.reset_lanes)
+                with m.If(self.en):
+                    m.d.sync += reg.eq(value)
+                value = reg
+            m.d.comb += self.o[lane].eq(value)
+        return m

@@ -1,0 +1,288 @@
+"""The accelerator top level: command interface, weight/activation/result streams, and the
+sequencer that keeps the array fed."""
+
+from amaranth import *
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .accumulator import Accumulator
+from .array import SystolicArray
+from .config import AccelConfig
+from .decoder import WeightDecoder
+from .pe import TernaryCode
+from .skew import SkewBuffer
+from .weight_buffer import WeightBuffer
+
+
+__all__ = ["TernaryAccelerator"]
+
+
+class _TileCounter:
+    """Nested counters over one stream of a job: ``inner`` beats per tile, then K tiles of
+    ``rows``, then N tiles of ``cols`` (no multiplier, no divider: bases step by the array
+    size and compare against the job's K and N)."""
+
+    def __init__(self, m, prefix, inner_bits, cfg):
+        self.inner = Signal(inner_bits, name=f"{prefix}_inner")
+        self.k_base = Signal(cfg.k_bits + 1, name=f"{prefix}_k_base")
+        self.n_base = Signal(cfg.n_bits + 1, name=f"{prefix}_n_base")
+        self.done = Signal(name=f"{prefix}_done")
+        self.last_k = Signal(name=f"{prefix}_last_k")
+        self.last_n = Signal(name=f"{prefix}_last_n")
+        self._m, self._cfg = m, cfg
+
+    def connect(self, job_k, job_n):
+        cfg = self._cfg
+        self._m.d.comb += [
+            self.last_k.eq(self.k_base + cfg.rows >= job_k),
+            self.last_n.eq(self.n_base + cfg.cols >= job_n),
+        ]
+
+    def clear(self):
+        return [self.inner.eq(0), self.k_base.eq(0), self.n_base.eq(0), self.done.eq(0)]
+
+    def step(self, last_inner):
+        """Statements that advance by one beat (to be placed under the beat's condition)."""
+        m, cfg = self._m, self._cfg
+        with m.If(last_inner):
+            m.d.sync += self.inner.eq(0)
+            with m.If(self.last_k):
+                m.d.sync += self.k_base.eq(0)
+                with m.If(self.last_n):
+                    m.d.sync += self.done.eq(1)
+                with m.Else():
+                    m.d.sync += self.n_base.eq(self.n_base + cfg.cols)
+            with m.Else():
+                m.d.sync += self.k_base.eq(self.k_base + cfg.rows)
+        with m.Else():
+            m.d.sync += self.inner.eq(self.inner + 1)
+
+
+class TernaryAccelerator(wiring.Component):
+    """A ternary GEMM accelerator: ``Y[M, N] = X[M, K] @ W[N, K].T`` with ``X`` signed
+    ``act_bits`` integers and ``W`` in {-1, 0, +1}.
+
+    The job is split into weight tiles of ``rows`` (K) x ``cols`` (N), N tiles outermost, K tiles
+    inside. For every tile the host streams the tile's ``rows`` packed weight words and, for
+    every activation row ``m``, the ``rows`` activations ``X[m, k0:k0+rows]``; after the last K
+    tile of an N tile the accelerator returns ``M`` result vectors ``Y[m, n0:n0+cols]``. Rows and
+    lanes past K or N are padded by the host with zeros and come back as zeros. The cycle-level
+    protocol is ``docs/interface.md``.
+
+    Members
+    -------
+    start, cmd_m, cmd_k, cmd_n : ``In``
+        A job starts on a cycle with ``start`` high and ``busy`` low. Sizes outside
+        ``1..max_m``, ``1..max_k``, ``1..max_n`` set ``cmd_error`` instead.
+    busy : ``Out(1)``
+        High from the cycle after ``start`` until the last result beat is accepted.
+    done : ``Out(1)``
+        One-cycle pulse in the cycle after the last result beat is accepted.
+    cmd_error : ``Out(1)``
+        The last ``start`` had invalid sizes and was ignored; cleared by a valid ``start``.
+    weights : ``In(stream.Signature(word_bits))``
+        Packed weight words, one array row of a tile per beat, tiles in job order.
+    activations : ``In(stream.Signature(ArrayLayout(signed(act_bits), rows)))``
+        One activation row segment per beat, lane ``k`` = ``X[m, k0 + k]``.
+    results : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), cols)))``
+        One result row segment per beat, lane ``n`` = ``Y[m, n0 + n]``.
+
+    Backpressure: ``results.ready`` low stalls the whole datapath (a global clock enable), so
+    ``weights.ready`` stays independent of it but ``activations.ready`` falls with it in the same
+    cycle. No ready depends on the same stream's valid.
+    """
+
+    def __init__(self, config=None, *, instantiate_pes=False):
+        if config is None:
+            config = AccelConfig()
+        if not isinstance(config, AccelConfig):
+            raise TypeError(f"config must be an AccelConfig, not {config!r}")
+        self.config = config
+        self.instantiate_pes = instantiate_pes
+        cfg = config
+        super().__init__({
+            "start": In(1),
+            "cmd_m": In(cfg.m_bits),
+            "cmd_k": In(cfg.k_bits),
+            "cmd_n": In(cfg.n_bits),
+            "busy": Out(1),
+            "done": Out(1),
+            "cmd_error": Out(1),
+            "weights": In(stream.Signature(cfg.word_bits)),
+            "activations": In(stream.Signature(
+                data.ArrayLayout(signed(cfg.act_bits), cfg.rows))),
+            "results": Out(stream.Signature(
+                data.ArrayLayout(signed(cfg.acc_bits), cfg.cols))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        row_bits = max(1, (cfg.rows - 1).bit_length())
+
+        m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits, depth=cfg.wmem_depth)
+        m.submodules.decoder = decoder = WeightDecoder(
+            weight_format=cfg.weight_format, lanes=cfg.cols, word_bits=cfg.word_bits)
+        m.submodules.array = array = SystolicArray(cfg, instantiate=self.instantiate_pes)
+        m.submodules.act_skew = act_skew = SkewBuffer.skew(
+            data.StructLayout({"x": signed(cfg.act_bits), "swap": 1}), cfg.rows)
+        m.submodules.code_skew = code_skew = SkewBuffer.skew(TernaryCode, cfg.cols)
+        m.submodules.deskew = deskew = SkewBuffer.deskew(signed(cfg.column_bits), cfg.cols)
+        m.submodules.acc = acc = Accumulator(cols=cfg.cols, acc_bits=cfg.acc_bits,
+                                             column_bits=cfg.column_bits, depth=cfg.max_m)
+
+        # Global stall: everything behind the input handshakes moves only when the result
+        # register can take a new value.
+        en = Signal()
+        m.d.comb += en.eq(~acc.o.valid | acc.o.ready)
+        for block in (wbuf, array, act_skew, code_skew, deskew, acc):
+            m.d.comb += block.en.eq(en)
+        wiring.connect(m, acc=acc.o, results=wiring.flipped(self.results))
+
+        # ---- job -----------------------------------------------------------------------
+        job_m = Signal(cfg.m_bits)
+        job_k = Signal(cfg.k_bits)
+        job_n = Signal(cfg.n_bits)
+        writer = _TileCounter(m, "writer", row_bits, cfg)
+        loader = _TileCounter(m, "loader", row_bits, cfg)
+        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg)
+        drain = _TileCounter(m, "drain", cfg.m_bits, cfg)
+        for counter in (writer, loader, feeder, drain):
+            counter.connect(job_k, job_n)
+        # Results come once per N tile: the drain counter skips K.
+        m.d.comb += drain.last_k.eq(1)
+
+        sizes_ok = Signal()
+        m.d.comb += sizes_ok.eq((self.cmd_m != 0) & (self.cmd_m <= cfg.max_m) &
+                                (self.cmd_k != 0) & (self.cmd_k <= cfg.max_k) &
+                                (self.cmd_n != 0) & (self.cmd_n <= cfg.max_n))
+        m.d.sync += self.done.eq(0)
+        with m.If(self.start & ~self.busy):
+            with m.If(sizes_ok):
+                m.d.sync += [
+                    job_m.eq(self.cmd_m), job_k.eq(self.cmd_k), job_n.eq(self.cmd_n),
+                    self.busy.eq(1), self.cmd_error.eq(0),
+                    *writer.clear(), *loader.clear(), *feeder.clear(), *drain.clear(),
+                ]
+            with m.Else():
+                m.d.sync += self.cmd_error.eq(1)
+
+        # ---- weights into the SRAM -----------------------------------------------------
+        wiring.connect(m, weights=wiring.flipped(self.weights), wbuf=wbuf.i)
+        m.d.comb += wbuf.allow.eq(self.busy & ~writer.done)
+        with m.If(self.weights.valid & self.weights.ready):
+            writer.step(writer.inner == cfg.rows - 1)
+
+        # ---- loader: SRAM -> decoder -> shadow weights, one tile row per cycle ---------
+        # A tile is loaded only when all its words are buffered, so its rows reach the array
+        # on consecutive enabled cycles, matching the diagonal of the activations that swap.
+        loading = Signal()
+        shadow_full = Signal()
+        swap_now = Signal()
+        start_load = Signal()
+        reading = Signal()
+        read_row = Signal(row_bits)
+        m.d.comb += [
+            start_load.eq(en & self.busy & ~loading & ~loader.done &
+                          (wbuf.level >= cfg.rows) & (~shadow_full | swap_now)),
+            reading.eq(start_load | (loading & en)),
+            read_row.eq(Mux(start_load, 0, loader.inner)),
+            wbuf.read.eq(reading),
+        ]
+        with m.If(reading):
+            with m.If(read_row == cfg.rows - 1):
+                m.d.sync += loading.eq(0)
+            with m.Else():
+                m.d.sync += loading.eq(1)
+            loader.step(read_row == cfg.rows - 1)
+        with m.If(en):
+            m.d.sync += shadow_full.eq(start_load | (shadow_full & ~swap_now))
+
+        # Read data is valid one cycle after the read; decode and register it (W0).
+        read_valid = Signal()
+        read_row_q = Signal(row_bits)
+        w0_valid = Signal()
+        w0_row = Signal(row_bits)
+        w0_codes = Signal(data.ArrayLayout(TernaryCode, cfg.cols), reset_less=True)
+        m.d.comb += decoder.word.eq(wbuf.data)
+        with m.If(en):
+            m.d.sync += [
+                read_valid.eq(reading), read_row_q.eq(read_row),
+                w0_valid.eq(read_valid), w0_row.eq(read_row_q), w0_codes.eq(decoder.codes),
+            ]
+        # Column n sees the word n cycles later: codes through a skew buffer, the row select
+        # along a chain of registers.
+        m.d.comb += code_skew.i.eq(w0_codes)
+        select_valid, select_row = w0_valid, w0_row
+        for n in range(cfg.cols):
+            if n:
+                valid_q = Signal(name=f"load_valid_{n}")
+                row_q = Signal(row_bits, name=f"load_row_{n}")
+                with m.If(en):
+                    m.d.sync += [valid_q.eq(select_valid), row_q.eq(select_row)]
+                select_valid, select_row = valid_q, row_q
+            m.d.comb += [
+                array.code[n].eq(code_skew.o[n]),
+                array.load_valid[n].eq(select_valid),
+                array.load_row[n].eq(select_row),
+            ]
+
+        # ---- activations into the array ------------------------------------------------
+        token = data.StructLayout({"valid": 1, "m": range(cfg.max_m), "first": 1, "last": 1})
+        accept = Signal()
+        tile_start = Signal()
+        m.d.comb += [
+            tile_start.eq(feeder.inner == 0),
+            self.activations.ready.eq(en & self.busy & ~feeder.done &
+                                      (~tile_start | shadow_full)),
+            accept.eq(self.activations.valid & self.activations.ready),
+            swap_now.eq(accept & tile_start),
+        ]
+        with m.If(accept):
+            feeder.step(feeder.inner == job_m - 1)
+
+        t0 = Signal(token)
+        t0_swap = Signal()
+        t0_x = Signal(data.ArrayLayout(signed(cfg.act_bits), cfg.rows), reset_less=True)
+        t1_swap = Signal()
+        t1_x = Signal.like(t0_x)
+        with m.If(en):
+            m.d.sync += [
+                t0.valid.eq(accept), t0.m.eq(feeder.inner), t0.first.eq(feeder.k_base == 0),
+                t0.last.eq(feeder.last_k), t0_swap.eq(swap_now), t0_x.eq(self.activations.payload),
+                t1_swap.eq(t0_swap), t1_x.eq(t0_x),
+            ]
+        for k in range(cfg.rows):
+            m.d.comb += [
+                act_skew.i[k].x.eq(t1_x[k]),
+                act_skew.i[k].swap.eq(t1_swap),
+                array.x[k].eq(act_skew.o[k].x),
+                array.swap[k].eq(act_skew.o[k].swap),
+            ]
+
+        # ---- column sums -> accumulator ------------------------------------------------
+        # The token reaches the accumulator's read port one cycle before the deskewed sums:
+        # T0 is at t+1, the sums at t + rows + cols + 1.
+        m.d.comb += deskew.i.eq(array.psum)
+        ahead = t0
+        for stage in range(cfg.rows + cfg.cols - 1):
+            delayed = Signal(token, name=f"token_d{stage + 1}")
+            with m.If(en):
+                m.d.sync += delayed.eq(ahead)
+            ahead = delayed
+        arrived = Signal(token)
+        with m.If(en):
+            m.d.sync += arrived.eq(ahead)
+        m.d.comb += [
+            acc.lookahead_m.eq(ahead.m),
+            acc.valid.eq(arrived.valid), acc.m.eq(arrived.m),
+            acc.first.eq(arrived.first), acc.last.eq(arrived.last),
+            acc.psum.eq(deskew.o),
+        ]
+
+        # ---- results out ---------------------------------------------------------------
+        with m.If(self.results.valid & self.results.ready):
+            with m.If((drain.inner == job_m - 1) & drain.last_n):
+                m.d.sync += [self.busy.eq(0), self.done.eq(1)]
+            drain.step(drain.inner == job_m - 1)
+        return m

@@ -1,0 +1,79 @@
+"""The packed weight SRAM: a ring buffer of weight words between the weight stream and the
+array's loader."""
+
+from amaranth import *
+from amaranth.lib import memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["WeightBuffer"]
+
+
+class WeightBuffer(wiring.Component):
+    """A ``depth`` x ``word_bits`` SRAM used as a FIFO of packed weight words.
+
+    One simple-dual-port ``amaranth.lib.memory.Memory`` with a synchronous read port, so yosys
+    maps it to block RAM (DP16KD, RAMB, SB_RAM40_4K). Words are written from the stream ``i``
+    and read back in order by the loader.
+
+    Members
+    -------
+    i : ``In(stream.Signature(word_bits))``
+        Packed weight words. ``ready`` is high while ``allow`` is high and the buffer has room;
+        it does not depend on ``i.valid``.
+    allow : ``In(1)``
+        The current job still expects weight words.
+    level : ``Out(range(depth + 1))``
+        Words written and not yet read (registered).
+    read : ``In(1)``
+        Read the oldest word; only honoured while ``en`` is high and ``level`` is non-zero.
+    en : ``In(1)``
+        The accelerator's stall: when low the read port holds its output.
+    data : ``Out(word_bits)``
+        The word read in the previous enabled cycle (latency 1).
+    """
+
+    def __init__(self, *, word_bits, depth):
+        self.word_bits = word_bits
+        self.depth = depth
+        super().__init__({
+            "i": In(stream.Signature(word_bits)),
+            "allow": In(1),
+            "level": Out(range(depth + 1)),
+            "read": In(1),
+            "en": In(1),
+            "data": Out(word_bits),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.storage = storage = memory.Memory(shape=unsigned(self.word_bits),
+                                                       depth=self.depth, init=[])
+        write = storage.write_port()
+        read = storage.read_port()
+
+        write_ptr = Signal(range(self.depth))
+        read_ptr = Signal(range(self.depth))
+        do_write = Signal()
+        do_read = Signal()
+        m.d.comb += [
+            self.i.ready.eq(self.allow & (self.level < self.depth)),
+            do_write.eq(self.i.valid & self.i.ready),
+            do_read.eq(self.read & self.en & (self.level != 0)),
+            write.addr.eq(write_ptr),
+            write.data.eq(self.i.payload),
+            write.en.eq(do_write),
+            read.addr.eq(read_ptr),
+            read.en.eq(self.en),
+            self.data.eq(read.data),
+        ]
+
+        def advance(ptr):
+            return Mux(ptr == self.depth - 1, 0, ptr + 1)
+
+        with m.If(do_write):
+            m.d.sync += write_ptr.eq(advance(write_ptr))
+        with m.If(do_read):
+            m.d.sync += read_ptr.eq(advance(read_ptr))
+        m.d.sync += self.level.eq(self.level + do_write - do_read)
+        return m
