@@ -1,4 +1,5 @@
-"""The R x C weight-stationary systolic array of ternary PEs."""
+"""The R x C weight-stationary systolic array of ternary PEs, built as ``cols`` identical
+columns of ``rows`` PEs."""
 
 from amaranth import *
 from amaranth.lib import data, wiring
@@ -7,11 +8,12 @@ from amaranth.lib.wiring import In, Out
 from .pe import TernaryCode, TernaryPE
 
 
-__all__ = ["SystolicArray", "pe_variants"]
+__all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
+           "column_module_name"]
 
 
 def pe_variants(config):
-    """The distinct PE shapes of an array: ``{row: (psum_in_bits, psum_out_bits)}``.
+    """The PE shape of every array row: ``{row: (psum_in_bits, psum_out_bits)}``.
 
     Partial sums grow by at most one bit per row, so a 64-row array with 8-bit activations has
     only seven distinct PE modules (outputs of 9 to 15 bits).
@@ -25,28 +27,113 @@ def pe_module_name(config, psum_in_bits, psum_out_bits):
     return f"{config.name}_pe_i{psum_in_bits}_o{psum_out_bits}"
 
 
-class SystolicArray(wiring.Component):
-    """A grid of :class:`TernaryPE`: activations flow right along rows, partial sums flow down
-    columns, weights stay.
+def column_module_name(config):
+    """The Verilog module name of one array column."""
+    return f"{config.name}_column"
 
-    PE ``(k, n)`` holds the weight ``W[n, k]`` of the current tile. Activation lane ``k`` must
-    arrive skewed by ``k`` cycles (see :class:`~rtl.skew.SkewBuffer`) and then reaches column
-    ``n`` after ``n`` more cycles; the finished column sum of lane ``n`` leaves the bottom
-    ``rows`` cycles after its row-0 activation entered column ``n``.
 
-    Weights load one tile row per cycle: column ``n`` receives ``code[n]`` with
-    ``load_row[n]`` naming the array row to write and ``load_valid[n]``, skewed like the
-    activations so that row ``k`` of column ``n`` is written on the same diagonal as the swap
-    that retires it. Each column decodes its own row select, so the code bus of a column fans
-    out to its ``rows`` PEs.
+def _attach(m, name, module_name, instantiate, make, ports):
+    """Add a submodule either as a Verilog ``Instance`` of ``module_name`` or as the Amaranth
+    component ``make()``, wiring ``ports`` (``*_out`` names are outputs)."""
+    if instantiate:
+        kwargs = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for port, value in ports.items():
+            kwargs[f"{'o' if port.endswith('_out') else 'i'}_{port}"] = value
+        m.submodules[name] = Instance(module_name, **kwargs)
+    else:
+        block = make()
+        m.submodules[name] = block
+        for port, value in ports.items():
+            if port.endswith("_out"):
+                m.d.comb += value.eq(getattr(block, port))
+            else:
+                m.d.comb += getattr(block, port).eq(value)
+
+
+class SystolicColumn(wiring.Component):
+    """One column of ``rows`` PEs: partial sums flow down, activations pass through to the
+    next column.
+
+    Row ``k`` receives ``x_in[k]`` and ``swap_in[k]`` and forwards them on ``x_out[k]`` and
+    ``swap_out[k]`` one cycle later. The column's weight bus ``code`` fans out to every PE;
+    ``load_row`` / ``load_valid`` select the one PE whose shadow weight is written.
+    ``psum_out`` is the column sum leaving the bottom row.
 
     Parameters
     ----------
     config : :class:`~rtl.config.AccelConfig`
     instantiate : bool
-        If true, PEs are Verilog ``Instance`` s of the modules named by :func:`pe_module_name`
-        (the generator emits each variant once); if false, they are Amaranth submodules
-        (for the Amaranth simulator and for small designs).
+        PEs as ``Instance`` s of :func:`pe_module_name` modules (generator) or as Amaranth
+        submodules (simulation).
+
+    Latency: 1 cycle per row for the partial sum, 1 cycle for ``x_out`` / ``swap_out``.
+    """
+
+    def __init__(self, config, *, instantiate=False):
+        self.config = config
+        self.instantiate = instantiate
+        row_bits = max(1, (config.rows - 1).bit_length())
+        super().__init__({
+            "en": In(1),
+            "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
+            "swap_in": In(config.rows),
+            "code": In(TernaryCode),
+            "load_row": In(row_bits),
+            "load_valid": In(1),
+            "x_out": Out(data.ArrayLayout(signed(config.act_bits), config.rows)),
+            "swap_out": Out(config.rows),
+            "psum_out": Out(signed(config.column_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        variants = pe_variants(cfg)
+        select = Signal(cfg.rows)
+        m.d.comb += select.eq(Mux(self.load_valid, 1 << self.load_row, 0))
+        psum_above = None
+        for k in range(cfg.rows):
+            in_bits, out_bits = variants[k]
+            psum = Signal(signed(out_bits), name=f"psum_{k}")
+            ports = {
+                "en": self.en,
+                "x_in": self.x_in[k], "swap_in": self.swap_in[k],
+                "load": select[k], "code": self.code,
+                "x_out": self.x_out[k], "swap_out": self.swap_out[k],
+                "psum_out": psum,
+            }
+            if in_bits:
+                ports["psum_in"] = psum_above
+            _attach(m, f"pe_{k}", pe_module_name(cfg, in_bits, out_bits), self.instantiate,
+                    lambda: TernaryPE(act_bits=cfg.act_bits, psum_in_bits=in_bits,
+                                      psum_out_bits=out_bits),
+                    ports)
+            psum_above = psum
+        m.d.comb += self.psum_out.eq(psum_above)
+        return m
+
+
+class SystolicArray(wiring.Component):
+    """A grid of :class:`~rtl.pe.TernaryPE`: activations flow right along rows, partial sums
+    flow down columns, weights stay.
+
+    PE ``(k, n)`` holds the weight ``W[n, k]`` of the current tile. Activation lane ``k`` must
+    arrive skewed by ``k`` cycles (see :class:`~rtl.skew.SkewBuffer`) and then reaches column
+    ``n`` after ``n`` more cycles; the finished sum of column ``n`` leaves the bottom ``rows``
+    cycles after its row-0 activation entered column ``n``.
+
+    Weights load one tile row per cycle: column ``n`` receives ``code[n]`` with
+    ``load_row[n]`` naming the array row to write and ``load_valid[n]``, skewed like the
+    activations so that row ``k`` of column ``n`` is written on the same diagonal as the swap
+    that retires its previous weight.
+
+    Parameters
+    ----------
+    config : :class:`~rtl.config.AccelConfig`
+    instantiate : bool
+        If true, the columns are ``Instance`` s of one :func:`column_module_name` module and
+        the PEs ``Instance`` s of the :func:`pe_module_name` variants, so the generator emits
+        each once; if false, everything is an Amaranth submodule (for the Amaranth simulator).
 
     Latency: ``rows`` cycles from a row-0 activation to its column sum, per column.
     """
@@ -68,48 +155,20 @@ class SystolicArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        variants = pe_variants(cfg)
-
-        # Wires between neighbours: x and swap to the right, psum down.
-        x = [[Signal(signed(cfg.act_bits), name=f"x_{k}_{n}") for n in range(cfg.cols + 1)]
-             for k in range(cfg.rows)]
-        swap = [[Signal(name=f"swap_{k}_{n}") for n in range(cfg.cols + 1)]
-                for k in range(cfg.rows)]
-        psum = [[Signal(signed(variants[k][1]), name=f"psum_{k}_{n}") for n in range(cfg.cols)]
-                for k in range(cfg.rows)]
-        for k in range(cfg.rows):
-            m.d.comb += [x[k][0].eq(self.x[k]), swap[k][0].eq(self.swap[k])]
-
+        x = self.x.as_value()
+        swap = self.swap
         for n in range(cfg.cols):
-            select = Signal(cfg.rows, name=f"load_select_{n}")
-            m.d.comb += select.eq(Mux(self.load_valid[n], 1 << self.load_row[n], 0))
-            for k in range(cfg.rows):
-                in_bits, out_bits = variants[k]
-                ports = {
-                    "en": self.en,
-                    "x_in": x[k][n], "swap_in": swap[k][n],
-                    "load": select[k], "code": self.code[n],
-                    "x_out": x[k][n + 1], "swap_out": swap[k][n + 1],
-                    "psum_out": psum[k][n],
-                }
-                if in_bits:
-                    ports["psum_in"] = psum[k - 1][n]
-                name = f"pe_{k}_{n}"
-                if self.instantiate:
-                    kwargs = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
-                    for port, value in ports.items():
-                        direction = "o" if port.endswith("_out") else "i"
-                        kwargs[f"{direction}_{port}"] = value
-                    m.submodules[name] = Instance(pe_module_name(cfg, in_bits, out_bits),
-                                                  **kwargs)
-                else:
-                    pe = TernaryPE(act_bits=cfg.act_bits, psum_in_bits=in_bits,
-                                   psum_out_bits=out_bits)
-                    m.submodules[name] = pe
-                    for port, value in ports.items():
-                        if port.endswith("_out"):
-                            m.d.comb += value.eq(getattr(pe, port))
-                        else:
-                            m.d.comb += getattr(pe, port).eq(value)
-            m.d.comb += self.psum[n].eq(psum[cfg.rows - 1][n])
+            x_next = Signal(len(x), name=f"x_{n + 1}")
+            swap_next = Signal(cfg.rows, name=f"swap_{n + 1}")
+            _attach(m, f"column_{n}", column_module_name(cfg), self.instantiate,
+                    lambda: SystolicColumn(cfg),
+                    {
+                        "en": self.en,
+                        "x_in": x, "swap_in": swap,
+                        "code": self.code[n].as_value(),
+                        "load_row": self.load_row[n], "load_valid": self.load_valid[n],
+                        "x_out": x_next, "swap_out": swap_next,
+                        "psum_out": self.psum[n],
+                    })
+            x, swap = x_next, swap_next
         return m

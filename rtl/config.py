@@ -5,7 +5,7 @@ weight format is computed here once: the RTL blocks, the generator, the manifest
 co-simulation driver all read it from :class:`AccelConfig` and never re-derive it.
 """
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 import hashlib
 import json
 import math
@@ -109,9 +109,8 @@ class AccelConfig:
         needed = self.acc_bits_needed
         if self.acc_bits < needed:
             raise ConfigError(
-                f"acc_bits={self.acc_bits} can overflow: K up to {self.max_k} with "
-                f"{self.act_bits}-bit activations needs {needed} bits "
-                f"(raise acc_bits or lower max_k)")
+                f"acc_bits must be at least {needed} so that no result overflows with K up to "
+                f"max_k={self.max_k} and {self.act_bits}-bit activations, not {self.acc_bits}")
 
     # -- derived widths -------------------------------------------------------------------
 

@@ -53,13 +53,27 @@ class SkewBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        for lane, delay in enumerate(self.delays):
-            value = self.i[lane]
-            for stage in range(delay):
-                reg = Signal(self.shape, name=f"lane{lane}_d{stage + 1}",
-                             reset_less=lane not in self.reset_lanes)
+        # Stage s holds, side by side, every lane still waiting after s cycles: one wide
+        # register per stage keeps the netlist small (a 64-lane skew is 63 registers).
+        lanes = list(range(len(self.delays)))
+        width = Shape.cast(self.shape).width
+        current = {lane: Value.cast(self.i[lane]) for lane in lanes}
+        for lane in lanes:
+            if self.delays[lane] == 0:
+                m.d.comb += Value.cast(self.o[lane]).eq(current[lane])
+        for stage in range(1, max(self.delays, default=0) + 1):
+            waiting = [lane for lane in lanes if self.delays[lane] >= stage]
+            for reset in (False, True):
+                group = [lane for lane in waiting if (lane in self.reset_lanes) == reset]
+                if not group:
+                    continue
+                reg = Signal(width * len(group), name=f"stage{stage}{'_ctl' if reset else ''}",
+                             reset_less=not reset)
                 with m.If(self.en):
-                    m.d.sync += reg.eq(value)
-                value = reg
-            m.d.comb += self.o[lane].eq(value)
+                    m.d.sync += reg.eq(Cat(current[lane] for lane in group))
+                for index, lane in enumerate(group):
+                    current[lane] = reg[index * width:(index + 1) * width]
+            for lane in waiting:
+                if self.delays[lane] == stage:
+                    m.d.comb += Value.cast(self.o[lane]).eq(current[lane])
         return m

@@ -1,0 +1,82 @@
+"""NumPy golden model of the ternary accelerator: the single source of numerics.
+
+Everything else (RTL, cosimulation, driver, transformer model) is checked
+against these functions; see ``docs/numerics.md`` for the full contract.
+
+Numeric contract of one BitLinear layer (all floating-point steps float32,
+round to nearest even)
+    1. Weights, offline (:func:`quantize_weights`):
+       ``gamma = max(mean(|W|), 1e-5)``, ``Wq = clip(rint(W / gamma), -1, 1)``.
+    2. Activations, per token (:func:`quantize_activations`):
+       ``s = 127 / max(max(|x|), 1e-5)`` over the last axis,
+       ``Xq = clip(rint(x * s), -128, 127)``.
+    3. Integer GEMM (:func:`int_gemm`), the accelerator's job:
+       ``Y[m, n] = sum_k Xq[m, k] * Wq[n, k]``, exact, int32.
+    4. Dequantization (:func:`dequantize`): ``(float32(Y) / s) * gamma``,
+       in exactly that order.
+
+``rint`` rounds half to even (like ``torch.round``). :func:`bitlinear`
+chains steps 2 to 4 and accepts any ``gemm`` callable, so the hardware can
+stand in for :func:`int_gemm`.
+
+Packed weight formats (:mod:`golden.packing`)
+    ``i2`` (HuggingFace checkpoint, :func:`pack_i2`), ``i2`` lanes (hardware
+    SRAM, 4 weights per byte little-endian, :func:`pack_i2_lanes`) and ``t5``
+    (hardware SRAM, 5 weights per byte in base 3, :func:`pack_t5`); hardware
+    words are little-endian byte vectors (:func:`bytes_to_int`).
+
+Argument checks (:mod:`golden.checks`)
+    :func:`check_int8` and :func:`check_ternary` raise the same messages here
+    and in the hardware driver.
+"""
+
+from golden.checks import check_int8, check_ternary
+from golden.gemm import MAX_K, gemm_bound, int_gemm
+from golden.packing import (
+    I2_BITS_PER_WEIGHT,
+    I2_WEIGHTS_PER_BYTE,
+    T5_MAX_BYTE,
+    T5_WEIGHTS_PER_BYTE,
+    WEIGHT_FORMATS,
+    pack_i2,
+    pack_i2_lanes,
+    pack_t5,
+    packed_bits,
+    unpack_i2,
+    unpack_i2_lanes,
+    unpack_t5,
+)
+from golden.quant import EPS, bitlinear, dequantize, quantize_activations, quantize_weights
+from golden.words import bytes_to_int, int_to_bytes
+
+__all__ = [
+    # quantizers and the layer
+    "EPS",
+    "quantize_weights",
+    "quantize_activations",
+    "dequantize",
+    "bitlinear",
+    # integer GEMM
+    "MAX_K",
+    "gemm_bound",
+    "int_gemm",
+    # argument checks
+    "check_int8",
+    "check_ternary",
+    # packed formats
+    "I2_BITS_PER_WEIGHT",
+    "I2_WEIGHTS_PER_BYTE",
+    "T5_WEIGHTS_PER_BYTE",
+    "T5_MAX_BYTE",
+    "WEIGHT_FORMATS",
+    "packed_bits",
+    "pack_i2",
+    "unpack_i2",
+    "pack_i2_lanes",
+    "unpack_i2_lanes",
+    "pack_t5",
+    "unpack_t5",
+    # hardware words
+    "bytes_to_int",
+    "int_to_bytes",
+]
