@@ -1,1 +1,12 @@
-"""Co-simulation of the generated accelerator: cocotb driver, benches and run_gemm."""
+"""Co-simulation of the generated accelerator against the golden model.
+
+* :func:`run_gemm` — one GEMM on the simulated hardware from plain Python.
+* :class:`AccelDriver` — the transaction-level cocotb driver (``await driver.gemm(x, w)``).
+* :class:`JobLayout` — how a GEMM maps onto the three streams.
+"""
+
+from .api import run_gemm
+from .driver import AccelDriver, GemmResult
+from .layout import JobLayout
+
+__all__ = ["run_gemm", "AccelDriver", "GemmResult", "JobLayout"]
