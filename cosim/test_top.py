@@ -59,7 +59,8 @@ async def extremes(dut, activation, weight):
     _check(dut, f"x={activation} w={weight}", x, w, result)
 
 
-SHAPES = [(1, 1, 1), (1, 7, 5), (2, 3, 9), (5, 16, 6), (1, 20, 1), (9, 5, 13), (4, 12, 12)]
+SHAPES = [(1, 1, 1), (1, 7, 5), (2, 3, 9), (5, 16, 6), (1, 20, 1), (9, 5, 13), (4, 12, 12),
+          (3, 130, 70)]
 
 
 @cocotb.test()

@@ -152,10 +152,17 @@ class TernaryAccelerator(wiring.Component):
         # Results come once per N tile: the drain counter skips K.
         m.d.comb += drain.last_k.eq(1)
 
+        def in_range(size, top):
+            # The upper bound is a real check only when the field can exceed it.
+            check = size != 0
+            if top < (1 << len(size)) - 1:
+                check &= size <= top
+            return check
+
         sizes_ok = Signal()
-        m.d.comb += sizes_ok.eq((self.cmd_m != 0) & (self.cmd_m <= cfg.max_m) &
-                                (self.cmd_k != 0) & (self.cmd_k <= cfg.max_k) &
-                                (self.cmd_n != 0) & (self.cmd_n <= cfg.max_n))
+        m.d.comb += sizes_ok.eq(in_range(self.cmd_m, cfg.max_m) &
+                                in_range(self.cmd_k, cfg.max_k) &
+                                in_range(self.cmd_n, cfg.max_n))
         m.d.sync += self.done.eq(0)
         with m.If(self.start & ~self.busy):
             with m.If(sizes_ok):

@@ -1,0 +1,83 @@
+"""AccelConfig: validation messages, derived widths and the cycle model's arithmetic."""
+
+import pytest
+
+from rtl.config import AccelConfig, ConfigError, psum_width
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rows": 0}, r"^rows must be an integer from 1 to 256, not 0$"),
+    ({"rows": 257}, r"^rows must be an integer from 1 to 256, not 257$"),
+    ({"cols": -3}, r"^cols must be an integer from 1 to 256, not -3$"),
+    ({"rows": 2.0}, r"^rows must be an integer from 1 to 256, not 2.0$"),
+    ({"rows": True}, r"^rows must be an integer from 1 to 256, not True$"),
+    ({"act_bits": 1}, r"^act_bits must be an integer from 2 to 16, not 1$"),
+    ({"weight_format": "i3"}, r"^weight_format must be 'i2' or 't5', not 'i3'$"),
+    ({"rows": 8, "wmem_depth": 15},
+     r"^wmem_depth must be an integer from 16 to 1048576, not 15 \(it must hold two tiles of 8 rows\)$"),
+    ({"max_m": 0}, r"^max_m must be an integer from 1 to 65536, not 0$"),
+    ({"name": "9lives"}, r"^name must be a Verilog identifier"),
+    ({"name": "a b"}, r"^name must be a Verilog identifier"),
+    ({"acc_bits": 16},
+     r"^acc_bits must be at least 24 so that no result overflows with K up to max_k=65535 "
+     r"and 8-bit activations, not 16$"),
+])
+def test_invalid_configurations_are_refused(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        AccelConfig(**kwargs)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_accumulator_bound_is_exact():
+    # K = 255 with 8-bit activations: |Y| <= 255 * 128 = 32640 fits 16 signed bits.
+    AccelConfig(acc_bits=16, max_k=255)
+    with pytest.raises(ConfigError):
+        AccelConfig(acc_bits=16, max_k=256)   # 256 * 128 = 32768 does not
+
+
+@pytest.mark.parametrize("terms, bits, width", [(1, 8, 9), (2, 8, 10), (3, 8, 10), (4, 8, 11),
+                                                (64, 8, 15), (1, 2, 3)])
+def test_psum_width(terms, bits, width):
+    assert psum_width(terms, bits) == width
+    extreme = terms << (bits - 1)
+    assert -(1 << (width - 1)) <= -extreme and extreme <= (1 << (width - 1)) - 1
+    assert extreme > (1 << (width - 2)) - 1          # one bit fewer would not do
+
+
+def test_derived_widths():
+    cfg = AccelConfig(rows=64, cols=64)
+    assert [cfg.psum_bits(k) for k in (0, 1, 3, 63)] == [9, 10, 11, 15]
+    assert cfg.word_bits == 128
+    assert AccelConfig(cols=7, weight_format="t5").word_bits == 16
+    assert AccelConfig(cols=10, weight_format="t5").word_bits == 16
+    assert cfg.act_stream_bits == 512 and cfg.result_stream_bits == 2048
+    assert AccelConfig(rows=8).wmem_depth == 32 and AccelConfig(rows=64).wmem_depth == 128
+
+
+def test_cycle_model_hand_values():
+    cfg = AccelConfig(rows=4, cols=3)
+    # One tile: rows (buffer the tile) + 1 + M - 1 + latency (rows + cols + 2) + 1.
+    assert cfg.cycles(1, 4, 3) == 4 + 1 + 0 + 9 + 1
+    assert cfg.cycles(1, 1, 1) == cfg.cycles(1, 4, 3)
+    # Weight-bound tiles when M < rows: each further tile costs rows cycles.
+    assert cfg.cycles(1, 8, 3) - cfg.cycles(1, 4, 3) == 4
+    # Activation-bound tiles when M >= rows: each further tile costs M cycles.
+    assert cfg.cycles(10, 8, 6) - cfg.cycles(10, 4, 3) == 3 * 10
+    with pytest.raises(ValueError, match=r"^M must be an integer from 1 to 256, not 0$"):
+        cfg.cycles(0, 1, 1)
+
+
+def test_utilization_reaches_95_percent_in_steady_state():
+    for rows, cols in ((8, 8), (64, 64), (3, 7)):
+        cfg = AccelConfig(rows=rows, cols=cols)
+        assert cfg.utilization(4 * rows, 8 * rows, 8 * cols) >= 0.95
+
+
+def test_digest_depends_on_every_parameter():
+    base = AccelConfig()
+    assert base.digest == AccelConfig().digest
+    for change in ({"rows": 9}, {"weight_format": "t5"}, {"name": "other"}, {"max_m": 7}):
+        assert AccelConfig(**change).digest != base.digest
