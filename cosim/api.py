@@ -63,7 +63,7 @@ def run_gemm(x, w, *, rows, cols, weight_format="i2", sim="verilator", **config)
 
     from gen.emit import emit_verilog
     from .bench import CONFIG_VARIABLE
-    from .build import _TopPortsOnly, build_design, verilator_environment, waves_requested
+    from .build import TopPortsVerilator, build_design, verilator_environment, waves_requested
 
     verilator_environment()
     folder = build_design("top", cfg.digest, emit_verilog(cfg), cfg.name)
@@ -72,7 +72,7 @@ def run_gemm(x, w, *, rows, cols, weight_format="i2", sim="verilator", **config)
     with tempfile.TemporaryDirectory(dir=runs) as work:
         job = os.path.join(work, "job.npz")
         np.savez(job, x=x, w=w)
-        runner = _TopPortsOnly()
+        runner = TopPortsVerilator()
         env = {CONFIG_VARIABLE: json.dumps(cfg.as_dict()), JOB_VARIABLE: job}
         log = os.path.join(work, "sim.log")
         try:

@@ -27,7 +27,7 @@ def run_bench(*, kind, key, verilog, toplevel, module, config, test_filter=None,
     """Build (cached) and run the cocotb tests of ``module`` against ``toplevel``; fail the
     calling pytest test unless every cocotb test passed."""
     from cocotb_tools.runner import get_results
-    from .build import _TopPortsOnly
+    from .build import TopPortsVerilator
 
     verilator_environment()
     folder = build_design(kind, key, verilog, toplevel)
@@ -36,7 +36,7 @@ def run_bench(*, kind, key, verilog, toplevel, module, config, test_filter=None,
     env = {CONFIG_VARIABLE: json.dumps(config)}
     if SEED_VARIABLE in os.environ:
         env[SEED_VARIABLE] = os.environ[SEED_VARIABLE]
-    runner = _TopPortsOnly()
+    runner = TopPortsVerilator()
     results = runner.test(test_module=module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
                           build_dir=folder,
                           test_dir=test_dir, extra_env=env, test_filter=test_filter,

@@ -14,8 +14,8 @@ import time
 from cocotb_tools.runner import Verilator, VerilatorControlFile
 
 
-__all__ = ["ROOT", "BUILD_ROOT", "verilator_environment", "waves_requested", "build_design",
-           "source_digest"]
+__all__ = ["ROOT", "BUILD_ROOT", "BUILD_ARGS", "TopPortsVerilator", "verilator_environment",
+           "waves_requested", "build_design", "source_digest"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Simulator builds live here (never committed); ``TERNARY_ACCEL_BUILD_DIR`` moves them.
@@ -61,7 +61,7 @@ def verilator_environment():
     return root
 
 
-class _TopPortsOnly(Verilator):
+class TopPortsVerilator(Verilator):
     """cocotb's Verilator runner without ``--public-flat-rw``: a control file makes only the
     top-level ports visible, which leaves Verilator free to optimise the array and cuts the
     C++ build time several-fold."""
@@ -82,17 +82,18 @@ def source_digest():
     return digest.hexdigest()[:12]
 
 
-def build_design(kind, key, verilog_text, toplevel, *, waves=None, log=None):
+def build_design(kind, key, verilog_text, toplevel, *, waves=None, log=None, root=None):
     """Build ``verilog_text`` (top module ``toplevel``) with Verilator, once per ``key``.
 
-    Returns the build folder. ``kind`` names the bench (``top``, ``pe`` ...); ``key`` is a
-    digest of the configuration. A finished build leaves a ``.built`` stamp; a later call with
+    Returns the build folder, under ``root`` (default :data:`BUILD_ROOT`). ``kind`` names the
+    bench (``top``, ``pe`` ...); ``key`` is a digest of the configuration. A finished build leaves a ``.built`` stamp; a later call with
     the same key reuses it.
     """
     verilator_environment()
     waves = waves_requested() if waves is None else waves
     flags = hashlib.sha256(" ".join(BUILD_ARGS).encode()).hexdigest()[:6]
-    folder = BUILD_ROOT / f"{kind}-{key}-{source_digest()}{flags}{'-waves' if waves else ''}"
+    suffix = "-waves" if waves else ""
+    folder = pathlib.Path(root or BUILD_ROOT) / f"{kind}-{key}-{source_digest()}{flags}{suffix}"
     stamp = folder / ".built"
     if stamp.exists():
         return folder
@@ -105,7 +106,7 @@ def build_design(kind, key, verilog_text, toplevel, *, waves=None, log=None):
     control.write_text("`verilator_config\n"
                        f"public_flat_rw -module \"{toplevel}\" -var \"*\"\n")
     began = time.perf_counter()
-    runner = _TopPortsOnly()
+    runner = TopPortsVerilator()
     build_args = list(BUILD_ARGS)
     if waves:
         build_args += ["--trace-fst", "--trace-structs"]

@@ -19,41 +19,50 @@ __all__ = ["TernaryAccelerator"]
 
 class _TileCounter:
     """Nested counters over one stream of a job: ``inner`` beats per tile, then K tiles of
-    ``rows``, then N tiles of ``cols`` (no multiplier, no divider: bases step by the array
-    size and compare against the job's K and N)."""
+    ``rows`` (unless ``per_k_tile`` is false, for the results, which come once per N tile), then
+    N tiles of ``cols``. No multiplier and no divider: the bases step by the array size and are
+    compared with the job's K and N."""
 
-    def __init__(self, m, prefix, inner_bits, cfg):
+    def __init__(self, m, prefix, inner_bits, cfg, job_k, job_n, *, per_k_tile=True):
+        self._m, self._cfg = m, cfg
         self.inner = Signal(inner_bits, name=f"{prefix}_inner")
-        self.k_base = Signal(cfg.k_bits + 1, name=f"{prefix}_k_base")
         self.n_base = Signal(cfg.n_bits + 1, name=f"{prefix}_n_base")
         self.done = Signal(name=f"{prefix}_done")
         self.last_k = Signal(name=f"{prefix}_last_k")
         self.last_n = Signal(name=f"{prefix}_last_n")
-        self._m, self._cfg = m, cfg
-
-    def connect(self, job_k, job_n):
-        cfg = self._cfg
-        self._m.d.comb += [
-            self.last_k.eq(self.k_base + cfg.rows >= job_k),
-            self.last_n.eq(self.n_base + cfg.cols >= job_n),
-        ]
+        m.d.comb += self.last_n.eq(self.n_base + cfg.cols >= job_n)
+        if per_k_tile:
+            self.k_base = Signal(cfg.k_bits + 1, name=f"{prefix}_k_base")
+            m.d.comb += self.last_k.eq(self.k_base + cfg.rows >= job_k)
+        else:
+            self.k_base = None
+            m.d.comb += self.last_k.eq(1)
 
     def clear(self):
-        return [self.inner.eq(0), self.k_base.eq(0), self.n_base.eq(0), self.done.eq(0)]
+        statements = [self.inner.eq(0), self.n_base.eq(0), self.done.eq(0)]
+        if self.k_base is not None:
+            statements.append(self.k_base.eq(0))
+        return statements
 
     def step(self, last_inner):
-        """Statements that advance by one beat (to be placed under the beat's condition)."""
+        """Advance by one beat (call under the beat's condition)."""
         m, cfg = self._m, self._cfg
+        def next_n_tile():
+            with m.If(self.last_n):
+                m.d.sync += self.done.eq(1)
+            with m.Else():
+                m.d.sync += self.n_base.eq(self.n_base + cfg.cols)
+
         with m.If(last_inner):
             m.d.sync += self.inner.eq(0)
-            with m.If(self.last_k):
-                m.d.sync += self.k_base.eq(0)
-                with m.If(self.last_n):
-                    m.d.sync += self.done.eq(1)
+            if self.k_base is None:
+                next_n_tile()
+            else:
+                with m.If(self.last_k):
+                    m.d.sync += self.k_base.eq(0)
+                    next_n_tile()
                 with m.Else():
-                    m.d.sync += self.n_base.eq(self.n_base + cfg.cols)
-            with m.Else():
-                m.d.sync += self.k_base.eq(self.k_base + cfg.rows)
+                    m.d.sync += self.k_base.eq(self.k_base + cfg.rows)
         with m.Else():
             m.d.sync += self.inner.eq(self.inner + 1)
 
@@ -143,14 +152,10 @@ class TernaryAccelerator(wiring.Component):
         job_m = Signal(cfg.m_bits)
         job_k = Signal(cfg.k_bits)
         job_n = Signal(cfg.n_bits)
-        writer = _TileCounter(m, "writer", row_bits, cfg)
-        loader = _TileCounter(m, "loader", row_bits, cfg)
-        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg)
-        drain = _TileCounter(m, "drain", cfg.m_bits, cfg)
-        for counter in (writer, loader, feeder, drain):
-            counter.connect(job_k, job_n)
-        # Results come once per N tile: the drain counter skips K.
-        m.d.comb += drain.last_k.eq(1)
+        writer = _TileCounter(m, "writer", row_bits, cfg, job_k, job_n)
+        loader = _TileCounter(m, "loader", row_bits, cfg, job_k, job_n)
+        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg, job_k, job_n)
+        drain = _TileCounter(m, "drain", cfg.m_bits, cfg, job_k, job_n, per_k_tile=False)
 
         def in_range(size, top):
             # The upper bound is a real check only when the field can exceed it.

@@ -81,3 +81,16 @@ def test_digest_depends_on_every_parameter():
     assert base.digest == AccelConfig().digest
     for change in ({"rows": 9}, {"weight_format": "t5"}, {"name": "other"}, {"max_m": 7}):
         assert AccelConfig(**change).digest != base.digest
+
+
+def test_manifest_formula_is_the_cycle_model():
+    """The formula string in manifest.json, evaluated as written, gives ``cycles``."""
+    import math
+    from gen.emit import build_manifest
+    for rows, cols in ((1, 1), (4, 3), (7, 16), (64, 64)):
+        cfg = AccelConfig(rows=rows, cols=cols)
+        formula = build_manifest(cfg, "x.v")["cycle_model"]["formula"]
+        for m, k, n in ((1, 1, 1), (3, 130, 70), (256, 512, 512), (17, 5, 200)):
+            value = eval(formula, {"ceil": math.ceil, "max": max},
+                         {"rows": rows, "cols": cols, "M": m, "K": k, "N": n})
+            assert value == cfg.cycles(m, k, n)
