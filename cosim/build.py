@@ -8,6 +8,7 @@ import hashlib
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import time
 
@@ -27,12 +28,22 @@ BUILD_ROOT = pathlib.Path(os.environ.get("TERNARY_ACCEL_BUILD_DIR", ROOT / "sim_
 BUILD_ARGS = ("-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-fno-inline",
               "--x-assign", "fast", "--x-initial", "fast")
 
-#: Set to 1 to build with FST tracing and write ``dump.fst`` in the test folder.
+#: Set to 1 to build with tracing and write ``dump.fst`` (or ``dump.vcd`` without the lz4
+#: headers, see :func:`fst_supported`) in the run folder.
 WAVES_VARIABLE = "TERNARY_ACCEL_WAVES"
 
 
 def waves_requested():
     return os.environ.get(WAVES_VARIABLE, "") not in ("", "0")
+
+
+def fst_supported():
+    """Whether Verilator's FST writer can be compiled here: it needs the lz4 headers
+    (Debian: ``liblz4-dev``), which no PyPI package provides. Without them, waveforms are
+    written as VCD (``dump.vcd``) instead."""
+    probe = subprocess.run(["c++", "-E", "-x", "c++", "-"], input="#include <lz4.h>\n",
+                           capture_output=True, text=True)
+    return probe.returncode == 0
 
 
 def verilator_environment():
@@ -109,7 +120,12 @@ def build_design(kind, key, verilog_text, toplevel, *, waves=None, log=None, roo
     runner = TopPortsVerilator()
     build_args = list(BUILD_ARGS)
     if waves:
-        build_args += ["--trace-fst", "--trace-structs"]
+        if fst_supported():
+            build_args += ["--trace-fst", "--trace-structs"]
+        else:
+            print(f"{WAVES_VARIABLE}: the lz4 headers needed for FST are missing "
+                  "(apt install liblz4-dev); writing dump.vcd instead", file=sys.stderr)
+            build_args += ["--trace-structs"]
     runner.build(sources=[source, VerilatorControlFile(control)], hdl_toplevel=toplevel,
                  build_dir=folder, build_args=build_args, waves=waves,
                  log_file=folder / "build.log")
