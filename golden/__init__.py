@@ -80,3 +80,25 @@ __all__ = [
     "bytes_to_int",
     "int_to_bytes",
 ]
+
+# The BitNet b1.58 transformer, its checkpoints and tokenizer (see docs/model.md).
+from golden.checkpoint import LINEAR_CLASSES, CheckpointError, load_checkpoint, save_checkpoint
+from golden.config import BitNetConfig, param_shapes, projection_names, random_params
+from golden.model import BitNetModel, KVCache
+from golden.tokenizer import Tokenizer
+
+__all__ += [
+    # transformer
+    "BitNetConfig",
+    "BitNetModel",
+    "KVCache",
+    "param_shapes",
+    "projection_names",
+    "random_params",
+    # checkpoints and text
+    "CheckpointError",
+    "LINEAR_CLASSES",
+    "load_checkpoint",
+    "save_checkpoint",
+    "Tokenizer",
+]

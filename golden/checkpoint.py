@@ -1,0 +1,337 @@
+"""HuggingFace BitNet checkpoint folders <-> :class:`golden.BitNetModel`, without torch or pickle.
+
+A folder holds ``config.json``, the tensors in ``model.safetensors`` or in shards listed by
+``model.safetensors.index.json`` (``{"weight_map": {tensor: shard file}}``), and optionally
+``tokenizer.json``. Tensor names are HuggingFace's (:func:`golden.param_shapes`), read through
+``safetensors`` (``safe_open(..., framework="np")``); BF16 tensors, which NumPy has no type
+for, are widened to float32 exactly by shifting their 16 bits into the high half.
+
+Projection weights ``<proj>.weight`` come in two forms:
+
+* packed: uint8 ``[ceil(out/4), in]`` in the i2 layout (:func:`golden.unpack_i2`) plus a
+  one-element float ``<proj>.weight_scale`` ``s``. Its meaning follows
+  ``config.json`` ``quantization_config.linear_class``, as in ``transformers``
+  ``integrations/bitnet.py``: ``"bitlinear"`` (the default, and the 2B-4T checkpoint)
+  computes ``y / (x_scale * s)``, i.e. ``W = t / s``, so ``gamma = float32(1) / s``;
+  ``"autobitlinear"`` computes ``linear(x, t) * s``, i.e. ``W = t * s``, so ``gamma = s``.
+  A float ``<proj>.weight`` holding only -1, 0 and +1 beside a ``weight_scale`` is read the
+  same way (AutoBitLinear's unpacked form).
+* latent: a float ``[out, in]`` without ``weight_scale`` (e.g. the ``-bf16`` master weights),
+  ternarized at load by :func:`golden.quantize_weights`.
+
+:func:`save_checkpoint` writes the packed form; load, save, load is exact.
+"""
+
+import json
+import os
+import struct
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
+
+from golden.config import BitNetConfig, param_shapes
+from golden.checks import first_bad_index, format_index
+from golden.model import BitNetModel
+from golden.packing import pack_i2, unpack_i2
+from golden.quant import quantize_weights
+from golden.tokenizer import Tokenizer
+
+__all__ = ["CheckpointError", "LINEAR_CLASSES", "load_checkpoint", "save_checkpoint"]
+
+LINEAR_CLASSES = ("bitlinear", "autobitlinear")
+_FLOATS = ("F32", "F16", "BF16")
+_INDEX = "model.safetensors.index.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, malformed or inconsistent; the message starts with the
+    file's path and names the tensor."""
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: invalid JSON ({error.msg} at line {error.lineno} "
+                              f"column {error.colno})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path}: cannot read ({error})") from None
+
+
+def _linear_class(raw, path):
+    """``quantization_config.linear_class`` of a parsed ``config.json`` (default bitlinear)."""
+    qc = raw.get("quantization_config")
+    if qc is None:
+        return "bitlinear"
+    where = f"{path}: quantization_config"
+    if not isinstance(qc, dict):
+        raise CheckpointError(f"{where} must be a JSON object, not {type(qc).__name__}")
+    if qc.get("quant_method", "bitnet") != "bitnet":
+        raise CheckpointError(f"{where}.quant_method must be 'bitnet', not {qc['quant_method']!r}")
+    linear_class = qc.get("linear_class", "bitlinear")
+    if linear_class not in LINEAR_CLASSES:
+        raise CheckpointError(f"{where}.linear_class must be 'bitlinear' or 'autobitlinear', "
+                              f"not {linear_class!r}")
+    if qc.get("use_rms_norm", False):
+        raise CheckpointError(f"{where}.use_rms_norm=true is not supported")
+    if any(module != "lm_head" for module in qc.get("modules_to_not_convert") or []):
+        raise CheckpointError(f"{where}.modules_to_not_convert is not supported "
+                              f"(got {qc['modules_to_not_convert']!r})")
+    return linear_class
+
+
+class _Tensors:
+    """The tensors of a checkpoint folder, located and read on demand."""
+
+    def __init__(self, folder):
+        single, index = os.path.join(folder, "model.safetensors"), os.path.join(folder, _INDEX)
+        self._handles, self._headers = {}, {}
+        if os.path.exists(single):
+            self._listing = single
+            self._where = {name: single for name in self._open(single).keys()}
+        elif os.path.exists(index):
+            self._listing = index
+            weight_map = _read_json(index)
+            weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
+            if not isinstance(weight_map, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()):
+                raise CheckpointError(f"{index}: weight_map must map tensor names to file names")
+            for shard in set(weight_map.values()):
+                if os.path.basename(shard) != shard or shard in ("", ".", ".."):
+                    raise CheckpointError(f"{index}: shard {shard!r} must be a file name")
+            self._where = {k: os.path.join(folder, v) for k, v in weight_map.items()}
+        else:
+            raise CheckpointError(f"{folder}: no model.safetensors or {_INDEX}")
+
+    def _open(self, path):
+        if path not in self._handles:
+            if not os.path.exists(path):
+                raise CheckpointError(f"{path}: file not found (listed in {_INDEX})")
+            try:
+                self._handles[path] = safe_open(path, framework="np")
+            except (SafetensorError, OSError) as error:
+                raise CheckpointError(f"{path}: not a valid safetensors file ({error})") from None
+        return self._handles[path]
+
+    def has(self, name):
+        return name in self._where
+
+    def info(self, name):
+        """``(file, dtype code, shape)`` of tensor ``name``."""
+        if name not in self._where:
+            raise CheckpointError(f"{self._listing}: missing tensor {name!r}")
+        path = self._where[name]
+        handle = self._open(path)
+        if name not in handle.keys():
+            raise CheckpointError(f"{path}: missing tensor {name!r} (listed in {_INDEX})")
+        piece = handle.get_slice(name)
+        return path, piece.get_dtype(), tuple(piece.get_shape())
+
+    def read(self, name):
+        """Tensor ``name`` as stored, except BF16, returned as float32 (exactly)."""
+        path, dtype, shape = self.info(name)
+        if dtype != "BF16":
+            return self._open(path).get_tensor(name)
+        if path not in self._headers:  # safe_open has validated the header already
+            with open(path, "rb") as handle:
+                size = struct.unpack("<Q", handle.read(8))[0]
+                self._headers[path] = (8 + size, json.loads(handle.read(size)))
+        start, header = self._headers[path]
+        begin, end = header[name]["data_offsets"]
+        bits = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=start + begin)
+        return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+
+    def float_tensor(self, name, expected):
+        path, dtype, shape = self.info(name)
+        if dtype not in _FLOATS:
+            raise CheckpointError(f"{path}: tensor {name!r} has dtype {dtype}; "
+                                  f"expected F32, F16 or BF16")
+        if shape != expected:
+            raise CheckpointError(f"{path}: tensor {name!r} has shape {shape}; expected {expected}")
+        value = self.read(name).astype(np.float32)
+        bad = ~np.isfinite(value)
+        if bad.any():
+            index = first_bad_index(bad)
+            raise CheckpointError(f"{path}: tensor {name!r} must be finite; found "
+                                  f"{value[index]} at {format_index(index)}")
+        return value
+
+    def projection(self, prefix, expected, linear_class):
+        """``(wq int8 [out, in], gamma float32)`` of projection ``prefix``."""
+        name, scale_name = f"{prefix}.weight", f"{prefix}.weight_scale"
+        path, dtype, shape = self.info(name)
+        out, cols = expected
+        if dtype == "U8":
+            packed_shape = (-(-out // 4), cols)
+            if shape != packed_shape:
+                raise CheckpointError(f"{path}: tensor {name!r} has shape {shape}; expected "
+                                      f"{packed_shape} (packed i2 for {out} output rows)")
+            try:
+                wq = unpack_i2(self.read(name), out)
+            except ValueError as error:
+                raise CheckpointError(f"{path}: tensor {name!r}: {error}") from None
+        elif dtype in _FLOATS:
+            if shape != expected:
+                raise CheckpointError(f"{path}: tensor {name!r} has shape {shape}; "
+                                      f"expected {expected}")
+            w = self.read(name).astype(np.float32)
+            if not self.has(scale_name):
+                try:
+                    return quantize_weights(w)
+                except ValueError as error:
+                    raise CheckpointError(f"{path}: tensor {name!r}: {error}") from None
+            bad = (w != -1) & (w != 0) & (w != 1)
+            if bad.any():
+                index = first_bad_index(bad)
+                raise CheckpointError(f"{path}: tensor {name!r} has a weight_scale, so it must "
+                                      f"hold -1, 0 or +1; found {w[index]} "
+                                      f"at {format_index(index)}")
+            wq = w.astype(np.int8)
+        else:
+            raise CheckpointError(f"{path}: tensor {name!r} has dtype {dtype}; "
+                                  f"expected U8 (packed i2), F32, F16 or BF16")
+        path, dtype, shape = self.info(scale_name)
+        if dtype not in _FLOATS or shape not in ((), (1,)):
+            raise CheckpointError(f"{path}: tensor {scale_name!r} has dtype {dtype} and shape "
+                                  f"{shape}; expected a float of shape (1,)")
+        s = np.float32(self.read(scale_name).reshape(()))
+        with np.errstate(over="ignore", divide="ignore"):
+            gamma = s if linear_class == "autobitlinear" else np.float32(1) / s
+        if not (np.isfinite(s) and s > 0 and np.isfinite(gamma)):
+            raise CheckpointError(f"{path}: tensor {scale_name!r} must be positive with a finite "
+                                  f"reciprocal, not {float(s)}")
+        return wq, np.float32(gamma)
+
+
+def load_checkpoint(path):
+    """Read a HuggingFace BitNet checkpoint folder into a :class:`golden.BitNetModel`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder with ``config.json``, ``model.safetensors`` (or ``model.safetensors.index.json``
+        and its shards) and optionally ``tokenizer.json``. Tensors the model does not use
+        (e.g. ``lm_head.weight`` of a tied model) are ignored, as HuggingFace does.
+
+    Returns
+    -------
+    BitNetModel
+        With the default integer GEMM, and ``model.tokenizer`` a :class:`golden.Tokenizer`
+        when ``tokenizer.json`` exists, else ``None``.
+
+    Raises
+    ------
+    CheckpointError
+        Every problem with the files, starting with the file's path, e.g.
+        ``"ckpt/config.json: missing required field 'hidden_size'"``,
+        ``"ckpt/model.safetensors: missing tensor 'model.norm.weight'"``,
+        ``"ckpt/model.safetensors: tensor 'model.norm.weight' has shape (31,); expected (32,)"``,
+        ``"ckpt/model.safetensors: not a valid safetensors file (...)"``,
+        ``"ckpt/model.safetensors: tensor 'model.layers.0.mlp.up_proj.weight': invalid i2 code 3
+        at packed[0, 5] bits [3:2]"``.
+    """
+    folder = os.fspath(path)
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"{folder}: not a checkpoint folder")
+    config_path = os.path.join(folder, "config.json")
+    raw = _read_json(config_path)
+    try:
+        config = BitNetConfig.from_dict(raw)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{config_path}: {error}") from None
+    linear_class = _linear_class(raw, config_path)
+    tensors = _Tensors(folder)
+    params = {}
+    for name, (shape, kind) in param_shapes(config).items():
+        if kind == "float":
+            params[name] = tensors.float_tensor(name, shape)
+        elif kind == "ternary":
+            prefix = name[:-len(".weight")]
+            params[name], params[f"{prefix}.gamma"] = tensors.projection(prefix, shape,
+                                                                         linear_class)
+    tokenizer_path = os.path.join(folder, "tokenizer.json")
+    tokenizer = None
+    if os.path.exists(tokenizer_path):
+        try:
+            tokenizer = Tokenizer.from_file(tokenizer_path)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+    return BitNetModel(config, params, tokenizer=tokenizer)
+
+
+def _weight_scale(gamma, name, linear_class):
+    """The float32 ``weight_scale`` that loads back as exactly ``gamma``."""
+    if linear_class == "autobitlinear":
+        return gamma
+    # s -> float32(1) / s does not reach every float32 (about 83% of each binade). A gamma is
+    # reached iff float32(1) / (float32(1) / gamma) == gamma (checked exhaustively over
+    # [1, 2)), so 1 / gamma is the scale to store whenever one exists.
+    s = np.float32(1) / gamma
+    if np.float32(1) / s != gamma:
+        raise ValueError(f"cannot save {name} with linear_class='bitlinear': no float32 "
+                         f"weight_scale s gives 1/s == gamma ({float(gamma)!r}); "
+                         f"use linear_class='autobitlinear'")
+    return s
+
+
+def save_checkpoint(model, path, *, linear_class="autobitlinear"):
+    """Write ``model`` as a HuggingFace BitNet checkpoint folder (packed i2 weights).
+
+    Writes ``config.json`` (with ``quantization_config`` ``{"quant_method": "bitnet",
+    "linear_class": linear_class, "quantization_mode": "offline"}``), ``model.safetensors``
+    (float32 embeddings, norms and untied ``lm_head``; uint8 packed weights; float32
+    ``weight_scale`` of shape (1,); metadata ``{"format": "pt"}`` as ``transformers`` expects)
+    and, when the model has one, ``tokenizer.json``. The folder is created if needed; existing
+    files of those names are replaced.
+
+    Parameters
+    ----------
+    model : BitNetModel
+    path : str or os.PathLike
+    linear_class : str, keyword-only
+        ``"autobitlinear"`` (the default) stores ``s = gamma``, exact for every gamma;
+        ``"bitlinear"`` (the layout of the 2B-4T checkpoint) stores ``s`` with
+        ``float32(1) / s == gamma``. Loading the result gives back exactly the model's arrays.
+
+    Raises
+    ------
+    TypeError
+        ``"model must be a BitNetModel, not dict"``.
+    ValueError
+        ``"linear_class must be 'bitlinear' or 'autobitlinear', not 'x'"``; with
+        ``"bitlinear"``, ``"cannot save model.layers.0.mlp.up_proj with linear_class='bitlinear':
+        no float32 weight_scale s gives 1/s == gamma (...)"`` for a gamma that is not the
+        float32 reciprocal of any float32 (about 1 in 6 of arbitrary gammas; never for a model
+        loaded from a ``bitlinear`` checkpoint, since ``1/(1/(1/s)) == 1/s`` in float32).
+    """
+    if not isinstance(model, BitNetModel):
+        raise TypeError(f"model must be a BitNetModel, not {type(model).__name__}")
+    if linear_class not in LINEAR_CLASSES:
+        raise ValueError(f"linear_class must be 'bitlinear' or 'autobitlinear', "
+                         f"not {linear_class!r}")
+    tensors = {}
+    for name, (_, kind) in param_shapes(model.config).items():
+        if kind == "float":
+            tensors[name] = np.ascontiguousarray(model.params[name])
+        elif kind == "ternary":
+            prefix = name[:-len(".weight")]
+            gamma = model.params[f"{prefix}.gamma"]
+            tensors[name] = pack_i2(model.params[name])
+            tensors[f"{prefix}.weight_scale"] = np.array(
+                [_weight_scale(gamma, prefix, linear_class)], dtype=np.float32)
+    config = model.config.to_dict()
+    config["torch_dtype"] = "float32"
+    config["quantization_config"] = {"quant_method": "bitnet", "linear_class": linear_class,
+                                     "quantization_mode": "offline"}
+    folder = os.fspath(path)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+    if model.tokenizer is not None:
+        model.tokenizer.save(os.path.join(folder, "tokenizer.json"))

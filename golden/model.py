@@ -1,0 +1,426 @@
+"""The golden BitNet b1.58 transformer (HuggingFace ``model_type: "bitnet"``) in NumPy float32.
+
+Architecture (``transformers`` ``modeling_bitnet.py``), for a sequence of ``T`` tokens::
+
+    x = embed_tokens[ids]                                         [T, hidden]
+    for each layer:
+        a = attention(input_layernorm(x))                         [T, heads*head_dim]
+        h = x + o_proj(attn_sub_norm(a))
+        n = post_attention_layernorm(h)
+        x = h + down_proj(ffn_sub_norm(relu(gate_proj(n))**2 * up_proj(n)))
+    logits = lm_head(norm(x))                                     [T, vocab]
+
+Every ``*_proj`` is a BitLinear layer computed by :func:`golden.bitlinear` through the one
+integer GEMM backend ``model.gemm``; ``lm_head`` is a plain float32 product (tied to
+``embed_tokens`` when ``tie_word_embeddings``). ``docs/model.md`` states the contract.
+
+Numerics. Every step is float32 and, where it reduces, has a fixed summation order, so the
+logits do not depend on a BLAS library, on how many tokens one call processes, or on the
+cache: prefill and token-by-token decoding give identical arrays (``np.array_equal``).
+
+* RMSNorm: ``(x * (1 / sqrt(mean(x*x) + eps))) * weight``; ``mean`` is NumPy's pairwise
+  float32 sum over the row divided by its length.
+* Rotary embedding, half split (``rotate_half``): ``inv_freq[i] = 1 / theta**(2i/d)``,
+  ``angle = position * inv_freq``, ``q*cos + rotate_half(q)*sin`` with
+  ``cos = cos(cat(angle, angle))``; cos/sin are tabulated once for every position below
+  ``max_position_embeddings``.
+* Attention: ``score = (sum_j q_j k_j) * head_dim**-0.5`` summed sequentially over ``j``;
+  causal softmax ``exp(score - max) / sum`` with the sum sequential over key positions;
+  output ``sum_s p_s v_s`` sequential over key positions. Masked positions contribute exact
+  zeros, so a shorter key range gives the same bits.
+* ``lm_head``: ``logits[t, v] = sum_k x[t, k] * W[v, k]``, sequential over ``k``.
+"""
+
+import numbers
+import types
+
+import numpy as np
+
+from golden.checks import (as_integer_array, as_real_array, check_count, check_ternary,
+                           first_bad_index, format_index)
+from golden.config import BitNetConfig, param_shapes, projection_names
+from golden.gemm import int_gemm
+from golden.quant import bitlinear
+
+__all__ = ["BitNetModel", "KVCache"]
+
+
+def _check_param(name, value, shape, kind):
+    """Validated copy of one params entry (see :func:`golden.param_shapes` for ``kind``)."""
+    label = f"params[{name!r}]"
+    if kind == "gamma":
+        g = np.asarray(value)
+        if g.shape != () or g.dtype == bool or not (np.issubdtype(g.dtype, np.floating)
+                                                    or np.issubdtype(g.dtype, np.integer)):
+            raise TypeError(f"{label} must be a real scalar, not {type(value).__name__}")
+        g = np.float32(g)
+        if not (np.isfinite(g) and g > 0):
+            raise ValueError(f"{label} must be positive and finite in float32, not {float(g)}")
+        return g
+    if kind == "ternary":
+        arr = check_ternary(value, label)
+    else:
+        arr = as_real_array(value, label)
+    if arr.shape != shape:
+        raise ValueError(f"{label} must have shape {shape}, got {arr.shape}")
+    if kind == "ternary":
+        return np.array(arr, dtype=np.int8, order="C")          # a copy, made read-only later
+    with np.errstate(over="ignore"):
+        arr = np.array(arr, dtype=np.float32, order="C")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        index = first_bad_index(bad)
+        raise ValueError(f"{label} must be finite in float32; found {arr[index]} "
+                         f"at {format_index(index)}")
+    return arr
+
+
+class KVCache:
+    """Rotated keys and values of the positions a model has already processed.
+
+    Make one with :meth:`BitNetModel.new_cache`; :meth:`BitNetModel.forward` appends to it.
+    Per layer it holds keys and values as float32 ``[kv_heads, head_dim, capacity]``.
+
+    Members
+    -------
+    length : int
+        Number of cached positions; the next token gets this position. Only a completed
+        forward pass advances it, so a pass that raises leaves the cache as it was.
+    """
+
+    def __init__(self, config):
+        if not isinstance(config, BitNetConfig):
+            raise TypeError(f"config must be a BitNetConfig, not {type(config).__name__}")
+        self.config = config
+        self.length = 0
+        self._keys = [None] * config.num_hidden_layers
+        self._values = [None] * config.num_hidden_layers
+
+    def _store(self, layer, k, v):
+        """Write ``k, v`` ``[kv, d, T]`` at positions ``length..length+T-1``; return all
+        keys and values ``[kv, d, length+T]`` of this layer."""
+        end = self.length + k.shape[-1]
+        keys, values = self._keys[layer], self._values[layer]
+        if keys is None or keys.shape[-1] < end:
+            capacity = max(end, 16 if keys is None else 2 * keys.shape[-1])
+            grown = [np.zeros(k.shape[:2] + (capacity,), np.float32) for _ in range(2)]
+            if keys is not None:
+                grown[0][..., :self.length] = keys[..., :self.length]
+                grown[1][..., :self.length] = values[..., :self.length]
+            keys, values = self._keys[layer], self._values[layer] = grown
+        keys[..., self.length:end] = k
+        values[..., self.length:end] = v
+        return keys[..., :end], values[..., :end]
+
+
+def _rms_norm(x, weight, eps):
+    """``x`` float32 ``[T, n]`` -> ``(x * (1 / sqrt(mean(x*x) + eps))) * weight``."""
+    variance = np.mean(x * x, axis=-1, keepdims=True, dtype=np.float32)
+    return (x * (np.float32(1) / np.sqrt(variance + eps))) * weight
+
+
+def _rotate(x, cos, sin):
+    """Half-split rotary embedding of ``x`` ``[..., T, d]`` with ``cos, sin`` ``[T, d]``."""
+    half = x.shape[-1] // 2
+    rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+    return x * cos + rotated * sin
+
+
+def _attention(q, keys, values, start, scale):
+    """Causal attention. ``q`` ``[kv, G, T, d]`` at positions ``start..start+T-1``;
+    ``keys, values`` ``[kv, d, S]`` with ``S = start + T``. Returns float32 ``[kv, G, T, d]``."""
+    kv, groups, t, d = q.shape
+    s = keys.shape[-1]
+    scores = np.zeros((kv, groups, t, s), np.float32)
+    term = np.empty_like(scores)
+    for j in range(d):                               # sequential over the head dimension
+        np.multiply(q[..., j, None], keys[:, None, None, j, :], out=term)
+        scores += term
+    scores *= scale
+    future = np.arange(s)[None, :] > (start + np.arange(t))[:, None]
+    scores[:, :, future] = -np.inf
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    p = e / np.cumsum(e, axis=-1)[..., -1:]          # sequential sum over key positions
+    out = np.empty_like(q)
+    for j in range(d):
+        np.multiply(p, values[:, None, None, j, :], out=term)
+        out[..., j] = np.cumsum(term, axis=-1)[..., -1]
+    return out
+
+
+class BitNetModel:
+    """A BitNet b1.58 decoder with its weights: ``model(token_ids) -> logits``.
+
+    Parameters
+    ----------
+    config : BitNetConfig
+    params : mapping of str to array
+        Exactly the entries of :func:`param_shapes` (HuggingFace tensor names; ternary
+        projection weights ``<proj>.weight`` int ``[out, in]`` plus their float32 scalar
+        ``<proj>.gamma``). Copied as contiguous float32 / int8 arrays.
+    gemm : callable, keyword-only
+        Integer GEMM backend ``gemm(xq int8 [M, K], wq int8 [N, K]) -> int [M, N]`` used by
+        every projection; default :func:`golden.int_gemm`. Settable later as ``model.gemm``.
+    tokenizer : optional, keyword-only
+        Kept as ``model.tokenizer`` (see :mod:`golden.tokenizer`); the model never uses it.
+
+    Members
+    -------
+    config, tokenizer, gemm
+    params : read-only mapping of the validated arrays.
+    current_projection : str or None
+        During a projection's GEMM call, its name (``"model.layers.3.self_attn.q_proj"``,
+        see :func:`projection_names`), so a hardware backend knows which weights it serves;
+        ``None`` between calls.
+
+    Raises
+    ------
+    TypeError
+        ``"config must be a BitNetConfig, not dict"``, ``"gemm must be callable, not int"``,
+        ``"params['model.norm.weight'] must be a real numeric array, got bool"``.
+    ValueError
+        ``"params is missing 'lm_head.weight'"``, ``"params has unexpected entry 'x'"``,
+        ``"params['model.norm.weight'] must have shape (32,), got (31,)"``, and the messages
+        of :func:`golden.check_ternary` and of non-finite or non-positive values.
+    """
+
+    def __init__(self, config, params, *, gemm=None, tokenizer=None):
+        if not isinstance(config, BitNetConfig):
+            raise TypeError(f"config must be a BitNetConfig, not {type(config).__name__}")
+        if not hasattr(params, "keys") or not hasattr(params, "__getitem__"):
+            raise TypeError(f"params must be a mapping of names to arrays, "
+                            f"not {type(params).__name__}")
+        shapes = param_shapes(config)
+        for name in shapes:
+            if name not in params:
+                raise ValueError(f"params is missing {name!r}")
+        for name in params:
+            if name not in shapes:
+                raise ValueError(f"params has unexpected entry {name!r}")
+        checked = {name: _check_param(name, params[name], *shapes[name]) for name in shapes}
+        for value in checked.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        self.config = config
+        self.params = types.MappingProxyType(checked)
+        self.gemm = int_gemm if gemm is None else gemm
+        self.tokenizer = tokenizer
+        self.current_projection = None
+        head = checked["lm_head.weight" if "lm_head.weight" in checked
+                       else "model.embed_tokens.weight"]
+        self._lm_head_t = np.ascontiguousarray(head.T)           # [hidden, vocab]
+        d = config.head_dim
+        inv_freq = np.float32(1) / (np.float32(config.rope_theta)
+                                    ** (np.arange(0, d, 2, dtype=np.float32) / np.float32(d)))
+        angle = np.arange(config.max_position_embeddings, dtype=np.float32)[:, None] * inv_freq
+        angle = np.concatenate([angle, angle], axis=-1)
+        self._cos, self._sin = np.cos(angle), np.sin(angle)        # [max_positions, d]
+        self._eps = np.float32(config.rms_norm_eps)
+        self._scale = np.float32(d ** -0.5)
+
+    @property
+    def gemm(self):
+        """The integer GEMM backend of every projection (see the class docstring)."""
+        return self._gemm
+
+    @gemm.setter
+    def gemm(self, value):
+        if not callable(value):
+            raise TypeError(f"gemm must be callable, not {type(value).__name__}")
+        self._gemm = value
+
+    def projections(self):
+        """``{name: (wq int8 [out, in], gamma float32)}`` in execution order."""
+        return {name: (self.params[f"{name}.weight"], self.params[f"{name}.gamma"])
+                for name in projection_names(self.config)}
+
+    def new_cache(self):
+        """An empty :class:`KVCache` for this model."""
+        return KVCache(self.config)
+
+    def __call__(self, token_ids):
+        """Logits of a whole sequence: ``forward(token_ids)`` with a fresh cache."""
+        return self.forward(token_ids)
+
+    def _check_tokens(self, token_ids, start):
+        ids = as_integer_array(token_ids, "token_ids")
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError(f"token_ids must be a non-empty 1-D array [T], got shape {ids.shape}")
+        bad = (ids < 0) | (ids >= self.config.vocab_size)
+        if bad.any():
+            index = first_bad_index(bad)
+            raise ValueError(f"token_ids must lie in [0, {self.config.vocab_size}); found "
+                             f"{ids[index]} at {format_index(index)}")
+        limit = self.config.max_position_embeddings
+        if start + ids.size > limit:
+            raise ValueError(f"{start} cached + {ids.size} new positions exceed "
+                             f"max_position_embeddings={limit}")
+        return ids.astype(np.int64)
+
+    def _linear(self, x, name):
+        self.current_projection = name
+        return bitlinear(x, self.params[f"{name}.weight"], self.params[f"{name}.gamma"],
+                         gemm=self._gemm)
+
+    def forward(self, token_ids, cache=None, *, last_only=False):
+        """Run ``token_ids`` at the positions after ``cache`` and append them to it.
+
+        Parameters
+        ----------
+        token_ids : array_like of integer dtype, shape [T], T >= 1
+            Values in ``[0, vocab_size)``.
+        cache : KVCache or None
+            Past positions (from :meth:`new_cache`); advanced by ``T`` on success. ``None``
+            uses a fresh cache that is then dropped.
+        last_only : bool, keyword-only
+            Return only the last position's logits (skips ``lm_head`` for the others).
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape [T, vocab_size] (or [1, vocab_size])
+
+        Raises
+        ------
+        TypeError
+            ``"token_ids must be an integer array, got float64"``,
+            ``"cache must be a KVCache or None, not dict"``.
+        ValueError
+            ``"token_ids must be a non-empty 1-D array [T], got shape (2, 3)"``,
+            ``"token_ids must lie in [0, 64); found 64 at [2]"``,
+            ``"60 cached + 8 new positions exceed max_position_embeddings=64"``,
+            ``"cache belongs to a different configuration"``.
+        """
+        c = self.config
+        if cache is None:
+            cache = self.new_cache()
+        elif not isinstance(cache, KVCache):
+            raise TypeError(f"cache must be a KVCache or None, not {type(cache).__name__}")
+        elif cache.config != c:
+            raise ValueError("cache belongs to a different configuration")
+        start = cache.length
+        ids = self._check_tokens(token_ids, start)
+        t, heads, kv, d = ids.size, c.num_attention_heads, c.num_key_value_heads, c.head_dim
+        cos, sin = self._cos[start:start + t], self._sin[start:start + t]
+        x = self.params["model.embed_tokens.weight"][ids]
+        try:
+            for i in range(c.num_hidden_layers):
+                p, w = f"model.layers.{i}", self.params
+                n = _rms_norm(x, w[f"{p}.input_layernorm.weight"], self._eps)
+                q = self._linear(n, f"{p}.self_attn.q_proj").reshape(t, heads, d)
+                k = self._linear(n, f"{p}.self_attn.k_proj").reshape(t, kv, d)
+                v = self._linear(n, f"{p}.self_attn.v_proj").reshape(t, kv, d)
+                q = _rotate(q.transpose(1, 0, 2), cos, sin)              # [heads, T, d]
+                k = _rotate(k.transpose(1, 0, 2), cos, sin)              # [kv, T, d]
+                keys, values = cache._store(i, k.transpose(0, 2, 1), v.transpose(1, 2, 0))
+                a = _attention(q.reshape(kv, heads // kv, t, d), keys, values, start,
+                               self._scale)
+                a = a.reshape(heads, t, d).transpose(1, 0, 2).reshape(t, heads * d)
+                a = _rms_norm(a, w[f"{p}.self_attn.attn_sub_norm.weight"], self._eps)
+                h = x + self._linear(a, f"{p}.self_attn.o_proj")
+                n = _rms_norm(h, w[f"{p}.post_attention_layernorm.weight"], self._eps)
+                g = np.maximum(self._linear(n, f"{p}.mlp.gate_proj"), np.float32(0))
+                m = (g * g) * self._linear(n, f"{p}.mlp.up_proj")
+                m = _rms_norm(m, w[f"{p}.mlp.ffn_sub_norm.weight"], self._eps)
+                x = h + self._linear(m, f"{p}.mlp.down_proj")
+        finally:
+            self.current_projection = None
+        cache.length = start + t
+        x = _rms_norm(x[-1:] if last_only else x, self.params["model.norm.weight"], self._eps)
+        logits = np.zeros((x.shape[0], c.vocab_size), np.float32)
+        term = np.empty_like(logits)
+        for k_index in range(c.hidden_size):         # sequential over the hidden dimension
+            np.multiply(x[:, k_index, None], self._lm_head_t[k_index], out=term)
+            logits += term
+        return logits
+
+    def generate(self, prompt_ids, max_new_tokens, *, temperature=0.0, top_k=None, seed=None,
+                 stop_at_eos=False):
+        """Continue ``prompt_ids``: prefill once, then decode one token at a time with a cache.
+
+        Parameters
+        ----------
+        prompt_ids : array_like of integer dtype, shape [P], P >= 1
+        max_new_tokens : int
+            At most this many tokens are produced; ``P + max_new_tokens`` must not exceed
+            ``max_position_embeddings``.
+        temperature : float, keyword-only
+            0 (default) is greedy: the first index of the largest logit. Above 0, sample from
+            ``softmax(logits / temperature)`` computed in float64.
+        top_k : int or None, keyword-only
+            Sample only among the ``top_k`` largest logits (ties go to the lower token id).
+        seed : int or None, keyword-only
+            Seed of ``numpy.random.default_rng``; the same seed gives the same tokens.
+        stop_at_eos : bool, keyword-only
+            Stop after producing a token of ``config.eos_token_id`` (it is included).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape [n], n <= max_new_tokens
+            The new tokens only.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Those of :meth:`forward` for the prompt, and
+            ``"max_new_tokens must be a non-negative integer, not -1"``,
+            ``"temperature must be a non-negative finite number, not -1.0"``,
+            ``"top_k must be an integer from 1 to 64, not 0"``,
+            ``"seed must be a non-negative integer, not -3"``,
+            ``"stop_at_eos needs an eos_token_id in the config"``,
+            ``"5 prompt tokens + 60 new tokens exceed max_position_embeddings=64"``.
+        """
+        return np.fromiter(self.stream(prompt_ids, max_new_tokens, temperature=temperature,
+                                       top_k=top_k, seed=seed, stop_at_eos=stop_at_eos),
+                           dtype=np.int64)
+
+    def stream(self, prompt_ids, max_new_tokens, *, temperature=0.0, top_k=None, seed=None,
+               stop_at_eos=False):
+        """Like :meth:`generate`, but yield each new token id (an ``int``) as it is chosen.
+
+        The arguments are checked before the first token is computed (when this is called).
+        """
+        prompt = self._check_tokens(prompt_ids, 0)
+        count = check_count(max_new_tokens, "max_new_tokens")
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+            raise TypeError(f"temperature must be a number, not {type(temperature).__name__}")
+        if not 0 <= temperature < float("inf"):
+            raise ValueError(f"temperature must be a non-negative finite number, "
+                             f"not {float(temperature)}")
+        vocab = self.config.vocab_size
+        if top_k is not None:
+            if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral):
+                raise TypeError(f"top_k must be an integer or None, not {type(top_k).__name__}")
+            if not 1 <= top_k <= vocab:
+                raise ValueError(f"top_k must be an integer from 1 to {vocab}, not {top_k}")
+        rng = np.random.default_rng(None if seed is None else check_count(seed, "seed"))
+        stops = self.config.eos_token_ids if stop_at_eos else ()
+        if stop_at_eos and not stops:
+            raise ValueError("stop_at_eos needs an eos_token_id in the config")
+        limit = self.config.max_position_embeddings
+        if prompt.size + count > limit:
+            raise ValueError(f"{prompt.size} prompt tokens + {count} new tokens exceed "
+                             f"max_position_embeddings={limit}")
+        return self._stream(prompt, count, float(temperature), top_k, rng, stops)
+
+    def _stream(self, prompt, count, temperature, top_k, rng, stops):
+        if count == 0:
+            return
+        cache = self.new_cache()
+        logits = self.forward(prompt, cache, last_only=True)[0]
+        for produced in range(1, count + 1):
+            token = _pick(logits, temperature, top_k, rng)
+            yield token
+            if token in stops or produced == count:
+                return
+            logits = self.forward(np.array([token]), cache, last_only=True)[0]
+
+
+def _pick(logits, temperature, top_k, rng):
+    """Next token from float32 ``logits`` ``[vocab]``: greedy argmax or seeded sampling."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits.astype(np.float64) / temperature
+    order = np.argsort(-z, kind="stable")[:top_k]    # largest first; ties to the lower id
+    weights = np.cumsum(np.exp(z[order] - z[order[0]]))
+    index = int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))
+    return int(order[min(index, order.size - 1)])

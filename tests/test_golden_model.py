@@ -1,0 +1,322 @@
+"""Tests for golden.config and golden.model: the BitNet b1.58 transformer.
+
+The model is checked against ``reference_logits``, a float64 re-statement of HuggingFace's
+``modeling_bitnet.py`` written here with plain matmuls, ``repeat_kv`` and an additive causal
+mask; it differs from the golden model only by float rounding. Variants of the reference with
+one architectural mistake each (interleaved RoPE, tiled GQA heads, no sub-norm) are checked to
+be far away, so the comparison is able to fail.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from golden import (BitNetConfig, BitNetModel, int_gemm, param_shapes, projection_names,
+                    random_params)
+
+SEED = 0xB17E
+
+
+def tiny_config(**overrides):
+    fields = dict(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=40,
+                  rope_theta=10000.0, eos_token_id=5)
+    fields.update(overrides)
+    return BitNetConfig(**fields)
+
+
+@pytest.fixture
+def rng():
+    print(f"numpy seed: {SEED:#x}")
+    return np.random.default_rng(SEED)
+
+
+def reference_logits(config, params, ids, variant="hf"):
+    """HuggingFace's BitNet forward in float64 (BitLinear: ``xq @ wq.T / (s / gamma)``)."""
+    c, d = config, config.head_dim
+    heads, kv, t = c.num_attention_heads, c.num_key_value_heads, len(ids)
+    p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
+
+    def rms(x, w):
+        return w * (x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + c.rms_norm_eps))
+
+    def bitlinear(x, name):
+        s = 127.0 / np.maximum(np.abs(x).max(-1, keepdims=True), 1e-5)
+        return (np.clip(np.round(x * s), -128, 127) @ p64[name + ".weight"].T) / (
+            s / p64[name + ".gamma"])
+
+    def rope(x):  # [heads, T, d]
+        angle = np.arange(t)[:, None] / c.rope_theta ** (np.arange(0, d, 2) / d)
+        if variant == "interleaved_rope":
+            out = np.empty_like(x)
+            out[..., 0::2] = x[..., 0::2] * np.cos(angle) - x[..., 1::2] * np.sin(angle)
+            out[..., 1::2] = x[..., 0::2] * np.sin(angle) + x[..., 1::2] * np.cos(angle)
+            return out
+        angle = np.concatenate([angle, angle], -1)
+        rotated = np.concatenate([-x[..., d // 2:], x[..., :d // 2]], -1)
+        return x * np.cos(angle) + rotated * np.sin(angle)
+
+    x = p64["model.embed_tokens.weight"][ids]
+    for i in range(c.num_hidden_layers):
+        p = f"model.layers.{i}"
+        n = rms(x, p64[f"{p}.input_layernorm.weight"])
+        q, k, v = (bitlinear(n, f"{p}.self_attn.{name}").reshape(t, -1, d).transpose(1, 0, 2)
+                   for name in ("q_proj", "k_proj", "v_proj"))
+        q, k = rope(q), rope(k)
+        spread = (lambda a: np.tile(a, (heads // kv, 1, 1))) if variant == "gqa_tiled" else (
+            lambda a: np.repeat(a, heads // kv, axis=0))      # repeat_kv: head h uses h // G
+        scores = q @ spread(k).transpose(0, 2, 1) * d ** -0.5 + np.triu(np.full((t, t), -np.inf), 1)
+        w = np.exp(scores - scores.max(-1, keepdims=True))
+        a = ((w / w.sum(-1, keepdims=True)) @ spread(v)).transpose(1, 0, 2).reshape(t, heads * d)
+        if variant != "no_sub_norm":
+            a = rms(a, p64[f"{p}.self_attn.attn_sub_norm.weight"])
+        h = x + bitlinear(a, f"{p}.self_attn.o_proj")
+        n = rms(h, p64[f"{p}.post_attention_layernorm.weight"])
+        m = np.maximum(bitlinear(n, f"{p}.mlp.gate_proj"), 0) ** 2
+        m = m * bitlinear(n, f"{p}.mlp.up_proj")
+        x = h + bitlinear(rms(m, p64[f"{p}.mlp.ffn_sub_norm.weight"]), f"{p}.mlp.down_proj")
+    head = p64.get("lm_head.weight", p64["model.embed_tokens.weight"])
+    return rms(x, p64["model.norm.weight"]) @ head.T
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_config_from_hf_2b4t_dict_and_defaults():
+    hf = {"architectures": ["BitNetForCausalLM"], "model_type": "bitnet", "hidden_act": "relu2",
+          "vocab_size": 128256, "hidden_size": 2560, "intermediate_size": 6912,
+          "num_hidden_layers": 30, "num_attention_heads": 20, "num_key_value_heads": 5,
+          "max_position_embeddings": 4096, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+          "tie_word_embeddings": True, "bos_token_id": 128000, "eos_token_id": [128001, 128009],
+          "torch_dtype": "bfloat16", "quantization_config": {"quant_method": "bitnet"}}
+    c = BitNetConfig.from_dict(hf)
+    assert (c.head_dim, c.num_key_value_heads, c.max_position_embeddings) == (128, 5, 4096)
+    assert c.tie_word_embeddings is True and c.eos_token_ids == (128001, 128009)
+    assert BitNetConfig.from_dict(c.to_dict()) == c
+    required = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                "num_attention_heads")
+    bare = BitNetConfig.from_dict({k: hf[k] for k in required})
+    assert (bare.num_key_value_heads, bare.rms_norm_eps, bare.rope_theta) == (20, 1e-5, 500000.0)
+    assert (bare.max_position_embeddings, bare.tie_word_embeddings, bare.eos_token_ids) == (
+        2048, False, ())
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"hidden_size": None}, ValueError, "missing required field 'hidden_size'"),
+    ({"vocab_size": "64"}, TypeError, "vocab_size must be an integer, not str"),
+    ({"num_hidden_layers": 0}, ValueError, "num_hidden_layers must be a positive integer, not 0"),
+    ({"hidden_size": 30, "head_dim": None}, ValueError,
+     "hidden_size 30 is not divisible by num_attention_heads 4"),
+    ({"num_key_value_heads": 3}, ValueError,
+     "num_attention_heads 4 is not a multiple of num_key_value_heads 3"),
+    ({"head_dim": 4}, ValueError, "num_attention_heads * head_dim = 4 * 4 = 16 must equal "
+     "hidden_size 32 (attn_sub_norm has hidden_size weights)"),
+    ({"hidden_size": 12, "head_dim": None}, ValueError,
+     "head_dim must be even for the rotary embedding, not 3"),
+    ({"rms_norm_eps": 0}, ValueError, "rms_norm_eps must be positive and finite, not 0"),
+    ({"tie_word_embeddings": 1}, TypeError, "tie_word_embeddings must be true or false, not int"),
+    ({"eos_token_id": -1}, ValueError, "eos_token_id must be non-negative, not -1"),
+    ({"model_type": "llama"}, ValueError, "model_type must be 'bitnet', not 'llama'"),
+    ({"hidden_act": "silu"}, ValueError, "hidden_act must be 'relu2', not 'silu'"),
+    ({"attention_bias": True}, ValueError, "attention_bias=true is not supported"),
+    ({"rope_scaling": {"rope_type": "llama3"}}, ValueError, "rope_scaling is not supported"),
+])
+def test_config_errors(change, error, message):
+    d = tiny_config().to_dict()
+    d.update(change)
+    with pytest.raises(error, match="^" + re.escape(message)):
+        BitNetConfig.from_dict(d)
+
+
+# --- forward pass -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kv_heads, tie", [(2, False), (2, True), (4, False), (1, True)])
+def test_logits_match_float64_reference(rng, kv_heads, tie):
+    config = tiny_config(num_key_value_heads=kv_heads, tie_word_embeddings=tie)
+    params = random_params(config, seed=kv_heads + 10 * tie)
+    ids = rng.integers(0, config.vocab_size, 24)
+    logits = BitNetModel(config, params)(ids)
+    assert logits.dtype == np.float32 and logits.shape == (24, config.vocab_size)
+    scale = np.abs(logits).max()
+    assert np.abs(logits - reference_logits(config, params, ids)).max() < 1e-3 * scale
+    wrong = ["interleaved_rope", "no_sub_norm"] + (["gqa_tiled"] if 1 < kv_heads < 4 else [])
+    for variant in wrong:
+        assert np.abs(logits - reference_logits(config, params, ids, variant)).max() > 0.05 * scale
+
+
+@pytest.mark.parametrize("kv_heads", [1, 2, 4])
+def test_prefill_and_incremental_decoding_are_bit_identical(rng, kv_heads):
+    config = tiny_config(num_key_value_heads=kv_heads)
+    model = BitNetModel(config, random_params(config, seed=3))
+    ids = rng.integers(0, config.vocab_size, 30)
+    full = model(ids)
+    for cuts in ([], [1, 2, 3, 10, 11, 29], list(range(1, 30))):
+        cache, pieces = model.new_cache(), []
+        for piece in np.split(ids, cuts):
+            pieces.append(model.forward(piece, cache))
+        assert cache.length == 30
+        assert np.array_equal(np.concatenate(pieces), full)
+    cache = model.new_cache()
+    model.forward(ids[:20], cache)
+    assert np.array_equal(model.forward(ids[20:], cache, last_only=True), full[-1:])
+
+
+def test_tied_lm_head_is_the_embedding():
+    tied = tiny_config(tie_word_embeddings=True)
+    params = random_params(tied, seed=4)
+    assert "lm_head.weight" not in params
+    untied = dict(params, **{"lm_head.weight": params["model.embed_tokens.weight"].copy()})
+    ids = np.arange(12)
+    logits = BitNetModel(tied, params)(ids)
+    config = tiny_config(tie_word_embeddings=False)
+    assert np.array_equal(BitNetModel(config, untied)(ids), logits)
+    untied["lm_head.weight"] = untied["lm_head.weight"][::-1].copy()
+    assert not np.allclose(BitNetModel(config, untied)(ids), logits)
+
+
+def test_gemm_backend_serves_every_projection_with_its_name():
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=5))
+    ids = np.arange(7)
+    expected = model(ids)
+    calls = []
+
+    def backend(xq, wq):
+        calls.append((model.current_projection, xq.shape, wq.shape))
+        assert xq.dtype == np.int8 and wq.dtype == np.int8
+        assert np.array_equal(wq, model.params[model.current_projection + ".weight"])
+        return int_gemm(xq, wq)
+
+    model.gemm = backend
+    assert np.array_equal(model(ids), expected)
+    assert [name for name, _, _ in calls] == projection_names(config)
+    assert calls[0][1:] == ((7, 32), (32, 32)) and calls[1][1:] == ((7, 32), (16, 32))
+    assert model.current_projection is None
+    model.gemm = lambda xq, wq: int_gemm(xq, wq) + (model.current_projection.endswith("up_proj"))
+    assert not np.array_equal(model(ids), expected)
+    assert BitNetModel(config, model.params, gemm=backend).gemm is backend
+    with pytest.raises(TypeError, match=r"^gemm must be callable, not int$"):
+        model.gemm = 3
+
+
+def test_params_validation():
+    config = tiny_config()
+    params = random_params(config, seed=6)
+    assert set(params) == set(param_shapes(config))
+    model = BitNetModel(config, params)
+    assert model.params["model.layers.0.mlp.up_proj.weight"].dtype == np.int8
+    with pytest.raises(ValueError, match="read-only"):
+        model.params["model.norm.weight"][0] = 1
+    cases = [
+        ({"lm_head.weight": None}, ValueError, r"^params is missing 'lm_head.weight'$"),
+        ({"extra": np.zeros(1)}, ValueError, r"^params has unexpected entry 'extra'$"),
+        ({"model.norm.weight": np.ones(31)}, ValueError,
+         r"^params\['model.norm.weight'\] must have shape \(32,\), got \(31,\)$"),
+        ({"model.norm.weight": np.ones(32, bool)}, TypeError,
+         r"^params\['model.norm.weight'\] must be a real numeric array, got bool$"),
+        ({"model.norm.weight": np.full(32, np.nan)}, ValueError,
+         r"^params\['model.norm.weight'\] must be finite in float32; found nan at \[0\]$"),
+        ({"model.layers.1.mlp.up_proj.weight": np.full((48, 32), 2)}, ValueError,
+         r"^params\['model.layers.1.mlp.up_proj.weight'\] must be ternary \(-1, 0, \+1\); "
+         r"found 2 at \[0, 0\]$"),
+        ({"model.layers.1.mlp.up_proj.gamma": np.float32(-1)}, ValueError,
+         r"^params\['model.layers.1.mlp.up_proj.gamma'\] must be positive and finite in "
+         r"float32, not -1.0$"),
+    ]
+    for change, error, message in cases:
+        bad = {k: v for k, v in {**params, **change}.items() if v is not None}
+        with pytest.raises(error, match=message):
+            BitNetModel(config, bad)
+    with pytest.raises(TypeError, match=r"^config must be a BitNetConfig, not dict$"):
+        BitNetModel(config.to_dict(), params)
+
+
+def test_forward_errors_leave_the_cache_unchanged():
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=7))
+    cache = model.new_cache()
+    model.forward(np.arange(36), cache)
+    cases = [
+        (np.array([1.0]), TypeError, r"^token_ids must be an integer array, got float64$"),
+        (np.zeros((2, 2), int), ValueError,
+         r"^token_ids must be a non-empty 1-D array \[T\], got shape \(2, 2\)$"),
+        (np.array([3, 64]), ValueError, r"^token_ids must lie in \[0, 64\); found 64 at \[1\]$"),
+        (np.arange(5), ValueError,
+         r"^36 cached \+ 5 new positions exceed max_position_embeddings=40$"),
+    ]
+    for ids, error, message in cases:
+        with pytest.raises(error, match=message):
+            model.forward(ids, cache)
+    model.gemm = lambda xq, wq: 1 / 0
+    with pytest.raises(ZeroDivisionError):
+        model.forward(np.arange(4), cache)
+    assert cache.length == 36 and model.current_projection is None
+    other = tiny_config(num_key_value_heads=4)
+    with pytest.raises(ValueError, match=r"^cache belongs to a different configuration$"):
+        model.forward([1], BitNetModel(other, random_params(other)).new_cache())
+    with pytest.raises(TypeError, match=r"^cache must be a KVCache or None, not dict$"):
+        model.forward([1], {})
+
+
+# --- generation ---------------------------------------------------------------------------------
+
+
+def test_greedy_generation_follows_the_full_prefill_argmax():
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=8))
+    prompt = np.array([1, 9, 27, 4])
+    new = model.generate(prompt, 12)
+    assert new.dtype == np.int64 and new.shape == (12,)
+    sequence = list(prompt)
+    for _ in range(12):                       # recompute everything at each step, no cache
+        sequence.append(int(np.argmax(model(np.array(sequence))[-1])))
+    assert new.tolist() == sequence[4:]
+    assert np.array_equal(model.generate(prompt, 12), new)
+    assert np.array_equal(model.generate(prompt, 12, temperature=2.0, top_k=1, seed=1), new)
+    assert model.generate(prompt, 0).shape == (0,)
+
+
+def test_seeded_sampling_is_reproducible_and_stops_at_eos():
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=9))
+    prompt = [2, 3]
+    a = model.generate(prompt, 30, temperature=5.0, seed=11)
+    assert np.array_equal(model.generate(prompt, 30, temperature=5.0, seed=11), a)
+    assert not np.array_equal(model.generate(prompt, 30, temperature=5.0, seed=12), a)
+    top3 = model.generate(prompt, 30, temperature=5.0, top_k=3, seed=11)
+    sequence = list(prompt)
+    for token in top3:                        # every sample is among the 3 largest logits
+        assert token in np.argsort(-model(np.array(sequence))[-1], kind="stable")[:3]
+        sequence.append(token)
+    assert not np.array_equal(top3, a) and len(set(top3.tolist())) > 3
+    greedy = model.generate(prompt, 10)
+    eos_config = tiny_config(eos_token_id=int(greedy[3]))
+    eos_model = BitNetModel(eos_config, model.params)
+    stop = eos_model.generate(prompt, 10, stop_at_eos=True)
+    first = greedy.tolist().index(greedy[3])
+    assert stop.tolist() == greedy[:first + 1].tolist()
+    assert np.array_equal(eos_model.generate(prompt, 10), greedy)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(max_new_tokens=-1), ValueError, "max_new_tokens must be a non-negative integer, not -1"),
+    (dict(temperature=-1.0), ValueError,
+     "temperature must be a non-negative finite number, not -1.0"),
+    (dict(temperature="hot"), TypeError, "temperature must be a number, not str"),
+    (dict(top_k=0), ValueError, "top_k must be an integer from 1 to 64, not 0"),
+    (dict(seed=-3), ValueError, "seed must be a non-negative integer, not -3"),
+    (dict(max_new_tokens=39), ValueError,
+     "2 prompt tokens + 39 new tokens exceed max_position_embeddings=40"),
+])
+def test_generate_errors(kwargs, error, message):
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=1))
+    arguments = {"max_new_tokens": 3, **kwargs}
+    count = arguments.pop("max_new_tokens")
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        model.generate([1, 2], count, **arguments)
+    no_eos = BitNetModel(tiny_config(eos_token_id=None), model.params)
+    with pytest.raises(ValueError, match=r"^stop_at_eos needs an eos_token_id in the config$"):
+        no_eos.generate([1], 2, stop_at_eos=True)
