@@ -113,12 +113,17 @@ def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weigh
                        "max_new_tokens": max_new_tokens}, handle)
         log = os.path.join(work, "sim.log")
         env = {CONFIG_VARIABLE: json.dumps(cfg.as_dict()), JOB_VARIABLE: job_path}
+        if progress:
+            # The simulator's own output then goes to the terminal: keep cocotb quiet so that
+            # the progress lines (and any error) are what shows.
+            env["COCOTB_LOG_LEVEL"] = "WARNING"
+            env["GPI_LOG_LEVEL"] = "WARNING"
         try:
             TopPortsVerilator().test(
                 test_module="cosim._transformer_job", hdl_toplevel=cfg.name,
                 hdl_toplevel_lang="verilog", build_dir=folder, test_dir=work, extra_env=env,
                 waves=waves_requested(), results_xml=os.path.join(work, "results.xml"),
-                log_file=log)
+                log_file=None if progress else log)
             with open(os.path.join(work, "result.json")) as handle:
                 result = json.load(handle)
             logits = np.load(os.path.join(work, "logits.npy"))
