@@ -196,7 +196,9 @@ class BitNetConfig:
             ``"model_type must be 'bitnet', not 'llama'"``,
             ``"attention_bias=true is not supported (BitNet has no biases)"``,
             ``"rope_scaling is not supported; only the default rotary embedding is"``,
-            ``"partial_rotary_factor must be 1, not 0.5"``.
+            ``"partial_rotary_factor must be 1, not 0.5"``,
+            ``"rope_parameters.rope_type must be 'default', not 'yarn'"``. The rotary base is
+            ``rope_theta``, or ``rope_parameters.rope_theta`` as transformers 5 writes it.
         """
         if not isinstance(d, dict):
             raise TypeError(f"config must be a JSON object, not {type(d).__name__}")
@@ -214,9 +216,26 @@ class BitNetConfig:
             raise ValueError("rope_scaling is not supported; only the default rotary embedding is")
         if d.get("partial_rotary_factor", 1) != 1:
             raise ValueError(f"partial_rotary_factor must be 1, not {d['partial_rotary_factor']}")
+        values = {f.name: d[f.name] for f in dataclasses.fields(cls) if d.get(f.name) is not None}
+        # transformers 5 writes the rotary settings as rope_parameters = {"rope_theta": ...,
+        # "rope_type": "default"} instead of a top-level rope_theta.
+        rope = d.get("rope_parameters")
+        if rope is not None:
+            if not isinstance(rope, dict):
+                raise TypeError(f"rope_parameters must be a JSON object, not {type(rope).__name__}")
+            if rope.get("rope_type", "default") != "default":
+                raise ValueError(f"rope_parameters.rope_type must be 'default', "
+                                 f"not {rope['rope_type']!r}")
+            if rope.get("partial_rotary_factor", 1) != 1:
+                raise ValueError(f"rope_parameters.partial_rotary_factor must be 1, "
+                                 f"not {rope['partial_rotary_factor']}")
+            if rope.get("rope_theta") is not None:
+                if "rope_theta" in values and values["rope_theta"] != rope["rope_theta"]:
+                    raise ValueError(f"rope_theta={values['rope_theta']} and "
+                                     f"rope_parameters.rope_theta={rope['rope_theta']} disagree")
+                values["rope_theta"] = rope["rope_theta"]
         # A list-valued eos_token_id is validated and turned into a tuple by __post_init__.
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)
-                      if d.get(f.name) is not None})
+        return cls(**values)
 
     @property
     def eos_token_ids(self):

@@ -320,3 +320,17 @@ def test_generate_errors(kwargs, error, message):
     no_eos = BitNetModel(tiny_config(eos_token_id=None), model.params)
     with pytest.raises(ValueError, match=r"^stop_at_eos needs an eos_token_id in the config$"):
         no_eos.generate([1], 2, stop_at_eos=True)
+
+
+def test_rope_theta_from_transformers5_rope_parameters():
+    base = dict(vocab_size=16, hidden_size=8, intermediate_size=8, num_hidden_layers=1,
+                num_attention_heads=2)
+    config = BitNetConfig.from_dict(dict(base, rope_parameters={"rope_theta": 10000.0,
+                                                                "rope_type": "default"}))
+    assert config.rope_theta == 10000.0
+    assert BitNetConfig.from_dict(base).rope_theta == 500000.0
+    with pytest.raises(ValueError, match=r"^rope_parameters.rope_type must be 'default', "
+                                         r"not 'yarn'$"):
+        BitNetConfig.from_dict(dict(base, rope_parameters={"rope_type": "yarn"}))
+    with pytest.raises(ValueError, match=r"disagree$"):
+        BitNetConfig.from_dict(dict(base, rope_theta=5.0, rope_parameters={"rope_theta": 6.0}))
