@@ -98,13 +98,22 @@ async def transformer_job(dut):
         backend.phase, backend.step = phase, step
 
     def run():
-        began = time.perf_counter()
-        new_ids, logits = greedy_with_logits(model, job["prompt_ids"], job["max_new_tokens"],
-                                             on_step=on_step)
-        return [int(i) for i in new_ids], logits, time.perf_counter() - began
+        outcomes = []
+        for index, prompt in enumerate(job["prompts"]):
+            began = time.perf_counter()
+            backend.records = []
+            new_ids, logits = greedy_with_logits(model, prompt, job["max_new_tokens"],
+                                                 on_step=on_step)
+            outcomes.append({"new_ids": [int(i) for i in new_ids], "logits": logits,
+                             "records": backend.records,
+                             "seconds": time.perf_counter() - began})
+            if len(job["prompts"]) > 1:
+                progress(f"prompt {index + 1}/{len(job['prompts'])} done")
+        return outcomes
 
-    new_ids, logits, seconds = await bridge(run)()
+    outcomes = await bridge(run)()
     out = os.path.dirname(job_path)
-    np.save(os.path.join(out, "logits.npy"), logits)
+    for index, outcome in enumerate(outcomes):
+        np.save(os.path.join(out, f"logits-{index}.npy"), outcome.pop("logits"))
     with open(os.path.join(out, "result.json"), "w") as handle:
-        json.dump({"new_ids": new_ids, "seconds": seconds, "records": backend.records}, handle)
+        json.dump(outcomes, handle)

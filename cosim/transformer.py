@@ -24,7 +24,8 @@ from rtl.config import AccelConfig, ConfigError
 from .report import build_report, format_report, plot_cycles_per_layer
 
 
-__all__ = ["TransformerRun", "run_transformer", "greedy_with_logits", "main"]
+__all__ = ["TransformerRun", "run_transformer", "run_transformer_batch", "greedy_with_logits",
+           "main"]
 
 PROG = "python -m cosim.transformer"
 
@@ -72,11 +73,21 @@ def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weigh
                     clock_mhz=200.0, progress=False, **config):
     """Greedy generation with every projection on a ``rows`` x ``cols`` accelerator.
 
-    Raises ``ValueError`` (bad sizes, prompt ids outside the vocabulary, a bad checkpoint via
-    ``golden.CheckpointError``) before any simulation, and ``RuntimeError`` if the simulation
-    fails (a hardware result that differs from golden is reported with its layer, projection,
-    tile and element).
+    Returns a :class:`TransformerRun`. Raises ``ValueError`` (bad sizes, prompt ids outside the
+    vocabulary, a bad checkpoint via ``golden.CheckpointError``) before any simulation, and
+    ``RuntimeError`` if the simulation fails (a hardware result that differs from golden is
+    reported with its layer, projection, tile and element).
     """
+    return run_transformer_batch(checkpoint, [prompt_ids], max_new_tokens, rows=rows,
+                                 cols=cols, weight_format=weight_format, clock_mhz=clock_mhz,
+                                 progress=progress, **config)[0]
+
+
+def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows, cols,
+                          weight_format="i2", clock_mhz=200.0, progress=False, **config):
+    """:func:`run_transformer` for several prompts in one simulator session (one build, one
+    simulator start): a list of :class:`TransformerRun`, one per prompt, each with its own
+    report."""
     from gen.emit import emit_verilog
     from .bench import CONFIG_VARIABLE
     from .build import TopPortsVerilator, build_design, verilator_environment, waves_requested
@@ -88,15 +99,9 @@ def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weigh
         raise ValueError(f"max_new_tokens must be a positive integer, not {max_new_tokens!r}")
     cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
     model = golden.load_checkpoint(checkpoint)
-    prompt = np.asarray(prompt_ids)
-    if prompt.ndim != 1 or prompt.size == 0 or not np.issubdtype(prompt.dtype, np.integer):
-        raise ValueError("prompt_ids must be a non-empty 1-D sequence of integers")
-    vocab = model.config.vocab_size
-    if prompt.min() < 0 or prompt.max() >= vocab:
-        raise ValueError(f"prompt ids must lie in [0, {vocab})")
-    if prompt.size + max_new_tokens > model.config.max_position_embeddings:
-        raise ValueError(f"{prompt.size} prompt + {max_new_tokens} new tokens exceed "
-                         f"max_position_embeddings={model.config.max_position_embeddings}")
+    if not prompts:
+        raise ValueError("at least one prompt is needed")
+    checked = [_check_prompt(model, prompt, max_new_tokens) for prompt in prompts]
     widest = max(w.shape[1] for w, _ in model.projections().values())
     if widest > cfg.max_k:
         raise ValueError(f"a projection has K={widest}, beyond max_k={cfg.max_k}")
@@ -108,9 +113,8 @@ def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weigh
     with tempfile.TemporaryDirectory(dir=runs) as work:
         job_path = os.path.join(work, "job.json")
         with open(job_path, "w") as handle:
-            json.dump({"checkpoint": os.path.abspath(checkpoint),
-                       "prompt_ids": [int(i) for i in prompt], "progress": progress,
-                       "max_new_tokens": max_new_tokens}, handle)
+            json.dump({"checkpoint": os.path.abspath(checkpoint), "prompts": checked,
+                       "progress": progress, "max_new_tokens": max_new_tokens}, handle)
         log = os.path.join(work, "sim.log")
         env = {CONFIG_VARIABLE: json.dumps(cfg.as_dict()), JOB_VARIABLE: job_path}
         if progress:
@@ -125,24 +129,41 @@ def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weigh
                 waves=waves_requested(), results_xml=os.path.join(work, "results.xml"),
                 log_file=None if progress else log)
             with open(os.path.join(work, "result.json")) as handle:
-                result = json.load(handle)
-            logits = np.load(os.path.join(work, "logits.npy"))
+                outcomes = json.load(handle)
+            logits = [np.load(os.path.join(work, f"logits-{i}.npy"))
+                      for i in range(len(outcomes))]
         except (SystemExit, FileNotFoundError):
             kept = folder / "transformer-failed.log"
             reason = "see the log"
             if os.path.exists(log):
                 os.replace(log, kept)
-                text = kept.read_text(errors="replace")
-                for line in text.splitlines():
+                for line in kept.read_text(errors="replace").splitlines():
                     if "HardwareMismatch" in line or "Error:" in line:
                         reason = line.strip()
             raise RuntimeError(f"co-simulation failed: {reason}; log: {kept}") from None
     wall = time.perf_counter() - began
-    report = build_report(cfg, result["records"], prompt_tokens=int(prompt.size),
-                          new_tokens=max_new_tokens, wall_seconds=wall,
-                          model_seconds=result["seconds"], clock_mhz=clock_mhz)
-    return TransformerRun(new_ids=np.asarray(result["new_ids"], dtype=np.int64), logits=logits,
-                          report=report, records=result["records"])
+    results = []
+    for prompt, outcome, chosen in zip(checked, outcomes, logits):
+        report = build_report(cfg, outcome["records"], prompt_tokens=len(prompt),
+                              new_tokens=max_new_tokens, wall_seconds=wall / len(checked),
+                              model_seconds=outcome["seconds"], clock_mhz=clock_mhz)
+        results.append(TransformerRun(new_ids=np.asarray(outcome["new_ids"], dtype=np.int64),
+                                      logits=chosen, report=report,
+                                      records=outcome["records"]))
+    return results
+
+
+def _check_prompt(model, prompt_ids, max_new_tokens):
+    prompt = np.asarray(prompt_ids)
+    if prompt.ndim != 1 or prompt.size == 0 or not np.issubdtype(prompt.dtype, np.integer):
+        raise ValueError("prompt_ids must be a non-empty 1-D sequence of integers")
+    vocab = model.config.vocab_size
+    if prompt.min() < 0 or prompt.max() >= vocab:
+        raise ValueError(f"prompt ids must lie in [0, {vocab})")
+    if prompt.size + max_new_tokens > model.config.max_position_embeddings:
+        raise ValueError(f"{prompt.size} prompt + {max_new_tokens} new tokens exceed "
+                         f"max_position_embeddings={model.config.max_position_embeddings}")
+    return [int(i) for i in prompt]
 
 
 class _UsageError(Exception):
