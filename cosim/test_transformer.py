@@ -2,6 +2,8 @@
 bit-identical to the pure-NumPy golden run at every step, identical tokens, and cycle counts
 equal to the manifest's cycle model."""
 
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,36 @@ def test_random_gqa_model_is_bit_exact(random_gqa_checkpoint):
     # 2 layers x 7 projections x (1 prefill + 5 decode steps)
     assert len(run.records) == 2 * 7 * 6
     assert {r["phase"] for r in run.records} == {"prefill", "decode"}
+
+
+TRAINED = pathlib.Path(__file__).resolve().parent.parent / "models" / "sort-digits"
+
+
+def test_trained_model_is_bit_exact_on_16x16():
+    """The committed trained model (training/README.md) on a 16x16 array: logits identical to
+    golden at every step, and the right answer."""
+    from training import task
+    example = task.sample_examples(1, seed=task.EVAL_SEED, split="held-out")[0]
+    tokenizer = golden.load_checkpoint(TRAINED).tokenizer
+    run = _check_against_golden(TRAINED, tokenizer.encode(example.prompt), task.LENGTH + 1,
+                                rows=16, cols=16)
+    assert tokenizer.decode(run.new_ids, skip_special_tokens=False) == example.target
+
+
+def test_trained_model_answers_match_golden_on_held_out_batch():
+    """A batch of held-out problems on the simulated 16x16 array: every answer equals the
+    golden model's, so the accuracy is the same."""
+    from training import task
+    from cosim.transformer import run_transformer_batch
+    examples = task.sample_examples(12, seed=task.EVAL_SEED + 1, split="held-out")
+    model = golden.load_checkpoint(TRAINED)
+    tokenizer = model.tokenizer
+    prompts = [tokenizer.encode(e.prompt) for e in examples]
+    runs = run_transformer_batch(TRAINED, prompts, task.LENGTH + 1, rows=16, cols=16)
+    hardware = [tokenizer.decode(r.new_ids, skip_special_tokens=False) for r in runs]
+    software = [tokenizer.decode(greedy_with_logits(model, p, task.LENGTH + 1)[0],
+                                 skip_special_tokens=False) for p in prompts]
+    assert hardware == software
+    correct = sum(h == e.target for h, e in zip(hardware, examples))
+    assert correct == sum(s == e.target for s, e in zip(software, examples))
+    assert correct >= 0.95 * len(examples)
