@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from golden import BitNetConfig, BitNetModel, random_params
+from golden import BitNetConfig, BitNetModel, load_checkpoint, random_params
 
 SIZES = {
     # the size of the unit tests
@@ -39,17 +39,27 @@ def measure(model, prompt, new_tokens):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["tiny", "small"])
+    parser.add_argument("--sizes", nargs="*", choices=sorted(SIZES), default=["tiny", "small"])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--prompt", type=int, default=32)
     parser.add_argument("--new", type=int, default=32)
+    parser.add_argument("--checkpoint", action="append", default=[],
+                        help="also measure this checkpoint folder (repeatable)")
     args = parser.parse_args()
     print(f"| model | parameters | prefill {args.prompt} tokens | decode {args.new - 1} tokens "
           f"(median of {args.runs}) |")
     print("|---|---|---|---|")
+    models = []
     for size in args.sizes:
         config = BitNetConfig(**SIZES[size], max_position_embeddings=args.prompt + args.new)
-        model = BitNetModel(config, random_params(config, seed=0))
+        models.append((size, BitNetModel(config, random_params(config, seed=0))))
+    for folder in args.checkpoint:
+        models.append((folder, load_checkpoint(folder)))
+    for size, model in models:
+        config = model.config
+        if args.prompt + args.new > config.max_position_embeddings:
+            raise SystemExit(f"{size}: --prompt + --new exceed max_position_embeddings="
+                             f"{config.max_position_embeddings}")
         prompt = np.random.default_rng(1).integers(0, config.vocab_size, args.prompt)
         measure(model, prompt, 2)                                   # warm-up
         runs = [measure(model, prompt, args.new) for _ in range(args.runs)]
