@@ -1,15 +1,32 @@
-"""The R x C weight-stationary systolic array of ternary PEs, built as ``cols`` identical
-columns of ``rows`` PEs."""
+"""The R x C weight-stationary systolic array of ternary PEs (or, for the int8 baseline, of
+int8 multiply-accumulate PEs), built as ``cols`` identical columns of ``rows`` PEs."""
 
 from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .pe import TernaryCode, TernaryPE
+from .pe_int8 import Int8PE
 
 
 __all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
-           "column_module_name"]
+           "column_module_name", "weight_shape", "make_pe"]
+
+
+def weight_shape(config):
+    """The shape of one weight on the array's load bus: :class:`~rtl.pe.TernaryCode`, or a
+    signed ``config.weight_bits`` integer for the int8 baseline."""
+    return TernaryCode if config.pe == "ternary" else signed(config.weight_bits)
+
+
+def make_pe(config, psum_in_bits, psum_out_bits):
+    """One PE of ``config``'s kind (:class:`~rtl.pe.TernaryPE` or
+    :class:`~rtl.pe_int8.Int8PE`) with the given partial-sum widths."""
+    if config.pe == "ternary":
+        return TernaryPE(act_bits=config.act_bits, psum_in_bits=psum_in_bits,
+                         psum_out_bits=psum_out_bits)
+    return Int8PE(act_bits=config.act_bits, psum_in_bits=psum_in_bits,
+                  psum_out_bits=psum_out_bits, weight_bits=config.weight_bits)
 
 
 def pe_variants(config):
@@ -23,8 +40,9 @@ def pe_variants(config):
 
 
 def pe_module_name(config, psum_in_bits, psum_out_bits):
-    """The Verilog module name of one PE variant."""
-    return f"{config.name}_pe_i{psum_in_bits}_o{psum_out_bits}"
+    """The Verilog module name of one PE variant (``_mac_`` for the int8 baseline)."""
+    kind = "pe" if config.pe == "ternary" else "mac"
+    return f"{config.name}_{kind}_i{psum_in_bits}_o{psum_out_bits}"
 
 
 def column_module_name(config):
@@ -77,7 +95,7 @@ class SystolicColumn(wiring.Component):
             "en": In(1),
             "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
             "swap_in": In(config.rows),
-            "code": In(TernaryCode),
+            "code": In(weight_shape(config)),
             "load_row": In(row_bits),
             "load_valid": In(1),
             "x_out": Out(data.ArrayLayout(signed(config.act_bits), config.rows)),
@@ -105,17 +123,16 @@ class SystolicColumn(wiring.Component):
             if in_bits:
                 ports["psum_in"] = psum_above
             _attach(m, f"pe_{k}", pe_module_name(cfg, in_bits, out_bits), self.instantiate,
-                    lambda: TernaryPE(act_bits=cfg.act_bits, psum_in_bits=in_bits,
-                                      psum_out_bits=out_bits),
-                    ports)
+                    lambda: make_pe(cfg, in_bits, out_bits), ports)
             psum_above = psum
         m.d.comb += self.psum_out.eq(psum_above)
         return m
 
 
 class SystolicArray(wiring.Component):
-    """A grid of :class:`~rtl.pe.TernaryPE`: activations flow right along rows, partial sums
-    flow down columns, weights stay.
+    """A grid of :class:`~rtl.pe.TernaryPE` (or :class:`~rtl.pe_int8.Int8PE` with
+    ``config.pe == "int8"``): activations flow right along rows, partial sums flow down columns,
+    weights stay.
 
     PE ``(k, n)`` holds the weight ``W[n, k]`` of the current tile. Activation lane ``k`` must
     arrive skewed by ``k`` cycles (see :class:`~rtl.skew.SkewBuffer`) and then reaches column
@@ -146,7 +163,7 @@ class SystolicArray(wiring.Component):
             "en": In(1),
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
             "swap": In(config.rows),
-            "code": In(data.ArrayLayout(TernaryCode, config.cols)),
+            "code": In(data.ArrayLayout(weight_shape(config), config.cols)),
             "load_row": In(data.ArrayLayout(unsigned(row_bits), config.cols)),
             "load_valid": In(config.cols),
             "psum": Out(data.ArrayLayout(signed(config.column_bits), config.cols)),
@@ -165,7 +182,7 @@ class SystolicArray(wiring.Component):
                     {
                         "en": self.en,
                         "x_in": x, "swap_in": swap,
-                        "code": self.code[n].as_value(),
+                        "code": Value.cast(self.code[n]),
                         "load_row": self.load_row[n], "load_valid": self.load_valid[n],
                         "x_out": x_next, "swap_out": swap_next,
                         "psum_out": self.psum[n],

@@ -11,11 +11,19 @@ import json
 import math
 
 
-__all__ = ["AccelConfig", "ConfigError", "psum_width", "WEIGHT_FORMATS"]
+__all__ = ["AccelConfig", "ConfigError", "psum_width", "WEIGHT_FORMATS", "PE_TYPES"]
 
 
 #: Packed weight formats the hardware decodes (see ``docs/numerics.md``).
 WEIGHT_FORMATS = ("i2", "t5")
+
+#: Processing elements: the ternary PE, and the conventional int8 x int8 multiply-accumulate
+#: baseline (``docs/synthesis.md``), whose weights travel as int8 lanes (weight format
+#: ``"int8"``).
+PE_TYPES = ("ternary", "int8")
+
+#: Bits of one int8-baseline weight.
+INT8_WEIGHT_BITS = 8
 
 MAX_ARRAY_DIM = 256
 MAX_ACT_BITS = 16
@@ -29,14 +37,17 @@ class ConfigError(ValueError):
     """An invalid accelerator configuration; the message is one line meant for the user."""
 
 
-def psum_width(terms, act_bits):
+def psum_width(terms, act_bits, weight_bits=None):
     """Bits of a signed sum of ``terms`` products ``x * w`` with ``x`` a signed ``act_bits``
-    integer and ``w`` in {-1, 0, +1}.
+    integer and ``w`` in {-1, 0, +1} (``weight_bits=None``) or a signed ``weight_bits``
+    integer.
 
-    The extreme magnitude is ``terms * 2**(act_bits - 1)`` (reached by ``-128 * -1`` for 8-bit
-    activations), and it must be representable with both signs.
+    The extreme magnitude is ``terms * 2**(act_bits - 1)`` for ternary weights (reached by
+    ``-128 * -1`` for 8-bit activations) and ``terms * 2**(act_bits - 1) * 2**(weight_bits - 1)``
+    for integer weights (``-128 * -128``), and it must be representable with both signs.
     """
-    return (terms << (act_bits - 1)).bit_length() + 1
+    shift = act_bits - 1 + (weight_bits - 1 if weight_bits else 0)
+    return (terms << shift).bit_length() + 1
 
 
 def _check_int(name, value, low, high, hint=""):
@@ -61,8 +72,10 @@ class AccelConfig:
     acc_bits : int
         Signed accumulator and result width. Refused if a GEMM with ``K = max_k`` could
         overflow it.
-    weight_format : str
-        ``"i2"`` (2 bits per weight) or ``"t5"`` (five weights per byte, base 3).
+    weight_format : str or None
+        ``"i2"`` (2 bits per weight) or ``"t5"`` (five weights per byte, base 3) for ternary
+        PEs; ``"int8"`` (one byte per weight, the only format of the int8 baseline). The
+        default is ``"i2"``, or ``"int8"`` when ``pe="int8"``.
     wmem_depth : int or None
         Words in the packed weight SRAM, one word per array row of a tile. At least
         ``2 * rows`` so that the next tile streams in while the current one loads; the default
@@ -75,25 +88,38 @@ class AccelConfig:
         Largest N accepted by the command interface.
     name : str
         Verilog name of the top-level module; other modules are prefixed with it.
+    pe : str
+        ``"ternary"`` (the accelerator) or ``"int8"``: the same array and dataflow with
+        conventional int8 x int8 multiply-accumulate PEs, a baseline for synthesis comparisons
+        (``docs/synthesis.md``).
     """
 
     rows: int = 8
     cols: int = 8
     act_bits: int = 8
     acc_bits: int = 32
-    weight_format: str = "i2"
+    weight_format: str = None
     wmem_depth: int = None
     max_m: int = 256
     max_k: int = 65535
     max_n: int = 65535
     name: str = "ternary_accel"
+    pe: str = "ternary"
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, MAX_ARRAY_DIM)
         _check_int("cols", self.cols, 1, MAX_ARRAY_DIM)
         _check_int("act_bits", self.act_bits, 2, MAX_ACT_BITS)
         _check_int("acc_bits", self.acc_bits, 2, MAX_ACC_BITS)
-        if self.weight_format not in WEIGHT_FORMATS:
+        if self.pe not in PE_TYPES:
+            raise ConfigError(f"pe must be 'ternary' or 'int8', not {self.pe!r}")
+        if self.weight_format is None:
+            object.__setattr__(self, "weight_format", "i2" if self.pe == "ternary" else "int8")
+        if self.pe == "int8":
+            if self.weight_format != "int8":
+                raise ConfigError(f"weight_format must be 'int8' with pe='int8', "
+                                  f"not {self.weight_format!r}")
+        elif self.weight_format not in WEIGHT_FORMATS:
             raise ConfigError(f"weight_format must be 'i2' or 't5', not {self.weight_format!r}")
         if self.wmem_depth is None:
             object.__setattr__(self, "wmem_depth",
@@ -115,13 +141,22 @@ class AccelConfig:
     # -- derived widths -------------------------------------------------------------------
 
     @property
+    def weight_bits(self):
+        """Bits of one weight as a PE holds it: 2 (a ternary code) or 8 (int8 baseline)."""
+        return 2 if self.pe == "ternary" else INT8_WEIGHT_BITS
+
+    @property
+    def _product_weight_bits(self):
+        return None if self.pe == "ternary" else INT8_WEIGHT_BITS
+
+    @property
     def acc_bits_needed(self):
         """Smallest accumulator that holds any result of a job with ``K <= max_k``."""
-        return psum_width(max(self.max_k, self.rows), self.act_bits)
+        return psum_width(max(self.max_k, self.rows), self.act_bits, self._product_weight_bits)
 
     def psum_bits(self, row):
         """Width of the partial sum leaving array row ``row`` (0 at the top)."""
-        return psum_width(row + 1, self.act_bits)
+        return psum_width(row + 1, self.act_bits, self._product_weight_bits)
 
     @property
     def column_bits(self):
@@ -133,6 +168,8 @@ class AccelConfig:
         """Bits of one packed weight SRAM word: one array row of ``cols`` weights."""
         if self.weight_format == "i2":
             return 2 * self.cols
+        if self.weight_format == "int8":
+            return INT8_WEIGHT_BITS * self.cols
         return 8 * math.ceil(self.cols / 5)
 
     @property

@@ -6,10 +6,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
-from .array import SystolicArray
+from .array import SystolicArray, weight_shape
 from .config import AccelConfig
 from .decoder import WeightDecoder
-from .pe import TernaryCode
+from .pe_int8 import Int8WeightLanes
 from .skew import SkewBuffer
 from .weight_buffer import WeightBuffer
 
@@ -69,7 +69,8 @@ class _TileCounter:
 
 class TernaryAccelerator(wiring.Component):
     """A ternary GEMM accelerator: ``Y[M, N] = X[M, K] @ W[N, K].T`` with ``X`` signed
-    ``act_bits`` integers and ``W`` in {-1, 0, +1}.
+    ``act_bits`` integers and ``W`` in {-1, 0, +1}. (With ``config.pe == "int8"``, the synthesis
+    baseline, ``W`` is int8 and each weight word holds ``cols`` int8 lanes.)
 
     The job is split into weight tiles of ``rows`` (K) x ``cols`` (N), N tiles outermost, K tiles
     inside. For every tile the host streams the tile's ``rows`` packed weight words and, for
@@ -130,12 +131,16 @@ class TernaryAccelerator(wiring.Component):
         row_bits = max(1, (cfg.rows - 1).bit_length())
 
         m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits, depth=cfg.wmem_depth)
-        m.submodules.decoder = decoder = WeightDecoder(
-            weight_format=cfg.weight_format, lanes=cfg.cols, word_bits=cfg.word_bits)
+        if cfg.pe == "ternary":
+            decoder = WeightDecoder(weight_format=cfg.weight_format, lanes=cfg.cols,
+                                    word_bits=cfg.word_bits)
+        else:
+            decoder = Int8WeightLanes(lanes=cfg.cols, weight_bits=cfg.weight_bits)
+        m.submodules.decoder = decoder
         m.submodules.array = array = SystolicArray(cfg, instantiate=self.instantiate_pes)
         m.submodules.act_skew = act_skew = SkewBuffer.skew(
             data.StructLayout({"x": signed(cfg.act_bits), "swap": 1}), cfg.rows)
-        m.submodules.code_skew = code_skew = SkewBuffer.skew(TernaryCode, cfg.cols)
+        m.submodules.code_skew = code_skew = SkewBuffer.skew(weight_shape(cfg), cfg.cols)
         m.submodules.deskew = deskew = SkewBuffer.deskew(signed(cfg.column_bits), cfg.cols)
         m.submodules.acc = acc = Accumulator(cols=cfg.cols, acc_bits=cfg.acc_bits,
                                              column_bits=cfg.column_bits, depth=cfg.max_m)
@@ -215,7 +220,7 @@ class TernaryAccelerator(wiring.Component):
         read_row_q = Signal(row_bits)
         w0_valid = Signal()
         w0_row = Signal(row_bits)
-        w0_codes = Signal(data.ArrayLayout(TernaryCode, cfg.cols), reset_less=True)
+        w0_codes = Signal(data.ArrayLayout(weight_shape(cfg), cfg.cols), reset_less=True)
         m.d.comb += decoder.word.eq(wbuf.data)
         with m.If(en):
             m.d.sync += [

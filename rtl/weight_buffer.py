@@ -12,9 +12,10 @@ __all__ = ["WeightBuffer"]
 class WeightBuffer(wiring.Component):
     """A ``depth`` x ``word_bits`` SRAM used as a FIFO of packed weight words.
 
-    One simple-dual-port ``amaranth.lib.memory.Memory`` with a synchronous read port, so yosys
-    maps it to block RAM (DP16KD, RAMB, SB_RAM40_4K). Words are written from the stream ``i``
-    and read back in order by the loader.
+    One simple-dual-port ``amaranth.lib.memory.Memory`` with a synchronous read port and the
+    attribute ``ram_style = "block"``, so yosys maps it to block RAM (DP16KD, RAMB18/36,
+    SB_RAM40_4K) whatever its size (``tests/test_synth.py`` checks it). Words are written from
+    the stream ``i`` and read back in order by the loader.
 
     Members
     -------
@@ -47,8 +48,11 @@ class WeightBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # ram_style="block": a small buffer (32 words at 8x8) would otherwise go to LUT RAM;
+        # yosys and Vivado both read this attribute.
         m.submodules.storage = storage = memory.Memory(shape=unsigned(self.word_bits),
-                                                       depth=self.depth, init=[])
+                                                       depth=self.depth, init=[],
+                                                       attrs={"ram_style": "block"})
         write = storage.write_port()
         read = storage.read_port()
 

