@@ -1,69 +1,19 @@
 """The top level in Amaranth's own simulator (no Verilator): a quick check of the RTL that
 runs with the fast tests. The cocotb benches in ``cosim/`` are the full verification."""
 
-import random
-
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 import golden
 from cosim.layout import JobLayout
 from rtl.config import AccelConfig
-from rtl.top import TernaryAccelerator
+
+from amaranth_job import simulate_job
 
 
-def _simulate(cfg, x, w, *, idle=0.0, stall=0.0, seed=0):
-    m, k = x.shape
-    n = w.shape[0]
-    layout = JobLayout(cfg, m, k, n)
-    weights, activations = layout.weight_words(w), layout.activation_words(x)
-    dut = TernaryAccelerator(cfg)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    outcome = {}
-    result_mask = (1 << cfg.result_stream_bits) - 1
-
-    async def bench(ctx):
-        rng = random.Random(seed)
-        ctx.set(dut.cmd_m, m)
-        ctx.set(dut.cmd_k, k)
-        ctx.set(dut.cmd_n, n)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        wi = ai = cycle = 0
-        first = last = None
-        results = []
-        while len(results) < layout.result_beats:
-            assert cycle < 50 * cfg.cycles(m, k, n), "job stalled"
-            offer_w = wi < len(weights) and rng.random() >= idle
-            offer_a = ai < len(activations) and rng.random() >= idle
-            take = rng.random() >= stall
-            ctx.set(dut.weights.valid, offer_w)
-            ctx.set(dut.weights.payload, weights[wi] if offer_w else 0)
-            ctx.set(dut.activations.valid, offer_a)
-            ctx.set(dut.activations.payload.as_value(), activations[ai] if offer_a else 0)
-            ctx.set(dut.results.ready, take)
-            _, _, w_ready, a_ready, r_valid, r_data = await ctx.tick().sample(
-                dut.weights.ready, dut.activations.ready, dut.results.valid,
-                dut.results.payload.as_value())
-            if offer_w and w_ready:
-                wi += 1
-                first = cycle if first is None else first
-            if offer_a and a_ready:
-                ai += 1
-                first = cycle if first is None else first
-            if take and r_valid:
-                results.append(int(r_data) & result_mask)
-                last = cycle
-            cycle += 1
-        outcome["y"] = layout.results(results)
-        outcome["cycles"] = last - first + 1
-
-    sim.add_testbench(bench)
-    sim.run()
-    return outcome["y"], outcome["cycles"]
+def _simulate(cfg, x, w, **traffic):
+    layout = JobLayout(cfg, x.shape[0], x.shape[1], w.shape[0])
+    return simulate_job(cfg, x, w.shape[0], layout.weight_words(w), **traffic)
 
 
 @pytest.mark.parametrize("rows, cols, fmt, m, k, n", [

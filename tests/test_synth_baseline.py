@@ -8,18 +8,16 @@ design: against a plain ``X @ W.T``, with idle sources and a stalled sink.
 
 import json
 import math
-import random
 import subprocess
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from cosim.build import verilator_environment
-from cosim.layout import JobLayout
 from gen.emit import emit_pe_verilog, emit_verilog, generate
 from rtl.config import AccelConfig, ConfigError, psum_width
-from rtl.top import TernaryAccelerator
+
+from amaranth_job import simulate_job
 
 
 def _int8_weight_words(cfg, w):
@@ -41,50 +39,8 @@ def _int8_weight_words(cfg, w):
     return words
 
 
-def _simulate(cfg, x, w, *, idle=0.0, stall=0.0, seed=0):
-    m, k = x.shape
-    n = w.shape[0]
-    layout = JobLayout(cfg, m, k, n)       # activations and results only: no weight format
-    weights, activations = _int8_weight_words(cfg, w), layout.activation_words(x)
-    dut = TernaryAccelerator(cfg)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    outcome = {}
-    mask = (1 << cfg.result_stream_bits) - 1
-
-    async def bench(ctx):
-        rng = random.Random(seed)
-        ctx.set(dut.cmd_m, m)
-        ctx.set(dut.cmd_k, k)
-        ctx.set(dut.cmd_n, n)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        wi = ai = cycle = 0
-        results = []
-        while len(results) < layout.result_beats:
-            assert cycle < 50 * cfg.cycles(m, k, n), "job stalled"
-            offer_w = wi < len(weights) and rng.random() >= idle
-            offer_a = ai < len(activations) and rng.random() >= idle
-            take = rng.random() >= stall
-            ctx.set(dut.weights.valid, offer_w)
-            ctx.set(dut.weights.payload, weights[wi] if offer_w else 0)
-            ctx.set(dut.activations.valid, offer_a)
-            ctx.set(dut.activations.payload.as_value(), activations[ai] if offer_a else 0)
-            ctx.set(dut.results.ready, take)
-            _, _, w_ready, a_ready, r_valid, r_data = await ctx.tick().sample(
-                dut.weights.ready, dut.activations.ready, dut.results.valid,
-                dut.results.payload.as_value())
-            wi += bool(offer_w and w_ready)
-            ai += bool(offer_a and a_ready)
-            if take and r_valid:
-                results.append(int(r_data) & mask)
-            cycle += 1
-        outcome["y"] = layout.results(results)
-
-    sim.add_testbench(bench)
-    sim.run()
-    return outcome["y"]
+def _simulate(cfg, x, w, **traffic):
+    return simulate_job(cfg, x, w.shape[0], _int8_weight_words(cfg, w), **traffic)[0]
 
 
 def test_int8_configuration():

@@ -1,0 +1,65 @@
+"""One accelerator job in Amaranth's own simulator (no Verilator), shared by the fast tests of
+the ternary top level and of the int8 baseline."""
+
+import random
+
+from amaranth.sim import Simulator
+
+from cosim.layout import JobLayout
+from rtl.top import TernaryAccelerator
+
+
+def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0):
+    """Run ``X[M, K]`` against the weight beats ``weights`` (already in job order) for an
+    ``N``-column result; sources idle with probability ``idle``, the sink stalls with
+    probability ``stall`` (seeded). Returns ``(y int64 [M, N], cycles)``, cycles counted from
+    the first input beat accepted to the last result beat accepted."""
+    m, k = x.shape
+    layout = JobLayout(cfg, m, k, n)
+    activations = layout.activation_words(x)
+    dut = TernaryAccelerator(cfg)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    outcome = {}
+    result_mask = (1 << cfg.result_stream_bits) - 1
+
+    async def bench(ctx):
+        rng = random.Random(seed)
+        ctx.set(dut.cmd_m, m)
+        ctx.set(dut.cmd_k, k)
+        ctx.set(dut.cmd_n, n)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        wi = ai = cycle = 0
+        first = last = None
+        results = []
+        while len(results) < layout.result_beats:
+            assert cycle < 50 * cfg.cycles(m, k, n), "job stalled"
+            offer_w = wi < len(weights) and rng.random() >= idle
+            offer_a = ai < len(activations) and rng.random() >= idle
+            take = rng.random() >= stall
+            ctx.set(dut.weights.valid, offer_w)
+            ctx.set(dut.weights.payload, weights[wi] if offer_w else 0)
+            ctx.set(dut.activations.valid, offer_a)
+            ctx.set(dut.activations.payload.as_value(), activations[ai] if offer_a else 0)
+            ctx.set(dut.results.ready, take)
+            _, _, w_ready, a_ready, r_valid, r_data = await ctx.tick().sample(
+                dut.weights.ready, dut.activations.ready, dut.results.valid,
+                dut.results.payload.as_value())
+            if offer_w and w_ready:
+                wi += 1
+                first = cycle if first is None else first
+            if offer_a and a_ready:
+                ai += 1
+                first = cycle if first is None else first
+            if take and r_valid:
+                results.append(int(r_data) & result_mask)
+                last = cycle
+            cycle += 1
+        outcome["y"] = layout.results(results)
+        outcome["cycles"] = last - first + 1
+
+    sim.add_testbench(bench)
+    sim.run()
+    return outcome["y"], outcome["cycles"]
