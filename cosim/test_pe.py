@@ -1,6 +1,5 @@
-"""cocotb bench of one ternary PE: random operands, weight loads and swaps, and stalls, checked
-cycle by cycle against an integer model of ``psum_out = psum_in + w * x`` with double-buffered
-weights.
+"""cocotb bench of one ternary PE: random operands, weight loads and swaps, checked cycle by
+cycle against an integer model of ``psum_out = psum_in + w * x`` with double-buffered weights.
 
 The model below is deliberately plain Python integers, written from the PE's specification
 (docstring of :class:`rtl.pe.TernaryPE`), not from its implementation.
@@ -24,11 +23,10 @@ def _signed(value, bits):
 
 
 @cocotb.test()
-@cocotb.parametrize(stall=[0.0, 0.3])
-async def random_operation(dut, stall):
+async def random_operation(dut):
     act_bits, in_bits, out_bits = bench_config()
     start_clock(dut)
-    np_rng, rng = bench_rng(dut, f"pe stall={stall}")
+    np_rng, rng = bench_rng(dut, "pe")
     dut.rst.value = 0
     lo, hi = -(1 << (act_bits - 1)), (1 << (act_bits - 1)) - 1
     # Extreme values first, then random ones.
@@ -36,7 +34,7 @@ async def random_operation(dut, stall):
     psum_hi = (1 << (in_bits - 1)) - 1 - (1 << (act_bits - 1)) if in_bits else 0
     # Prime both weight registers: load +1 into the shadow, then swap it in.
     await FallingEdge(dut.clk)
-    dut.en.value, dut.load.value, dut.swap_in.value, dut.code.value = 1, 1, 0, CODE[1]
+    dut.load.value, dut.swap_in.value, dut.code.value = 1, 0, CODE[1]
     dut.x_in.value = 0
     if in_bits:
         dut.psum_in.value = 0
@@ -47,14 +45,12 @@ async def random_operation(dut, stall):
     shadow = active = 1
     expected = None
     for cycle in range(600):
-        en = rng.random() >= stall
         x = rng.choice([lo, hi, 0, -1]) if cycle < 40 else rng.randint(lo, hi)
         psum = rng.choice([psum_lo, psum_hi, 0]) if cycle < 40 else rng.randint(psum_lo, psum_hi)
         swap = rng.random() < 0.3
         load = rng.random() < 0.5
         weight = rng.choice([-1, 0, 1])
         await FallingEdge(dut.clk)
-        dut.en.value = en
         dut.x_in.value = x & ((1 << act_bits) - 1)
         if in_bits:
             dut.psum_in.value = psum & ((1 << in_bits) - 1)
@@ -62,13 +58,12 @@ async def random_operation(dut, stall):
         dut.load.value = load
         dut.code.value = CODE[weight]
         await RisingEdge(dut.clk)
-        if en:
-            used = shadow if swap else active
-            expected = ((psum if in_bits else 0) + used * x, x, int(swap))
-            if swap:
-                active = shadow
-            if load:
-                shadow = weight
+        used = shadow if swap else active
+        expected = ((psum if in_bits else 0) + used * x, x, int(swap))
+        if swap:
+            active = shadow
+        if load:
+            shadow = weight
         await ReadOnly()
         if expected is not None:
             got = (_signed(dut.psum_out.value.to_unsigned(), out_bits),

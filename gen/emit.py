@@ -8,7 +8,7 @@ from amaranth.lib import wiring
 
 from rtl.array import (SystolicArray, SystolicColumn, column_module_name, make_pe,
                        pe_module_name, pe_variants)
-from rtl.config import AccelConfig
+from rtl.config import ROW_SPACING, AccelConfig
 from rtl.top import TernaryAccelerator
 
 
@@ -24,7 +24,7 @@ _WEIGHT_ENCODINGS = {
     "int8": "int8 baseline: lane n is a two's complement int8 weight in bits [8n+7:8n]",
 }
 
-CYCLE_FORMULA = "2*rows + cols + 3 + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows) + M"
+CYCLE_FORMULA = "2*rows + cols + 6 + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4) + M"
 
 
 def _to_verilog(modules):
@@ -140,7 +140,9 @@ def build_manifest(config, verilog_file):
             "conditions": "one job; sources always valid, sinks always ready; counted from the "
                           "first input beat accepted to the last result beat accepted, inclusive",
             "latency": config.latency,
-            "latency_formula": "rows + cols + 2",
+            "latency_formula": "rows + cols + 5",
+            "result_queue_depth": config.result_queue_depth,
+            "row_spacing": ROW_SPACING,
             "tiles_formula": "ceil(K/rows)*ceil(N/cols)",
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
                          for m, k, n in ((1, config.rows, config.cols),

@@ -1,8 +1,10 @@
 """The on-chip output accumulator: sums the column results of successive K tiles."""
 
 from amaranth import *
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
+
+from .config import ROW_SPACING
 
 
 __all__ = ["Accumulator"]
@@ -13,23 +15,39 @@ class Accumulator(wiring.Component):
     job, and emits the finished vector on the last K tile.
 
     Storage is one ``max_m`` x ``(cols * acc_bits)`` ``amaranth.lib.memory.Memory``, one word per
-    activation row ``m``, with a synchronous read port that is transparent for the write port
-    (a row accumulated in consecutive cycles, as happens when M = 1 and rows = 1, reads the value
-    just written).
+    activation row ``m``, with a synchronous, non-transparent read port. The read is issued two
+    cycles before the token arrives and its output registered, so neither the block RAM's
+    clock-to-output time nor the write-back shares a cycle with the ``acc_bits`` adder:
 
-    Each enabled cycle carries one token. The token's row ``m`` is announced one cycle early on
-    ``lookahead_m`` so that the stored sum is read in time; the token itself (``valid``, ``m``,
-    ``first``, ``last``) arrives with the deskewed column sums ``psum``. On ``first`` the stored
-    sum is ignored; on ``last`` the sum goes to ``o`` instead of back to memory.
+    ========  ===================================================================
+    cycle     what happens for a token arriving at cycle ``t``
+    ========  ===================================================================
+    ``t-2``   ``read_m`` addresses the memory
+    ``t-1``   the stored sum leaves the memory and is registered
+    ``t``     the token (``valid``, ``m``, ``first``, ``last``) and ``psum`` arrive;
+              ``stored + psum`` (or ``psum`` alone on ``first``) is computed
+    ``t+1``   the registered sum is written back, or, on ``last``, presented on
+              ``result``/``result_valid`` instead
+    ========  ===================================================================
+
+    There is no forwarding: a row ``m`` must not arrive again before ``t + ROW_SPACING``
+    (:data:`~rtl.config.ROW_SPACING`, 4 cycles). The accelerator's admission logic guarantees
+    it, and with ``max(M, rows) >= 4`` and a source that keeps up it never has to wait.
+
+    The accumulator never stalls; the result sink behind it must take ``result`` on every
+    cycle ``result_valid`` is high (the accelerator reserves room in its result queue before
+    an activation of the last K tile enters the array).
 
     Members
     -------
-    en : ``In(1)``
-        The accelerator's stall, driven from ``~o.valid | o.ready``: while low nothing moves.
-    o : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), cols)))``
-        Finished result vectors, registered; ``o.valid`` does not depend on ``o.ready``.
-
-    Latency: 1 cycle from a ``last`` token to its result on ``o``.
+    read_m : ``In(range(max_m))``
+        The row of the token that arrives two cycles later.
+    valid, m, first, last : ``In``
+        The arriving token: a real activation row ``m``, of the first and/or last K tile.
+    psum : ``In(ArrayLayout(signed(column_bits), cols))``
+        The deskewed column sums arriving with the token.
+    result_valid : ``Out(1)``, result : ``Out(ArrayLayout(signed(acc_bits), cols))``
+        The finished sum of a ``last`` token, registered: 1 cycle after the token.
     """
 
     def __init__(self, *, cols, acc_bits, column_bits, depth):
@@ -37,14 +55,14 @@ class Accumulator(wiring.Component):
         self.acc_bits = acc_bits
         self.depth = depth
         super().__init__({
-            "en": In(1),
-            "lookahead_m": In(range(depth)),
+            "read_m": In(range(depth)),
             "valid": In(1),
             "m": In(range(depth)),
             "first": In(1),
             "last": In(1),
             "psum": In(data.ArrayLayout(signed(column_bits), cols)),
-            "o": Out(stream.Signature(data.ArrayLayout(signed(acc_bits), cols))),
+            "result_valid": Out(1),
+            "result": Out(data.ArrayLayout(signed(acc_bits), cols)),
         })
 
     def elaborate(self, platform):
@@ -53,26 +71,29 @@ class Accumulator(wiring.Component):
         m.submodules.storage = storage = memory.Memory(shape=unsigned(layout.size),
                                                        depth=self.depth, init=[])
         write = storage.write_port()
-        read = storage.read_port(transparent_for=(write,))
+        read = storage.read_port()
+        m.d.comb += read.addr.eq(self.read_m)
 
-        stored = data.View(layout, read.data)
+        stored = Signal(layout, reset_less=True)
+        m.d.sync += stored.eq(read.data)
+
         total = Signal(layout)
         for n in range(self.cols):
-            m.d.comb += total[n].eq(Mux(self.first, self.psum[n], stored[n] + self.psum[n]))
+            m.d.comb += total[n].eq(Mux(self.first, 0, stored[n]) + self.psum[n])
 
-        m.d.comb += [
-            read.addr.eq(self.lookahead_m),
-            read.en.eq(self.en),
-            write.addr.eq(self.m),
-            write.data.eq(total.as_value()),
-            write.en.eq(self.en & self.valid & ~self.last),
+        total_q = Signal(layout, reset_less=True)
+        m_q = Signal(range(self.depth))
+        write_q = Signal()
+        m.d.sync += [
+            total_q.eq(total),
+            m_q.eq(self.m),
+            write_q.eq(self.valid & ~self.last),
+            self.result_valid.eq(self.valid & self.last),
         ]
-
-        payload = Signal(layout, reset_less=True)
-        m.d.comb += self.o.payload.eq(payload)
-        with m.If(self.en):
-            m.d.sync += [
-                self.o.valid.eq(self.valid & self.last),
-                payload.eq(total),
-            ]
+        m.d.comb += [
+            write.addr.eq(m_q),
+            write.data.eq(total_q.as_value()),
+            write.en.eq(write_q),
+            self.result.eq(total_q),
+        ]
         return m

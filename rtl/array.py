@@ -92,7 +92,6 @@ class SystolicColumn(wiring.Component):
         self.instantiate = instantiate
         row_bits = max(1, (config.rows - 1).bit_length())
         super().__init__({
-            "en": In(1),
             "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
             "swap_in": In(config.rows),
             "code": In(weight_shape(config)),
@@ -114,7 +113,6 @@ class SystolicColumn(wiring.Component):
             in_bits, out_bits = variants[k]
             psum = Signal(signed(out_bits), name=f"psum_{k}")
             ports = {
-                "en": self.en,
                 "x_in": self.x_in[k], "swap_in": self.swap_in[k],
                 "load": select[k], "code": self.code,
                 "x_out": self.x_out[k], "swap_out": self.swap_out[k],
@@ -160,7 +158,6 @@ class SystolicArray(wiring.Component):
         self.instantiate = instantiate
         row_bits = max(1, (config.rows - 1).bit_length())
         super().__init__({
-            "en": In(1),
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
             "swap": In(config.rows),
             "code": In(data.ArrayLayout(weight_shape(config), config.cols)),
@@ -180,7 +177,6 @@ class SystolicArray(wiring.Component):
             _attach(m, f"column_{n}", column_module_name(cfg), self.instantiate,
                     lambda: SystolicColumn(cfg),
                     {
-                        "en": self.en,
                         "x_in": x, "swap_in": swap,
                         "code": Value.cast(self.code[n]),
                         "load_row": self.load_row[n], "load_valid": self.load_valid[n],

@@ -11,7 +11,8 @@ import json
 import math
 
 
-__all__ = ["AccelConfig", "ConfigError", "psum_width", "WEIGHT_FORMATS", "PE_TYPES"]
+__all__ = ["AccelConfig", "ConfigError", "psum_width", "WEIGHT_FORMATS", "PE_TYPES",
+           "ROW_SPACING"]
 
 
 #: Packed weight formats the hardware decodes (see ``docs/numerics.md``).
@@ -21,6 +22,11 @@ WEIGHT_FORMATS = ("i2", "t5")
 #: baseline (``docs/synthesis.md``), whose weights travel as int8 lanes (weight format
 #: ``"int8"``).
 PE_TYPES = ("ternary", "int8")
+
+#: The accumulator reads a row's stored sum two cycles before the row arrives and writes the
+#: new sum one cycle after, without forwarding: a row may return at the earliest this many
+#: cycles after its previous visit (``rtl.accumulator``).
+ROW_SPACING = 4
 
 #: Bits of one int8-baseline weight.
 INT8_WEIGHT_BITS = 8
@@ -204,29 +210,41 @@ class AccelConfig:
 
     @property
     def latency(self):
-        """Cycles from an activation beat accepted to its result beat valid: the two input
-        registers, the row skew, the array, the column deskew and the accumulator."""
-        return self.rows + self.cols + 2
+        """Cycles from an activation beat accepted to its result beat valid: the three input
+        registers, the row skew, the array, the column deskew, the accumulator's registered
+        sum and the result queue (2)."""
+        return self.rows + self.cols + 5
+
+    @property
+    def result_queue_depth(self):
+        """Entries of the result queue: a slot is claimed when a row of a last K tile enters and
+        freed ``latency`` cycles later when an always-ready sink takes its result; with the
+        queue's registered room flag (one cycle late, one slot of slack) ``latency + 2`` slots
+        never hold the activations back."""
+        return self.latency + 2
 
     def cycles(self, m, k, n):
         """Exact cycles of one job, sources always valid and sinks always ready.
 
         Counted from the first input beat accepted (the first weight word) to the last
-        result beat accepted, both included. With ``T`` tiles and ``P = max(M, rows)``::
+        result beat accepted, both included. With ``T`` tiles and
+        ``P = max(M, rows, ROW_SPACING)``::
 
             cycles = rows + 1 + (T - 1) * P + M - 1 + latency + 1
-                   = 2 * rows + cols + 3 + (T - 1) * max(M, rows) + M
+                   = 2 * rows + cols + 6 + (T - 1) * max(M, rows, 4) + M
 
         The first tile's ``rows`` words are buffered before the loader starts (``rows``
-        cycles); its activations may enter one cycle later; each further tile starts
-        ``max(M, rows)`` cycles after the previous one, bounded by the M activation beats
-        or by the ``rows`` words the loader moves into the shadow weights.
+        cycles); its activations may enter one cycle later; each further tile starts ``P``
+        cycles after the previous one, bounded by the M activation beats, by the ``rows``
+        words the loader moves into the shadow weights, or by the accumulator, which needs
+        a row's visits ``ROW_SPACING`` (4) cycles apart.
         """
         for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
                                   ("N", n, self.max_n)):
             _check_int(label, value, 1, top)
         tiles = self.tiles(k, n)
-        return 2 * self.rows + self.cols + 3 + (tiles - 1) * max(m, self.rows) + m
+        period = max(m, self.rows, ROW_SPACING)
+        return self.rows + 1 + (tiles - 1) * period + m - 1 + self.latency + 1
 
     def utilization(self, m, k, n, cycles=None):
         """Useful MACs over PE-cycles: ``M*K*N / (rows * cols * cycles)``."""

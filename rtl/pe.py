@@ -36,8 +36,9 @@ class TernaryPE(wiring.Component):
     the active weight from then on. A load and a swap in the same cycle are allowed: the swap
     takes the old shadow weight.
 
-    Every register advances only when ``en`` is high (the accelerator's global stall); none is
-    reset, because only the accelerator's control path decides which values are meaningful.
+    The PE never stalls: every register advances every cycle, and a cycle without an activation
+    simply carries a value nobody reads. No register is reset, because only the accelerator's
+    control path decides which values are meaningful.
 
     Parameters
     ----------
@@ -56,7 +57,6 @@ class TernaryPE(wiring.Component):
         self.psum_in_bits = psum_in_bits
         self.psum_out_bits = psum_out_bits
         members = {
-            "en": In(1),
             "x_in": In(signed(act_bits)),
             "swap_in": In(1),
             "load": In(1),
@@ -100,14 +100,13 @@ class TernaryPE(wiring.Component):
             self.x_out.eq(x_reg),
             self.swap_out.eq(swap_reg),
         ]
-        with m.If(self.en):
-            m.d.sync += [
-                psum_reg.eq(total[1:]),
-                x_reg.eq(self.x_in),
-                swap_reg.eq(self.swap_in),
-            ]
-            with m.If(self.swap_in):
-                m.d.sync += active.eq(shadow)
-            with m.If(self.load):
-                m.d.sync += shadow.eq(self.code)
+        m.d.sync += [
+            psum_reg.eq(total[1:]),
+            x_reg.eq(self.x_in),
+            swap_reg.eq(self.swap_in),
+        ]
+        with m.If(self.swap_in):
+            m.d.sync += active.eq(shadow)
+        with m.If(self.load):
+            m.d.sync += shadow.eq(self.code)
         return m

@@ -22,7 +22,7 @@ class Int8PE(wiring.Component):
     signed weight itself: ``load`` writes it into the shadow register, an activation arriving
     with ``swap_in`` high is multiplied by the shadow weight, which becomes the active weight
     from then on (a load and a swap in the same cycle: the swap takes the old shadow weight).
-    Every register advances only when ``en`` is high; none is reset.
+    Every register advances every cycle (no stall); none is reset.
 
     The product is written as a plain ``*`` so that a synthesis tool may map it to a DSP block
     (or, when told not to, to LUTs): it is the conventional PE the ternary one replaces.
@@ -47,7 +47,6 @@ class Int8PE(wiring.Component):
         self.psum_out_bits = psum_out_bits
         self.weight_bits = weight_bits
         members = {
-            "en": In(1),
             "x_in": In(signed(act_bits)),
             "swap_in": In(1),
             "load": In(1),
@@ -79,16 +78,15 @@ class Int8PE(wiring.Component):
             self.x_out.eq(x_reg),
             self.swap_out.eq(swap_reg),
         ]
-        with m.If(self.en):
-            m.d.sync += [
-                psum_reg.eq(total),
-                x_reg.eq(self.x_in),
-                swap_reg.eq(self.swap_in),
-            ]
-            with m.If(self.swap_in):
-                m.d.sync += active.eq(shadow)
-            with m.If(self.load):
-                m.d.sync += shadow.eq(self.code)
+        m.d.sync += [
+            psum_reg.eq(total),
+            x_reg.eq(self.x_in),
+            swap_reg.eq(self.swap_in),
+        ]
+        with m.If(self.swap_in):
+            m.d.sync += active.eq(shadow)
+        with m.If(self.load):
+            m.d.sync += shadow.eq(self.code)
         return m
 
 

@@ -16,8 +16,8 @@ class SkewBuffer(wiring.Component):
     decoded weights reach array column ``n`` after ``n`` cycles, and the column sums leaving the
     bottom of the array are realigned by delaying column ``n`` by ``cols - 1 - n`` cycles.
 
-    The registers advance only while ``en`` is high, so a stalled accelerator keeps every
-    wavefront in place. A lane with delay 0 is a wire. Registers are not reset; ``reset_lanes``
+    The registers advance every cycle (the accelerator never stalls its datapath). A lane with
+    delay 0 is a wire. Registers are not reset; ``reset_lanes``
     names lanes (for example a valid bit) that are.
 
     Parameters
@@ -36,7 +36,6 @@ class SkewBuffer(wiring.Component):
         self.reset_lanes = frozenset(reset_lanes)
         layout = data.ArrayLayout(shape, len(self.delays))
         super().__init__({
-            "en": In(1),
             "i": In(layout),
             "o": Out(layout),
         })
@@ -69,8 +68,7 @@ class SkewBuffer(wiring.Component):
                     continue
                 reg = Signal(width * len(group), name=f"stage{stage}{'_ctl' if reset else ''}",
                              reset_less=not reset)
-                with m.If(self.en):
-                    m.d.sync += reg.eq(Cat(current[lane] for lane in group))
+                m.d.sync += reg.eq(Cat(current[lane] for lane in group))
                 for index, lane in enumerate(group):
                     current[lane] = reg[index * width:(index + 1) * width]
             for lane in waiting:

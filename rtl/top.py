@@ -7,9 +7,10 @@ from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
 from .array import SystolicArray, weight_shape
-from .config import AccelConfig
+from .config import ROW_SPACING, AccelConfig
 from .decoder import WeightDecoder
 from .pe_int8 import Int8WeightLanes
+from .result_queue import ResultQueue
 from .skew import SkewBuffer
 from .weight_buffer import WeightBuffer
 
@@ -20,49 +21,62 @@ __all__ = ["TernaryAccelerator"]
 class _TileCounter:
     """Nested counters over one stream of a job: ``inner`` beats per tile, then K tiles of
     ``rows`` (unless ``per_k_tile`` is false, for the results, which come once per N tile), then
-    N tiles of ``cols``. No multiplier and no divider: the bases step by the array size and are
-    compared with the job's K and N."""
+    N tiles of ``cols``.
+
+    Every flag the sequencer reads is a register: ``at_start`` (``inner == 0``), ``first_k``,
+    ``last_k``, ``last_n`` and ``done``. The K and N still to go count down by ``rows`` and
+    ``cols`` and the flags are compared with constants, so no adder or comparator sits between
+    these registers and the stream handshakes. No multiplier, no divider."""
 
     def __init__(self, m, prefix, inner_bits, cfg, job_k, job_n, *, per_k_tile=True):
         self._m, self._cfg = m, cfg
+        self._job_k, self._job_n = job_k, job_n
+        self.per_k_tile = per_k_tile
         self.inner = Signal(inner_bits, name=f"{prefix}_inner")
-        self.n_base = Signal(cfg.n_bits + 1, name=f"{prefix}_n_base")
+        self.at_start = Signal(name=f"{prefix}_at_start")
         self.done = Signal(name=f"{prefix}_done")
-        self.last_k = Signal(name=f"{prefix}_last_k")
+        self.n_left = Signal(cfg.n_bits, name=f"{prefix}_n_left")
         self.last_n = Signal(name=f"{prefix}_last_n")
-        m.d.comb += self.last_n.eq(self.n_base + cfg.cols >= job_n)
         if per_k_tile:
-            self.k_base = Signal(cfg.k_bits + 1, name=f"{prefix}_k_base")
-            m.d.comb += self.last_k.eq(self.k_base + cfg.rows >= job_k)
+            self.k_left = Signal(cfg.k_bits, name=f"{prefix}_k_left")
+            self.first_k = Signal(name=f"{prefix}_first_k")
+            self.last_k = Signal(name=f"{prefix}_last_k")
         else:
-            self.k_base = None
-            m.d.comb += self.last_k.eq(1)
+            self.first_k = self.last_k = C(1, 1)
 
-    def clear(self):
-        statements = [self.inner.eq(0), self.n_base.eq(0), self.done.eq(0)]
-        if self.k_base is not None:
-            statements.append(self.k_base.eq(0))
-        return statements
+    def _restart_k(self, k):
+        if not self.per_k_tile:
+            return []
+        return [self.k_left.eq(k), self.first_k.eq(1), self.last_k.eq(k <= self._cfg.rows)]
+
+    def clear(self, k, n):
+        """Start a job of ``k`` x ``n`` (the command's sizes, sampled with ``start``)."""
+        return [self.inner.eq(0), self.at_start.eq(1), self.done.eq(0),
+                self.n_left.eq(n), self.last_n.eq(n <= self._cfg.cols), *self._restart_k(k)]
 
     def step(self, last_inner):
         """Advance by one beat (call under the beat's condition)."""
         m, cfg = self._m, self._cfg
+
         def next_n_tile():
             with m.If(self.last_n):
                 m.d.sync += self.done.eq(1)
             with m.Else():
-                m.d.sync += self.n_base.eq(self.n_base + cfg.cols)
+                m.d.sync += [self.n_left.eq(self.n_left - cfg.cols),
+                             self.last_n.eq(self.n_left <= 2 * cfg.cols)]
 
+        m.d.sync += self.at_start.eq(last_inner)
         with m.If(last_inner):
             m.d.sync += self.inner.eq(0)
-            if self.k_base is None:
+            if not self.per_k_tile:
                 next_n_tile()
             else:
                 with m.If(self.last_k):
-                    m.d.sync += self.k_base.eq(0)
+                    m.d.sync += self._restart_k(self._job_k)
                     next_n_tile()
                 with m.Else():
-                    m.d.sync += self.k_base.eq(self.k_base + cfg.rows)
+                    m.d.sync += [self.k_left.eq(self.k_left - cfg.rows), self.first_k.eq(0),
+                                 self.last_k.eq(self.k_left <= 2 * cfg.rows)]
         with m.Else():
             m.d.sync += self.inner.eq(self.inner + 1)
 
@@ -97,9 +111,13 @@ class TernaryAccelerator(wiring.Component):
     results : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), cols)))``
         One result row segment per beat, lane ``n`` = ``Y[m, n0 + n]``.
 
-    Backpressure: ``results.ready`` low stalls the whole datapath (a global clock enable), so
-    ``weights.ready`` stays independent of it but ``activations.ready`` falls with it in the same
-    cycle. No ready depends on the same stream's valid.
+    Backpressure: the datapath never stalls. Results wait in a queue of
+    ``config.result_queue_depth`` entries, and an activation row of a last K tile enters only
+    when its result has a reserved slot there, so a slow result sink lowers
+    ``activations.ready`` a few cycles later, through registers; ``results.ready`` reaches no
+    other port combinationally. No ready depends on any valid. ``activations.ready`` also
+    waits when a row would return to the accumulator less than 4 cycles after its previous
+    visit (only with ``max(M, rows) < 4`` or an idle activation source).
     """
 
     def __init__(self, config=None, *, instantiate_pes=False):
@@ -144,17 +162,13 @@ class TernaryAccelerator(wiring.Component):
         m.submodules.deskew = deskew = SkewBuffer.deskew(signed(cfg.column_bits), cfg.cols)
         m.submodules.acc = acc = Accumulator(cols=cfg.cols, acc_bits=cfg.acc_bits,
                                              column_bits=cfg.column_bits, depth=cfg.max_m)
-
-        # Global stall: everything behind the input handshakes moves only when the result
-        # register can take a new value.
-        en = Signal()
-        m.d.comb += en.eq(~acc.o.valid | acc.o.ready)
-        for block in (wbuf, array, act_skew, code_skew, deskew, acc):
-            m.d.comb += block.en.eq(en)
-        wiring.connect(m, acc=acc.o, results=wiring.flipped(self.results))
+        m.submodules.result_queue = result_queue = ResultQueue(
+            data.ArrayLayout(signed(cfg.acc_bits), cfg.cols), depth=cfg.result_queue_depth)
+        wiring.connect(m, result_queue=result_queue.o, results=wiring.flipped(self.results))
 
         # ---- job -----------------------------------------------------------------------
         job_m = Signal(cfg.m_bits)
+        last_m = Signal(cfg.m_bits)     # M - 1: the row counters compare with a register
         job_k = Signal(cfg.k_bits)
         job_n = Signal(cfg.n_bits)
         writer = _TileCounter(m, "writer", row_bits, cfg, job_k, job_n)
@@ -177,9 +191,11 @@ class TernaryAccelerator(wiring.Component):
         with m.If(self.start & ~self.busy):
             with m.If(sizes_ok):
                 m.d.sync += [
-                    job_m.eq(self.cmd_m), job_k.eq(self.cmd_k), job_n.eq(self.cmd_n),
+                    job_m.eq(self.cmd_m), last_m.eq(self.cmd_m - 1),
+                    job_k.eq(self.cmd_k), job_n.eq(self.cmd_n),
                     self.busy.eq(1), self.cmd_error.eq(0),
-                    *writer.clear(), *loader.clear(), *feeder.clear(), *drain.clear(),
+                    *(statement for counter in (writer, loader, feeder, drain)
+                      for statement in counter.clear(self.cmd_k, self.cmd_n)),
                 ]
             with m.Else():
                 m.d.sync += self.cmd_error.eq(1)
@@ -192,28 +208,29 @@ class TernaryAccelerator(wiring.Component):
 
         # ---- loader: SRAM -> decoder -> shadow weights, one tile row per cycle ---------
         # A tile is loaded only when all its words are buffered, so its rows reach the array
-        # on consecutive enabled cycles, matching the diagonal of the activations that swap.
+        # on consecutive cycles, matching the diagonal of the activations that swap. The
+        # loader starts only on an empty shadow, at the earliest the cycle after the swap that
+        # emptied it: the activations take one register more than the weights to the array,
+        # so the load still reaches every PE no earlier than that swap, and the input
+        # handshake does not reach the loader combinationally.
         loading = Signal()
         shadow_full = Signal()
         swap_now = Signal()
         start_load = Signal()
         reading = Signal()
-        read_row = Signal(row_bits)
+        read_row = loader.inner     # 0 whenever the loader is idle
+        last_row = Signal()
         m.d.comb += [
-            start_load.eq(en & self.busy & ~loading & ~loader.done &
-                          (wbuf.level >= cfg.rows) & (~shadow_full | swap_now)),
-            reading.eq(start_load | (loading & en)),
-            read_row.eq(Mux(start_load, 0, loader.inner)),
+            start_load.eq(self.busy & ~loading & ~loader.done &
+                          (wbuf.level >= cfg.rows) & ~shadow_full),
+            reading.eq(start_load | loading),
+            last_row.eq(read_row == cfg.rows - 1),
             wbuf.read.eq(reading),
         ]
         with m.If(reading):
-            with m.If(read_row == cfg.rows - 1):
-                m.d.sync += loading.eq(0)
-            with m.Else():
-                m.d.sync += loading.eq(1)
-            loader.step(read_row == cfg.rows - 1)
-        with m.If(en):
-            m.d.sync += shadow_full.eq(start_load | (shadow_full & ~swap_now))
+            m.d.sync += loading.eq(~last_row)
+            loader.step(last_row)
+        m.d.sync += shadow_full.eq(start_load | (shadow_full & ~swap_now))
 
         # Read data is valid one cycle after the read; decode and register it (W0).
         read_valid = Signal()
@@ -222,11 +239,10 @@ class TernaryAccelerator(wiring.Component):
         w0_row = Signal(row_bits)
         w0_codes = Signal(data.ArrayLayout(weight_shape(cfg), cfg.cols), reset_less=True)
         m.d.comb += decoder.word.eq(wbuf.data)
-        with m.If(en):
-            m.d.sync += [
-                read_valid.eq(reading), read_row_q.eq(read_row),
-                w0_valid.eq(read_valid), w0_row.eq(read_row_q), w0_codes.eq(decoder.codes),
-            ]
+        m.d.sync += [
+            read_valid.eq(reading), read_row_q.eq(read_row),
+            w0_valid.eq(read_valid), w0_row.eq(read_row_q), w0_codes.eq(decoder.codes),
+        ]
         # Column n sees the word n cycles later: codes through a skew buffer, the row select
         # along a chain of registers.
         m.d.comb += code_skew.i.eq(w0_codes)
@@ -235,8 +251,7 @@ class TernaryAccelerator(wiring.Component):
             if n:
                 valid_q = Signal(name=f"load_valid_{n}")
                 row_q = Signal(row_bits, name=f"load_row_{n}")
-                with m.If(en):
-                    m.d.sync += [valid_q.eq(select_valid), row_q.eq(select_row)]
+                m.d.sync += [valid_q.eq(select_valid), row_q.eq(select_row)]
                 select_valid, select_row = valid_q, row_q
             m.d.comb += [
                 array.code[n].eq(code_skew.o[n]),
@@ -247,59 +262,73 @@ class TernaryAccelerator(wiring.Component):
         # ---- activations into the array ------------------------------------------------
         token = data.StructLayout({"valid": 1, "m": range(cfg.max_m), "first": 1, "last": 1})
         accept = Signal()
-        tile_start = Signal()
+        tile_start = feeder.at_start
+        # The accumulator needs a row's visits ROW_SPACING cycles apart. Every tile takes its
+        # rows in the same order 0..M-1, so the previous visit of the next row is the M-th most
+        # recent accepted beat: the next beat waits while M or more of the last
+        # ROW_SPACING - 1 cycles accepted one (only possible with M < ROW_SPACING). Computed a
+        # cycle ahead into a register.
+        history = [Signal(name=f"accepted_{age}") for age in range(1, ROW_SPACING - 1)]
+        for newer, older in zip([accept] + history, history):
+            m.d.sync += older.eq(newer)
+        recent = sum(history)
+        spacing_wait = Signal()
+        m.d.sync += spacing_wait.eq(Mux(accept, recent + 1 >= job_m, recent >= job_m))
         m.d.comb += [
-            tile_start.eq(feeder.inner == 0),
-            self.activations.ready.eq(en & self.busy & ~feeder.done &
-                                      (~tile_start | shadow_full)),
+            self.activations.ready.eq(self.busy & ~feeder.done & ~spacing_wait &
+                                      (~tile_start | shadow_full) &
+                                      (~feeder.last_k | result_queue.has_room)),
             accept.eq(self.activations.valid & self.activations.ready),
             swap_now.eq(accept & tile_start),
+            result_queue.reserve.eq(accept & feeder.last_k),
         ]
         with m.If(accept):
-            feeder.step(feeder.inner == job_m - 1)
+            feeder.step(feeder.inner == last_m)
 
         t0 = Signal(token)
         t0_swap = Signal()
         t0_x = Signal(data.ArrayLayout(signed(cfg.act_bits), cfg.rows), reset_less=True)
         t1_swap = Signal()
         t1_x = Signal.like(t0_x)
-        with m.If(en):
-            m.d.sync += [
-                t0.valid.eq(accept), t0.m.eq(feeder.inner), t0.first.eq(feeder.k_base == 0),
-                t0.last.eq(feeder.last_k), t0_swap.eq(swap_now), t0_x.eq(self.activations.payload),
-                t1_swap.eq(t0_swap), t1_x.eq(t0_x),
-            ]
+        t2_swap = Signal()
+        t2_x = Signal.like(t0_x)
+        m.d.sync += [
+            t0.valid.eq(accept), t0.m.eq(feeder.inner), t0.first.eq(feeder.first_k),
+            t0.last.eq(feeder.last_k), t0_swap.eq(swap_now), t0_x.eq(self.activations.payload),
+            t1_swap.eq(t0_swap), t1_x.eq(t0_x),
+            t2_swap.eq(t1_swap), t2_x.eq(t1_x),
+        ]
         for k in range(cfg.rows):
             m.d.comb += [
-                act_skew.i[k].x.eq(t1_x[k]),
-                act_skew.i[k].swap.eq(t1_swap),
+                act_skew.i[k].x.eq(t2_x[k]),
+                act_skew.i[k].swap.eq(t2_swap),
                 array.x[k].eq(act_skew.o[k].x),
                 array.swap[k].eq(act_skew.o[k].swap),
             ]
 
         # ---- column sums -> accumulator ------------------------------------------------
-        # The token reaches the accumulator's read port one cycle before the deskewed sums:
-        # T0 is at t+1, the sums at t + rows + cols + 1.
+        # A row accepted at t is T0 at t+1 and meets its deskewed sums at the accumulator at
+        # t + rows + cols + 2; the accumulator reads its stored sum two cycles before.
         m.d.comb += deskew.i.eq(array.psum)
-        ahead = t0
-        for stage in range(cfg.rows + cfg.cols - 1):
+        ahead = ahead2 = t0
+        for stage in range(cfg.rows + cfg.cols):
             delayed = Signal(token, name=f"token_d{stage + 1}")
-            with m.If(en):
-                m.d.sync += delayed.eq(ahead)
-            ahead = delayed
+            m.d.sync += delayed.eq(ahead)
+            ahead2, ahead = ahead, delayed
         arrived = Signal(token)
-        with m.If(en):
-            m.d.sync += arrived.eq(ahead)
+        m.d.sync += arrived.eq(ahead)
         m.d.comb += [
-            acc.lookahead_m.eq(ahead.m),
+            acc.read_m.eq(ahead2.m),
             acc.valid.eq(arrived.valid), acc.m.eq(arrived.m),
             acc.first.eq(arrived.first), acc.last.eq(arrived.last),
             acc.psum.eq(deskew.o),
+            result_queue.i_valid.eq(acc.result_valid),
+            result_queue.i_payload.eq(acc.result),
         ]
 
         # ---- results out ---------------------------------------------------------------
         with m.If(self.results.valid & self.results.ready):
-            with m.If((drain.inner == job_m - 1) & drain.last_n):
+            with m.If((drain.inner == last_m) & drain.last_n):
                 m.d.sync += [self.busy.eq(0), self.done.eq(1)]
-            drain.step(drain.inner == job_m - 1)
+            drain.step(drain.inner == last_m)
         return m

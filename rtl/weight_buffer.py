@@ -27,11 +27,11 @@ class WeightBuffer(wiring.Component):
     level : ``Out(range(depth + 1))``
         Words written and not yet read (registered).
     read : ``In(1)``
-        Read the oldest word; only honoured while ``en`` is high and ``level`` is non-zero.
-    en : ``In(1)``
-        The accelerator's stall: when low the read port holds its output.
+        Read the oldest word. Only while ``level`` is non-zero (the loader starts a tile only
+        when all its words are buffered); not checked here, to keep ``read`` off the path into
+        ``level``.
     data : ``Out(word_bits)``
-        The word read in the previous enabled cycle (latency 1).
+        The word read in the previous cycle (latency 1).
     """
 
     def __init__(self, *, word_bits, depth):
@@ -42,7 +42,6 @@ class WeightBuffer(wiring.Component):
             "allow": In(1),
             "level": Out(range(depth + 1)),
             "read": In(1),
-            "en": In(1),
             "data": Out(word_bits),
         })
 
@@ -63,12 +62,11 @@ class WeightBuffer(wiring.Component):
         m.d.comb += [
             self.i.ready.eq(self.allow & (self.level < self.depth)),
             do_write.eq(self.i.valid & self.i.ready),
-            do_read.eq(self.read & self.en & (self.level != 0)),
+            do_read.eq(self.read),
             write.addr.eq(write_ptr),
             write.data.eq(self.i.payload),
             write.en.eq(do_write),
             read.addr.eq(read_ptr),
-            read.en.eq(self.en),
             self.data.eq(read.data),
         ]
 

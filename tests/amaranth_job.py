@@ -9,11 +9,14 @@ from cosim.layout import JobLayout
 from rtl.top import TernaryAccelerator
 
 
-def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0):
+def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0, probe_ready=False):
     """Run ``X[M, K]`` against the weight beats ``weights`` (already in job order) for an
     ``N``-column result; sources idle with probability ``idle``, the sink stalls with
     probability ``stall`` (seeded). Returns ``(y int64 [M, N], cycles)``, cycles counted from
-    the first input beat accepted to the last result beat accepted."""
+    the first input beat accepted to the last result beat accepted.
+
+    With ``probe_ready``, every cycle also asserts that flipping ``results.ready`` changes
+    neither ``weights.ready`` nor ``activations.ready`` (no combinational path)."""
     m, k = x.shape
     layout = JobLayout(cfg, m, k, n)
     activations = layout.activation_words(x)
@@ -43,6 +46,12 @@ def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0):
             ctx.set(dut.weights.payload, weights[wi] if offer_w else 0)
             ctx.set(dut.activations.valid, offer_a)
             ctx.set(dut.activations.payload.as_value(), activations[ai] if offer_a else 0)
+            if probe_ready:
+                seen = set()
+                for ready in (0, 1):
+                    ctx.set(dut.results.ready, ready)
+                    seen.add((ctx.get(dut.weights.ready), ctx.get(dut.activations.ready)))
+                assert len(seen) == 1, f"cycle {cycle}: results.ready reaches an input ready"
             ctx.set(dut.results.ready, take)
             _, _, w_ready, a_ready, r_valid, r_data = await ctx.tick().sample(
                 dut.weights.ready, dut.activations.ready, dut.results.valid,

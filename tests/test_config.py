@@ -59,13 +59,18 @@ def test_derived_widths():
 
 def test_cycle_model_hand_values():
     cfg = AccelConfig(rows=4, cols=3)
-    # One tile: rows (buffer the tile) + 1 + M - 1 + latency (rows + cols + 2) + 1.
-    assert cfg.cycles(1, 4, 3) == 4 + 1 + 0 + 9 + 1
+    # One tile: rows (buffer the tile) + 1 + M - 1 + latency (rows + cols + 5) + 1.
+    assert cfg.cycles(1, 4, 3) == 4 + 1 + 0 + 12 + 1
     assert cfg.cycles(1, 1, 1) == cfg.cycles(1, 4, 3)
     # Weight-bound tiles when M < rows: each further tile costs rows cycles.
     assert cfg.cycles(1, 8, 3) - cfg.cycles(1, 4, 3) == 4
     # Activation-bound tiles when M >= rows: each further tile costs M cycles.
     assert cfg.cycles(10, 8, 6) - cfg.cycles(10, 4, 3) == 3 * 10
+    # Tiny tiles: a row returns to the accumulator at most every ROW_SPACING (4) cycles.
+    small = AccelConfig(rows=2, cols=3)
+    assert small.cycles(1, 8, 3) - small.cycles(1, 2, 3) == 3 * 4
+    assert small.cycles(3, 4, 3) - small.cycles(3, 2, 3) == 4
+    assert small.result_queue_depth == small.latency + 2 == 2 + 3 + 7
     with pytest.raises(ValueError, match=r"^M must be an integer from 1 to 256, not 0$"):
         cfg.cycles(0, 1, 1)
 
