@@ -97,7 +97,7 @@ _IGNORED_CELLS = {"$scopeinfo"}
 _MUL_CELLS = re.compile(r"\$mul|\$macc(_v2)?")
 
 #: Top-level submodules whose memories the report names (``rtl/top.py``).
-MEMORY_ROLES = {"wbuf": "weight_sram", "acc": "accumulator"}
+MEMORY_ROLES = {"wbuf": "weight_sram", "acc": "accumulator", "result_queue": "result_queue"}
 
 
 #: Files a run writes into its folder besides ``design.v`` and its scripts.

@@ -223,7 +223,11 @@ def test_weight_sram_is_block_ram(target, tmp_path_factory):
     assert sram["memory"] == "wbuf.storage"
     assert sram["block_ram"] is True
     assert set(sram["cells"]) == {BRAM[target]}
-    assert report["brams"] >= 2              # the weight SRAM and the accumulator
+    # The result queue is block RAM too (ram_style), whatever its small depth.
+    queue = [entry for entry in report["memories"] if entry["role"] == "result_queue"]
+    assert len(queue) == 1 and queue[0]["memory"] == "result_queue.storage"
+    assert queue[0]["block_ram"] is True
+    assert report["brams"] >= 3              # the weight SRAM, the accumulator, the queue
 
 
 @needs_yosys
