@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["TernaryCode", "TernaryPE"]
+__all__ = ["TernaryCode", "TernaryPE", "stationary_weight", "pass_on"]
 
 
 class TernaryCode(data.Struct):
@@ -21,6 +21,31 @@ class TernaryCode(data.Struct):
     """
     nz: 1
     neg: 1
+
+
+def stationary_weight(m, pe, shape):
+    """The double-buffered weight of a weight-stationary PE ``pe`` (ports ``code``, ``load``,
+    ``swap_in``): ``load`` writes ``code`` into the shadow register; an activation with
+    ``swap_in`` high uses the shadow weight, which becomes the active one. Returns the weight
+    that multiplies this cycle's activation (combinational)."""
+    shadow = Signal(shape, reset_less=True)
+    active = Signal(shape, reset_less=True)
+    weight = Signal(shape)
+    m.d.comb += weight.eq(Mux(pe.swap_in, shadow, active))
+    with m.If(pe.swap_in):
+        m.d.sync += active.eq(shadow)
+    with m.If(pe.load):
+        m.d.sync += shadow.eq(pe.code)
+    return weight
+
+
+def pass_on(m, pe, psum):
+    """The PE's output registers: ``psum`` down, the activation and ``swap`` to the right."""
+    psum_reg = Signal(signed(pe.psum_out_bits), reset_less=True)
+    x_reg = Signal(signed(pe.act_bits), reset_less=True)
+    swap_reg = Signal(reset_less=True)
+    m.d.sync += [psum_reg.eq(psum), x_reg.eq(pe.x_in), swap_reg.eq(pe.swap_in)]
+    m.d.comb += [pe.psum_out.eq(psum_reg), pe.x_out.eq(x_reg), pe.swap_out.eq(swap_reg)]
 
 
 class TernaryPE(wiring.Component):
@@ -73,10 +98,7 @@ class TernaryPE(wiring.Component):
         m = Module()
         width = self.psum_out_bits
 
-        shadow = Signal(TernaryCode, reset_less=True)
-        active = Signal(TernaryCode, reset_less=True)
-        weight = Signal(TernaryCode)
-        m.d.comb += weight.eq(Mux(self.swap_in, shadow, active))
+        weight = stationary_weight(m, self, TernaryCode)
 
         # One adder with a carry-in: {psum, 1} + {x ^ neg, neg} keeps the +1 of the negation
         # in the adder's carry chain instead of a second add.
@@ -92,21 +114,5 @@ class TernaryPE(wiring.Component):
         total = Signal(width + 1)
         m.d.comb += total.eq(Cat(C(1, 1), psum_ext) + Cat(negate, operand))
 
-        psum_reg = Signal(signed(width), reset_less=True)
-        x_reg = Signal(signed(self.act_bits), reset_less=True)
-        swap_reg = Signal(reset_less=True)
-        m.d.comb += [
-            self.psum_out.eq(psum_reg),
-            self.x_out.eq(x_reg),
-            self.swap_out.eq(swap_reg),
-        ]
-        m.d.sync += [
-            psum_reg.eq(total[1:]),
-            x_reg.eq(self.x_in),
-            swap_reg.eq(self.swap_in),
-        ]
-        with m.If(self.swap_in):
-            m.d.sync += active.eq(shadow)
-        with m.If(self.load):
-            m.d.sync += shadow.eq(self.code)
+        pass_on(m, self, total[1:])
         return m

@@ -10,6 +10,8 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .pe import pass_on, stationary_weight
+
 
 __all__ = ["Int8PE", "Int8WeightLanes"]
 
@@ -61,32 +63,11 @@ class Int8PE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        shadow = Signal(signed(self.weight_bits), reset_less=True)
-        active = Signal(signed(self.weight_bits), reset_less=True)
-        weight = Signal(signed(self.weight_bits))
-        m.d.comb += weight.eq(Mux(self.swap_in, shadow, active))
-
+        weight = stationary_weight(m, self, signed(self.weight_bits))
         psum_in = self.psum_in if self.psum_in_bits else C(0, 1)
         total = Signal(signed(self.psum_out_bits))
         m.d.comb += total.eq(psum_in + weight * self.x_in)
-
-        psum_reg = Signal(signed(self.psum_out_bits), reset_less=True)
-        x_reg = Signal(signed(self.act_bits), reset_less=True)
-        swap_reg = Signal(reset_less=True)
-        m.d.comb += [
-            self.psum_out.eq(psum_reg),
-            self.x_out.eq(x_reg),
-            self.swap_out.eq(swap_reg),
-        ]
-        m.d.sync += [
-            psum_reg.eq(total),
-            x_reg.eq(self.x_in),
-            swap_reg.eq(self.swap_in),
-        ]
-        with m.If(self.swap_in):
-            m.d.sync += active.eq(shadow)
-        with m.If(self.load):
-            m.d.sync += shadow.eq(self.code)
+        pass_on(m, self, total)
         return m
 
 
