@@ -28,9 +28,9 @@ class _TileCounter:
     ``cols`` and the flags are compared with constants, so no adder or comparator sits between
     these registers and the stream handshakes. No multiplier, no divider."""
 
-    def __init__(self, m, prefix, inner_bits, cfg, job_k, job_n, *, per_k_tile=True):
+    def __init__(self, m, prefix, inner_bits, cfg, job_k, *, per_k_tile=True):
         self._m, self._cfg = m, cfg
-        self._job_k, self._job_n = job_k, job_n
+        self._job_k = job_k      # K restarts with every N tile; N only counts down once
         self.per_k_tile = per_k_tile
         self.inner = Signal(inner_bits, name=f"{prefix}_inner")
         self.at_start = Signal(name=f"{prefix}_at_start")
@@ -170,11 +170,10 @@ class TernaryAccelerator(wiring.Component):
         job_m = Signal(cfg.m_bits)
         last_m = Signal(cfg.m_bits)     # M - 1: the row counters compare with a register
         job_k = Signal(cfg.k_bits)
-        job_n = Signal(cfg.n_bits)
-        writer = _TileCounter(m, "writer", row_bits, cfg, job_k, job_n)
-        loader = _TileCounter(m, "loader", row_bits, cfg, job_k, job_n)
-        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg, job_k, job_n)
-        drain = _TileCounter(m, "drain", cfg.m_bits, cfg, job_k, job_n, per_k_tile=False)
+        writer = _TileCounter(m, "writer", row_bits, cfg, job_k)
+        loader = _TileCounter(m, "loader", row_bits, cfg, job_k)
+        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg, job_k)
+        drain = _TileCounter(m, "drain", cfg.m_bits, cfg, job_k, per_k_tile=False)
 
         def in_range(size, top):
             # The upper bound is a real check only when the field can exceed it.
@@ -192,7 +191,7 @@ class TernaryAccelerator(wiring.Component):
             with m.If(sizes_ok):
                 m.d.sync += [
                     job_m.eq(self.cmd_m), last_m.eq(self.cmd_m - 1),
-                    job_k.eq(self.cmd_k), job_n.eq(self.cmd_n),
+                    job_k.eq(self.cmd_k),
                     self.busy.eq(1), self.cmd_error.eq(0),
                     *(statement for counter in (writer, loader, feeder, drain)
                       for statement in counter.clear(self.cmd_k, self.cmd_n)),
