@@ -23,17 +23,25 @@ class _TileCounter:
     ``rows`` (unless ``per_k_tile`` is false, for the results, which come once per N tile), then
     N tiles of ``cols``.
 
-    Every flag the sequencer reads is a register: ``at_start`` (``inner == 0``), ``first_k``,
-    ``last_k``, ``last_n`` and ``done``. The K and N still to go count down by ``rows`` and
-    ``cols`` and the flags are compared with constants, so no adder or comparator sits between
-    these registers and the stream handshakes. No multiplier, no divider."""
+    Every flag the sequencer reads is a register: ``at_start`` (``inner == 0``), ``at_last``
+    (the last beat of a tile), ``first_k``, ``last_k``, ``last_n`` and ``done``. The K and N
+    still to go count down by ``rows`` and ``cols`` and the flags are compared with constants,
+    and ``at_last`` is compared one beat ahead (``inner == beats - 2``), so no adder or
+    comparator sits between these registers and the stream handshakes. No multiplier, no
+    divider.
 
-    def __init__(self, m, prefix, inner_bits, cfg, job_k, *, per_k_tile=True):
+    ``single_beat`` (a tile has one beat) and ``beats_minus_2`` are constants or per-job
+    registers."""
+
+    def __init__(self, m, prefix, inner_bits, cfg, job_k, *, single_beat, beats_minus_2,
+                 per_k_tile=True):
         self._m, self._cfg = m, cfg
         self._job_k = job_k      # K restarts with every N tile; N only counts down once
+        self._single_beat, self._beats_minus_2 = single_beat, beats_minus_2
         self.per_k_tile = per_k_tile
         self.inner = Signal(inner_bits, name=f"{prefix}_inner")
         self.at_start = Signal(name=f"{prefix}_at_start")
+        self.at_last = Signal(name=f"{prefix}_at_last")
         self.done = Signal(name=f"{prefix}_done")
         self.n_left = Signal(cfg.n_bits, name=f"{prefix}_n_left")
         self.last_n = Signal(name=f"{prefix}_last_n")
@@ -49,14 +57,19 @@ class _TileCounter:
             return []
         return [self.k_left.eq(k), self.first_k.eq(1), self.last_k.eq(k <= self._cfg.rows)]
 
-    def clear(self, k, n):
-        """Start a job of ``k`` x ``n`` (the command's sizes, sampled with ``start``)."""
-        return [self.inner.eq(0), self.at_start.eq(1), self.done.eq(0),
-                self.n_left.eq(n), self.last_n.eq(n <= self._cfg.cols), *self._restart_k(k)]
+    def clear(self, k, n, single_beat):
+        """Start a job of ``k`` x ``n`` (the command's sizes, sampled with ``start``) whose
+        tiles have one beat if ``single_beat``."""
+        return [self.inner.eq(0), self.at_start.eq(1), self.at_last.eq(single_beat),
+                self.done.eq(0), self.n_left.eq(n), self.last_n.eq(n <= self._cfg.cols),
+                *self._restart_k(k)]
 
-    def step(self, last_inner):
+    def step(self):
         """Advance by one beat (call under the beat's condition)."""
         m, cfg = self._m, self._cfg
+        last_inner = self.at_last
+        m.d.sync += self.at_last.eq(Mux(last_inner, self._single_beat,
+                                        self.inner == self._beats_minus_2))
 
         def next_n_tile():
             with m.If(self.last_n):
@@ -168,12 +181,15 @@ class TernaryAccelerator(wiring.Component):
 
         # ---- job -----------------------------------------------------------------------
         job_m = Signal(cfg.m_bits)
-        last_m = Signal(cfg.m_bits)     # M - 1: the row counters compare with a register
         job_k = Signal(cfg.k_bits)
-        writer = _TileCounter(m, "writer", row_bits, cfg, job_k)
-        loader = _TileCounter(m, "loader", row_bits, cfg, job_k)
-        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg, job_k)
-        drain = _TileCounter(m, "drain", cfg.m_bits, cfg, job_k, per_k_tile=False)
+        single_m = Signal()                 # M == 1
+        m_minus_2 = Signal(cfg.m_bits)      # M - 2, for the row counters' last-beat flags
+        per_word = {"single_beat": C(cfg.rows == 1, 1), "beats_minus_2": max(cfg.rows - 2, 0)}
+        per_row = {"single_beat": single_m, "beats_minus_2": m_minus_2}
+        writer = _TileCounter(m, "writer", row_bits, cfg, job_k, **per_word)
+        loader = _TileCounter(m, "loader", row_bits, cfg, job_k, **per_word)
+        feeder = _TileCounter(m, "feeder", cfg.m_bits, cfg, job_k, **per_row)
+        drain = _TileCounter(m, "drain", cfg.m_bits, cfg, job_k, per_k_tile=False, **per_row)
 
         def in_range(size, top):
             # The upper bound is a real check only when the field can exceed it.
@@ -190,11 +206,13 @@ class TernaryAccelerator(wiring.Component):
         with m.If(self.start & ~self.busy):
             with m.If(sizes_ok):
                 m.d.sync += [
-                    job_m.eq(self.cmd_m), last_m.eq(self.cmd_m - 1),
-                    job_k.eq(self.cmd_k),
+                    job_m.eq(self.cmd_m), job_k.eq(self.cmd_k),
+                    single_m.eq(self.cmd_m == 1), m_minus_2.eq(self.cmd_m - 2),
                     self.busy.eq(1), self.cmd_error.eq(0),
-                    *(statement for counter in (writer, loader, feeder, drain)
-                      for statement in counter.clear(self.cmd_k, self.cmd_n)),
+                    *writer.clear(self.cmd_k, self.cmd_n, cfg.rows == 1),
+                    *loader.clear(self.cmd_k, self.cmd_n, cfg.rows == 1),
+                    *feeder.clear(self.cmd_k, self.cmd_n, self.cmd_m == 1),
+                    *drain.clear(self.cmd_k, self.cmd_n, self.cmd_m == 1),
                 ]
             with m.Else():
                 m.d.sync += self.cmd_error.eq(1)
@@ -203,7 +221,7 @@ class TernaryAccelerator(wiring.Component):
         wiring.connect(m, weights=wiring.flipped(self.weights), wbuf=wbuf.i)
         m.d.comb += wbuf.allow.eq(self.busy & ~writer.done)
         with m.If(self.weights.valid & self.weights.ready):
-            writer.step(writer.inner == cfg.rows - 1)
+            writer.step()
 
         # ---- loader: SRAM -> decoder -> shadow weights, one tile row per cycle ---------
         # A tile is loaded only when all its words are buffered, so its rows reach the array
@@ -218,17 +236,15 @@ class TernaryAccelerator(wiring.Component):
         start_load = Signal()
         reading = Signal()
         read_row = loader.inner     # 0 whenever the loader is idle
-        last_row = Signal()
         m.d.comb += [
             start_load.eq(self.busy & ~loading & ~loader.done &
                           (wbuf.level >= cfg.rows) & ~shadow_full),
             reading.eq(start_load | loading),
-            last_row.eq(read_row == cfg.rows - 1),
             wbuf.read.eq(reading),
         ]
         with m.If(reading):
-            m.d.sync += loading.eq(~last_row)
-            loader.step(last_row)
+            m.d.sync += loading.eq(~loader.at_last)
+            loader.step()
         m.d.sync += shadow_full.eq(start_load | (shadow_full & ~swap_now))
 
         # Read data is valid one cycle after the read; decode and register it (W0).
@@ -282,7 +298,7 @@ class TernaryAccelerator(wiring.Component):
             result_queue.reserve.eq(accept & feeder.last_k),
         ]
         with m.If(accept):
-            feeder.step(feeder.inner == last_m)
+            feeder.step()
 
         t0 = Signal(token)
         t0_swap = Signal()
@@ -327,7 +343,7 @@ class TernaryAccelerator(wiring.Component):
 
         # ---- results out ---------------------------------------------------------------
         with m.If(self.results.valid & self.results.ready):
-            with m.If((drain.inner == last_m) & drain.last_n):
+            with m.If(drain.at_last & drain.last_n):
                 m.d.sync += [self.busy.eq(0), self.done.eq(1)]
-            drain.step(drain.inner == last_m)
+            drain.step()
         return m
