@@ -5,7 +5,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["TernaryCode", "TernaryPE", "stationary_weight", "pass_on"]
+__all__ = ["TernaryCode", "TernaryPE", "pe_signature", "psum_from_above", "stationary_weight",
+           "pass_on"]
 
 
 class TernaryCode(data.Struct):
@@ -21,6 +22,28 @@ class TernaryCode(data.Struct):
     """
     nz: 1
     neg: 1
+
+
+def pe_signature(act_bits, psum_in_bits, psum_out_bits, code_shape):
+    """The ports of a weight-stationary PE (:class:`TernaryPE`, the int8 baseline's
+    :class:`~rtl.pe_int8.Int8PE`): ``psum_in`` only below the top row (``psum_in_bits > 0``)."""
+    members = {
+        "x_in": In(signed(act_bits)),
+        "swap_in": In(1),
+        "load": In(1),
+        "code": In(code_shape),
+        "x_out": Out(signed(act_bits)),
+        "swap_out": Out(1),
+        "psum_out": Out(signed(psum_out_bits)),
+    }
+    if psum_in_bits:
+        members["psum_in"] = In(signed(psum_in_bits))
+    return members
+
+
+def psum_from_above(pe):
+    """The partial sum entering ``pe``: ``psum_in``, or 0 in the top row."""
+    return pe.psum_in if pe.psum_in_bits else C(0, 1)
 
 
 def stationary_weight(m, pe, shape):
@@ -81,18 +104,7 @@ class TernaryPE(wiring.Component):
         self.act_bits = act_bits
         self.psum_in_bits = psum_in_bits
         self.psum_out_bits = psum_out_bits
-        members = {
-            "x_in": In(signed(act_bits)),
-            "swap_in": In(1),
-            "load": In(1),
-            "code": In(TernaryCode),
-            "x_out": Out(signed(act_bits)),
-            "swap_out": Out(1),
-            "psum_out": Out(signed(psum_out_bits)),
-        }
-        if psum_in_bits:
-            members["psum_in"] = In(signed(psum_in_bits))
-        super().__init__(members)
+        super().__init__(pe_signature(act_bits, psum_in_bits, psum_out_bits, TernaryCode))
 
     def elaborate(self, platform):
         m = Module()
@@ -108,7 +120,7 @@ class TernaryPE(wiring.Component):
             negate.eq(weight.nz & weight.neg),
             operand.eq(Mux(weight.nz, self.x_in.as_signed() ^ negate.replicate(width), 0)),
         ]
-        psum_in = self.psum_in if self.psum_in_bits else C(0, 1)
+        psum_in = psum_from_above(self)
         psum_ext = Signal(signed(width))
         m.d.comb += psum_ext.eq(psum_in)
         total = Signal(width + 1)

@@ -10,7 +10,7 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .pe import pass_on, stationary_weight
+from .pe import pass_on, pe_signature, psum_from_above, stationary_weight
 
 
 __all__ = ["Int8PE", "Int8WeightLanes"]
@@ -48,23 +48,12 @@ class Int8PE(wiring.Component):
         self.psum_in_bits = psum_in_bits
         self.psum_out_bits = psum_out_bits
         self.weight_bits = weight_bits
-        members = {
-            "x_in": In(signed(act_bits)),
-            "swap_in": In(1),
-            "load": In(1),
-            "code": In(signed(weight_bits)),
-            "x_out": Out(signed(act_bits)),
-            "swap_out": Out(1),
-            "psum_out": Out(signed(psum_out_bits)),
-        }
-        if psum_in_bits:
-            members["psum_in"] = In(signed(psum_in_bits))
-        super().__init__(members)
+        super().__init__(pe_signature(act_bits, psum_in_bits, psum_out_bits, signed(weight_bits)))
 
     def elaborate(self, platform):
         m = Module()
         weight = stationary_weight(m, self, signed(self.weight_bits))
-        psum_in = self.psum_in if self.psum_in_bits else C(0, 1)
+        psum_in = psum_from_above(self)
         total = Signal(signed(self.psum_out_bits))
         m.d.comb += total.eq(psum_in + weight * self.x_in)
         pass_on(m, self, total)
