@@ -13,7 +13,7 @@ writes every figure to ``--json`` and, with matplotlib installed, a PNG plot.
 
 A size whose synthesis exceeds ``--timeout`` seconds is recorded as such and larger sizes are
 skipped for that target. Needs the synth extra (``pip install -e ".[synth]"``); the plot needs
-matplotlib. This is a benchmark, not a test: it took 26 minutes up to 64x64 on two cores.
+matplotlib. This is a benchmark, not a test: it took about 25 minutes up to 64x64 on two cores.
 """
 
 import argparse
