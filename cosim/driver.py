@@ -19,7 +19,8 @@ import golden
 from .layout import JobLayout
 
 
-__all__ = ["AccelDriver", "GemmResult", "check_gemm_operands", "always", "random_pattern"]
+__all__ = ["AccelDriver", "GemmResult", "check_gemm_operands", "result_dtype", "always",
+           "random_pattern"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +29,7 @@ class GemmResult:
 
     Attributes
     ----------
-    y : ndarray of int32, ``[M, N]``
+    y : ndarray of int32 (int64 when ``acc_bits`` exceeds 32), ``[M, N]``
     cycles : int
         Every clock cycle of the work, from the first input beat accepted to the last result
         beat accepted, weight loading included (summed over jobs when M exceeds ``max_m``).
@@ -43,6 +44,11 @@ class GemmResult:
     jobs: int = 1
 
 
+def result_dtype(config):
+    """The NumPy type of results: int32, or int64 when ``config.acc_bits`` exceeds 32."""
+    return np.int32 if config.acc_bits <= 32 else np.int64
+
+
 def always():
     """A handshake pattern that is always asserted."""
     return itertools.repeat(True)
@@ -55,10 +61,11 @@ def random_pattern(rng, probability):
 
 
 def check_gemm_operands(x, w, config):
-    """Validate ``x`` (int8 ``[M, K]``) and ``w`` (ternary ``[N, K]``) against ``config``;
-    return them as int64 arrays. Raises ``ValueError``/``TypeError`` with golden's messages."""
+    """Validate ``x`` (int8 ``[M, K]``) and ``w`` (``[N, K]``, ternary, or int8 for the int8
+    baseline: whatever ``config.format`` holds) against ``config``; return them as int64
+    arrays. Raises ``ValueError``/``TypeError`` with golden's messages."""
     x = golden.check_int8(x, "activations")
-    w = golden.check_ternary(w, "weights")
+    w = config.format.check_weights(w, "weights")
     if x.ndim != 2:
         raise ValueError(f"activations must be a 2-D array [M, K], got shape {x.shape}")
     if w.ndim != 2:
@@ -119,7 +126,7 @@ class AccelDriver:
                    result_pattern=None, max_cycles=None):
         """``Y = X @ W.T`` on the hardware.
 
-        ``x`` is int8 ``[M, K]``, ``w`` ternary ``[N, K]``. M is split into jobs of at most
+        ``x`` is int8 ``[M, K]``, ``w`` ternary ``[N, K]`` (int8 for the int8 baseline). M is split into jobs of at most
         ``max_m`` rows. The optional patterns are iterators of booleans: a source offers a beat
         only on cycles where its pattern is true (idle cycles), the result sink is ready only
         where its pattern is true (backpressure). Returns :class:`GemmResult`.
@@ -139,7 +146,7 @@ class AccelDriver:
             outputs.append(y)
             cycles += job_cycles
             jobs += 1
-        y = np.concatenate(outputs).astype(np.int32)
+        y = np.concatenate(outputs).astype(result_dtype(cfg))
         return GemmResult(y=y, cycles=cycles,
                           utilization=cfg.utilization(m_total, k, n, cycles), jobs=jobs)
 

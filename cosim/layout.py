@@ -2,8 +2,8 @@
 
 The accelerator splits ``Y = X @ W.T`` into weight tiles of ``rows`` (K) x ``cols`` (N), N tiles
 outermost and K tiles inside (``docs/interface.md``). This module turns NumPy arrays into the
-integers carried by each stream beat, in job order, and back. Weight codes are packed with
-golden's packers (:func:`golden.pack_i2_lanes`, :func:`golden.pack_t5`); nothing here defines a
+integers carried by each stream beat, in job order, and back. Weight words are packed by
+the configuration's format in golden's table (:mod:`golden.formats`); nothing here defines a
 numeric format of its own.
 """
 
@@ -86,23 +86,19 @@ class JobLayout:
         return self.n_tiles * self.m
 
     def weight_words(self, wq):
-        """Ternary ``W[N, K]`` -> packed SRAM words, in the order the ``weights`` stream takes
-        them: for each N tile, for each K tile, array rows ``0 .. rows-1``; word ``r`` of tile
-        ``(nt, kt)`` holds ``W[nt*cols : nt*cols+cols, kt*rows + r]``, zero-padded."""
+        """Weights ``W[N, K]`` (ternary, or int8 for the int8 baseline) -> packed SRAM words of
+        the configuration's format (golden's table, :mod:`golden.formats`), in the order the
+        ``weights`` stream takes them: for each N tile, for each K tile, array rows
+        ``0 .. rows-1``; word ``r`` of tile ``(nt, kt)`` holds
+        ``W[nt*cols : nt*cols+cols, kt*rows + r]``, padded with zero weights (which are code
+        ``01``, not all-zero bits, in ``i2``)."""
         cfg = self.config
-        padded = np.zeros((self.n_tiles * cfg.cols, self.k_tiles * cfg.rows), dtype=np.int8)
+        padded = np.zeros((self.n_tiles * cfg.cols, self.k_tiles * cfg.rows), dtype=np.int64)
         padded[:self.n, :self.k] = wq
         # [nt, cols, kt, rows] -> [nt, kt, rows, cols]: one word per (tile, row).
         rows = padded.reshape(self.n_tiles, cfg.cols, self.k_tiles, cfg.rows)
         rows = rows.transpose(0, 2, 3, 1).reshape(-1, cfg.cols)
-        if cfg.weight_format == "i2":
-            packed = golden.pack_i2_lanes(rows)
-        else:
-            packed = golden.pack_t5(rows)
-        # i2 pads a word's last byte with zero-weight codes past ``cols``; the word is only
-        # ``word_bits`` wide.
-        mask = (1 << cfg.word_bits) - 1
-        return [int.from_bytes(row.tobytes(), "little") & mask for row in packed]
+        return cfg.format.words(rows)
 
     def activation_words(self, xq):
         """int8 ``X[M, K]`` -> activation beats: for each N tile, for each K tile, rows

@@ -42,7 +42,7 @@ def build_report(config, records, *, prompt_tokens, new_tokens, wall_seconds, mo
                   if r["cycles"] != model_cycles(config, r["m"], r["k"], r["n"])]
     return {
         "array": {"rows": config.rows, "cols": config.cols,
-                  "weight_format": config.weight_format},
+                  "weight_format": config.format.name},
         "tokens": {"prompt": prompt_tokens, "generated": new_tokens,
                    "decode_steps": decode_steps},
         "gemm_calls": len(records),

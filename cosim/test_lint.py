@@ -25,7 +25,7 @@ def _lint(path, top, extra=()):
     return subprocess.run(command, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.rows}x{c.cols}-{c.weight_format}")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.rows}x{c.cols}-{c.format.name}")
 def test_lint_clean_with_documented_waivers(config, tmp_path):
     path = tmp_path / f"{config.name}.v"
     path.write_text(emit_verilog(config))

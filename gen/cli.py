@@ -214,7 +214,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - began
     verilog_name = f"{config.name}.v"
     size = len(files[verilog_name])
-    kind = config.weight_format if config.pe == "ternary" else "int8-baseline"
+    kind = config.format.name if config.pe == "ternary" else "int8-baseline"
     print(f"{config.rows}x{config.cols} {kind} array ({config.pe_count} PEs): "
           f"wrote {os.path.join(folder, verilog_name)} ({size / 1024:.0f} KiB) and "
           f"{os.path.join(folder, 'manifest.json')} in {elapsed:.1f} s", flush=True)

@@ -17,13 +17,6 @@ __all__ = ["GENERATOR_VERSION", "emit_verilog", "emit_array_verilog", "emit_modu
 
 GENERATOR_VERSION = "0.1.0"
 
-_WEIGHT_ENCODINGS = {
-    "i2": "2-bit codes 0/1/2 = -1/0/+1, lane n in bits [2n+1:2n]",
-    "t5": "base 3, byte = sum_j (w_j + 1) * 3**j, lane n is digit n % 5 of byte n // 5 "
-          "(bits [8j+7:8j])",
-    "int8": "int8 baseline: lane n is a two's complement int8 weight in bits [8n+7:8n]",
-}
-
 CYCLE_FORMULA = "2*rows + cols + 6 + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4) + M"
 
 
@@ -66,7 +59,7 @@ def emit_array_verilog(config, name):
 def _describe(config):
     if config.pe == "ternary":
         return (f"ternary systolic-array accelerator, {config.rows}x{config.cols}, "
-                f"{config.weight_format} weights")
+                f"{config.format.name} weights")
     return (f"int8 multiply-accumulate baseline of the ternary accelerator, "
             f"{config.rows}x{config.cols}, int8 weights")
 
@@ -120,10 +113,10 @@ def build_manifest(config, verilog_file):
         "files": [verilog_file],
         "parameters": config.as_dict(),
         "weight_format": {
-            "name": config.weight_format,
+            "name": config.format.name,
             "word_bits": config.word_bits,
             "weights_per_word": config.cols,
-            "encoding": _WEIGHT_ENCODINGS[config.weight_format],
+            "encoding": config.format.code_layout,
         },
         "widths": {
             "activation_lane": config.act_bits,

@@ -19,7 +19,7 @@ round to nearest even)
 chains steps 2 to 4 and accepts any ``gemm`` callable, so the hardware can
 stand in for :func:`int_gemm`.
 
-Packed weight formats (:mod:`golden.packing`)
+Packed weight formats (:mod:`golden.formats`, the table; :mod:`golden.packing`)
     ``i2`` (HuggingFace checkpoint, :func:`pack_i2`), ``i2`` lanes (hardware
     SRAM, 4 weights per byte little-endian, :func:`pack_i2_lanes`) and ``t5``
     (hardware SRAM, 5 weights per byte in base 3, :func:`pack_t5`); hardware
@@ -31,17 +31,16 @@ Argument checks (:mod:`golden.checks`)
 """
 
 from golden.checks import check_int8, check_ternary
-from golden.gemm import MAX_K, gemm_bound, int_gemm
+from golden.formats import FORMATS, WEIGHT_FORMATS, WeightFormat, packed_bits, weight_format
+from golden.gemm import MAX_K, gemm_bound, int8_gemm, int_gemm
 from golden.packing import (
     I2_BITS_PER_WEIGHT,
     I2_WEIGHTS_PER_BYTE,
     T5_MAX_BYTE,
     T5_WEIGHTS_PER_BYTE,
-    WEIGHT_FORMATS,
     pack_i2,
     pack_i2_lanes,
     pack_t5,
-    packed_bits,
     unpack_i2,
     unpack_i2_lanes,
     unpack_t5,
@@ -60,6 +59,7 @@ __all__ = [
     "MAX_K",
     "gemm_bound",
     "int_gemm",
+    "int8_gemm",
     # argument checks
     "check_int8",
     "check_ternary",
@@ -68,6 +68,9 @@ __all__ = [
     "I2_WEIGHTS_PER_BYTE",
     "T5_WEIGHTS_PER_BYTE",
     "T5_MAX_BYTE",
+    "FORMATS",
+    "WeightFormat",
+    "weight_format",
     "WEIGHT_FORMATS",
     "packed_bits",
     "pack_i2",

@@ -20,7 +20,7 @@ import numpy as np
 
 from golden.checks import as_integer_array, check_int8, check_ternary
 
-__all__ = ["MAX_K", "int_gemm", "gemm_bound"]
+__all__ = ["MAX_K", "int_gemm", "int8_gemm", "gemm_bound"]
 
 #: Largest reduction length for which ``128 * K`` fits in a signed int32.
 MAX_K = 2**24 - 1
@@ -98,3 +98,40 @@ def int_gemm(xq, wq):
     # int64 matmul is exact; |Y| <= 128 * K <= 2**31 - 128, so the cast is safe.
     y = xq.astype(np.int64) @ wq.astype(np.int64).T
     return y.astype(np.int32)
+
+
+def int8_gemm(xq, wq):
+    """Exact ``Y = Xq @ Wq.T`` with int8 weights: the reference of the int8 multiply-accumulate
+    baseline (``pe="int8"``, weight format ``int8``), never of BitNet itself.
+
+    Parameters
+    ----------
+    xq : array_like of integer dtype, shape [M, K]
+        int8 activations (-128..127).
+    wq : array_like of integer dtype, shape [N, K]
+        int8 weights (-128..127).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape [M, N]
+        Exact: ``|Y| <= 128 * 128 * K``, computed in int64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`int_gemm`, with ``"weights must be int8 (-128..127); found 200 at [0, 1]"``
+        for a weight out of range.
+    """
+    xq = as_integer_array(xq, "activations")
+    wq = as_integer_array(wq, "weights")
+    if xq.ndim != 2:
+        raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
+    if wq.ndim != 2:
+        raise ValueError(f"weights must be a 2-D array [N, K], got shape {wq.shape}")
+    if wq.shape[1] != xq.shape[1]:
+        raise ValueError(
+            f"K mismatch: activations have K={xq.shape[1]} but weights have K={wq.shape[1]}"
+        )
+    check_int8(xq, "activations")
+    check_int8(wq, "weights")
+    return xq.astype(np.int64) @ wq.astype(np.int64).T

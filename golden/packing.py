@@ -51,8 +51,6 @@ __all__ = [
     "I2_WEIGHTS_PER_BYTE",
     "T5_WEIGHTS_PER_BYTE",
     "T5_MAX_BYTE",
-    "WEIGHT_FORMATS",
-    "packed_bits",
     "pack_i2",
     "unpack_i2",
     "pack_i2_lanes",
@@ -68,7 +66,6 @@ I2_WEIGHTS_PER_BYTE = 4
 T5_WEIGHTS_PER_BYTE = 5
 #: Largest valid t5 byte: ``3**5 - 1``.
 T5_MAX_BYTE = 3**T5_WEIGHTS_PER_BYTE - 1
-WEIGHT_FORMATS = ("i2", "t5")
 
 _ZERO_CODE = 1  # code (i2) and digit (t5) of a zero weight
 
@@ -110,37 +107,6 @@ def _check_size(p, have, need, what, holds, unit):
 
 def _bits(lane):
     return f"bits [{2 * lane + 1}:{2 * lane}]"
-
-
-def packed_bits(fmt, n_weights):
-    """Number of bits that ``n_weights`` weights occupy in format ``fmt``.
-
-    Parameters
-    ----------
-    fmt : str
-        ``"i2"`` (``2 * n`` bits, not rounded up to bytes) or ``"t5"``
-        (``8 * ceil(n / 5)`` bits, whole bytes).
-    n_weights : int
-        Non-negative.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    ValueError
-        ``"weight format must be 'i2' or 't5', not 'x'"``,
-        ``"n_weights must be a non-negative integer, not -1"``.
-    TypeError
-        ``"n_weights must be an integer, not float"``.
-    """
-    if not isinstance(fmt, str) or fmt not in WEIGHT_FORMATS:
-        raise ValueError(f"weight format must be 'i2' or 't5', not {fmt!r}")
-    n = check_count(n_weights, "n_weights")
-    if fmt == "i2":
-        return I2_BITS_PER_WEIGHT * n
-    return 8 * _ceil_div(n, T5_WEIGHTS_PER_BYTE)
 
 
 def pack_i2(wq):

@@ -10,37 +10,84 @@ import hashlib
 import json
 import math
 
-
-__all__ = ["AccelConfig", "ConfigError", "psum_width", "WEIGHT_FORMATS", "PE_TYPES",
-           "ROW_SPACING"]
+from golden.formats import FORMATS, INT8_WEIGHT_BITS, TERNARY_FORMATS
 
 
-#: Packed weight formats the hardware decodes (see ``docs/numerics.md``).
-WEIGHT_FORMATS = ("i2", "t5")
+__all__ = ["AccelConfig", "ConfigError", "ConfigTypeError", "psum_width", "WEIGHT_FORMATS",
+           "PE_TYPES", "ROW_SPACING", "VERILOG_KEYWORDS"]
+
+
+#: Packed formats of ternary weights the hardware decodes (golden's table, :mod:`golden.formats`).
+WEIGHT_FORMATS = TERNARY_FORMATS
 
 #: Processing elements: the ternary PE, and the conventional int8 x int8 multiply-accumulate
 #: baseline (``docs/synthesis.md``), whose weights travel as int8 lanes (weight format
 #: ``"int8"``).
 PE_TYPES = ("ternary", "int8")
 
+#: The weight format of each PE when none is given.
+DEFAULT_WEIGHT_FORMAT = {"ternary": "i2", "int8": "int8"}
+
 #: The accumulator reads a row's stored sum two cycles before the row arrives and writes the
 #: new sum one cycle after, without forwarding: a row may return at the earliest this many
 #: cycles after its previous visit (``rtl.accumulator``).
 ROW_SPACING = 4
 
-#: Bits of one int8-baseline weight.
-INT8_WEIGHT_BITS = 8
-
 MAX_ARRAY_DIM = 256
-MAX_ACT_BITS = 16
+#: Widest activation: golden, the driver and the benches verify int8 activations (narrower
+#: ones are int8 values in a smaller range), so nothing wider is generated.
+MAX_ACT_BITS = 8
 MAX_ACC_BITS = 64
 MAX_WMEM_DEPTH = 1 << 20
 MAX_ACC_DEPTH = 1 << 16
 MAX_K_LIMIT = (1 << 24) - 1
 
+#: Reserved words of Verilog-2005 and SystemVerilog-2017: a module named like one of them
+#: would have to be instantiated as an escaped identifier.
+VERILOG_KEYWORDS = frozenset("""
+    accept_on alias always always_comb always_ff always_latch and assert assign assume
+    automatic before begin bind bins binsof bit break buf bufif0 bufif1 byte case casex casez
+    cell chandle checker class clocking cmos config const constraint context continue cover
+    covergroup coverpoint cross deassign default defparam design disable dist do edge else end
+    endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
+    endinterface endmodule endpackage endprimitive endprogram endproperty endspecify
+    endsequence endtable endtask enum event eventually expect export extends extern final
+    first_match for force foreach forever fork forkjoin function generate genvar global
+    highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import incdir
+    include initial inout input inside instance int integer interconnect interface intersect
+    join join_any join_none large let liblist library local localparam logic longint
+    macromodule matches medium modport module nand negedge nettype new nexttime nmos nor
+    noshowcancelled not notif0 notif1 null or output package packed parameter pmos posedge
+    primitive priority program property protected pull0 pull1 pulldown pullup
+    pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real
+    realtime ref reg reject_on release repeat restrict return rnmos rpmos rtran rtranif0
+    rtranif1 s_always s_eventually s_nexttime s_until s_until_with scalared sequence shortint
+    shortreal showcancelled signed small soft solve specify specparam static string strong
+    strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on table tagged
+    task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1
+    triand trior trireg type typedef union unique unique0 unsigned until until_with untyped
+    use uwire var vectored virtual void wait wait_order wand weak weak0 weak1 while wildcard
+    wire with within wor xnor xor
+""".split())
+
 
 class ConfigError(ValueError):
-    """An invalid accelerator configuration; the message is one line meant for the user."""
+    """An invalid accelerator configuration; the message is one line meant for the user.
+
+    Attributes
+    ----------
+    field : str or None
+        The :class:`AccelConfig` field the message is about (a command line names its option
+        instead), or None for a job size.
+    """
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A configuration field of the wrong type (also a :class:`ConfigError`)."""
 
 
 def psum_width(terms, act_bits, weight_bits=None):
@@ -56,36 +103,50 @@ def psum_width(terms, act_bits, weight_bits=None):
     return (terms << shift).bit_length() + 1
 
 
-def _check_int(name, value, low, high, hint=""):
+def _check_int(name, value, low, high, hint="", *, is_field=True):
+    field = name if is_field else None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer from {low} to {high}, not {value!r}")
+        raise ConfigTypeError(f"{name} must be an integer from {low} to {high}, not {value!r}",
+                              field=field)
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be an integer from {low} to {high}, not {value}{hint}")
+        raise ConfigError(f"{name} must be an integer from {low} to {high}, not {value}{hint}",
+                          field=field)
 
 
-@dataclass(frozen=True)
+def _check_choice(name, value, choices):
+    text = " or ".join(repr(choice) for choice in choices)
+    if not isinstance(value, str):
+        raise ConfigTypeError(f"{name} must be {text}, not {value!r}", field=name)
+    if value not in choices:
+        raise ConfigError(f"{name} must be {text}, not {value!r}", field=name)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AccelConfig:
-    """Configuration of one generated accelerator.
+    """Configuration of one generated accelerator: a value. Variants come from
+    ``dataclasses.replace(config, rows=64)``; every derived quantity is a property.
 
-    Parameters
-    ----------
+    Parameters (keyword only)
+    -------------------------
     rows : int
         Array rows, 1 to 256: the reduction (K) extent of one weight tile.
     cols : int
         Array columns, 1 to 256: the output (N) extent of one weight tile.
     act_bits : int
-        Signed activation width, 2 to 16 (8 for BitNet b1.58).
+        Signed activation width, 2 to 8 (8 for BitNet b1.58).
     acc_bits : int
         Signed accumulator and result width. Refused if a GEMM with ``K = max_k`` could
         overflow it.
     weight_format : str or None
         ``"i2"`` (2 bits per weight) or ``"t5"`` (five weights per byte, base 3) for ternary
-        PEs; ``"int8"`` (one byte per weight, the only format of the int8 baseline). The
-        default is ``"i2"``, or ``"int8"`` when ``pe="int8"``.
+        PEs; ``"int8"`` (one byte per weight, the only format of the int8 baseline). None (the
+        default) means ``"i2"``, or ``"int8"`` when ``pe="int8"``; :attr:`format` is the
+        resolved :class:`golden.formats.WeightFormat`.
     wmem_depth : int or None
-        Words in the packed weight SRAM, one word per array row of a tile. At least
-        ``2 * rows`` so that the next tile streams in while the current one loads; the default
-        is ``2 * rows`` rounded up to a power of two, at least 32.
+        Words in the packed weight SRAM, one word per array row of a tile, at least
+        ``2 * rows`` so that the next tile streams in while the current one loads. None (the
+        default) means ``2 * rows`` rounded up to a power of two, at least 32;
+        :attr:`weight_buffer_depth` is the resolved depth.
     max_m : int
         Largest M (activation rows) of one job: the depth of the on-chip accumulator.
     max_k : int
@@ -93,19 +154,27 @@ class AccelConfig:
     max_n : int
         Largest N accepted by the command interface.
     name : str
-        Verilog name of the top-level module; other modules are prefixed with it.
+        Verilog name of the top-level module; other modules are prefixed with it. Verilog and
+        SystemVerilog keywords are refused.
     pe : str
         ``"ternary"`` (the accelerator) or ``"int8"``: the same array and dataflow with
         conventional int8 x int8 multiply-accumulate PEs, a baseline for synthesis comparisons
         (``docs/synthesis.md``).
+
+    Raises
+    ------
+    ConfigTypeError
+        (a ``TypeError`` and a :class:`ConfigError`) A field of the wrong type.
+    ConfigError
+        (a ``ValueError``) A field out of range, or fields that contradict each other.
     """
 
     rows: int = 8
     cols: int = 8
     act_bits: int = 8
     acc_bits: int = 32
-    weight_format: str = None
-    wmem_depth: int = None
+    weight_format: str | None = None
+    wmem_depth: int | None = None
     max_m: int = 256
     max_k: int = 65535
     max_n: int = 65535
@@ -117,32 +186,48 @@ class AccelConfig:
         _check_int("cols", self.cols, 1, MAX_ARRAY_DIM)
         _check_int("act_bits", self.act_bits, 2, MAX_ACT_BITS)
         _check_int("acc_bits", self.acc_bits, 2, MAX_ACC_BITS)
-        if self.pe not in PE_TYPES:
-            raise ConfigError(f"pe must be 'ternary' or 'int8', not {self.pe!r}")
-        if self.weight_format is None:
-            object.__setattr__(self, "weight_format", "i2" if self.pe == "ternary" else "int8")
+        _check_choice("pe", self.pe, PE_TYPES)
         if self.pe == "int8":
-            if self.weight_format != "int8":
+            if self.weight_format not in (None, "int8"):
                 raise ConfigError(f"weight_format must be 'int8' with pe='int8', "
-                                  f"not {self.weight_format!r}")
-        elif self.weight_format not in WEIGHT_FORMATS:
-            raise ConfigError(f"weight_format must be 'i2' or 't5', not {self.weight_format!r}")
-        if self.wmem_depth is None:
-            object.__setattr__(self, "wmem_depth",
-                               max(32, 1 << (2 * self.rows - 1).bit_length()))
-        _check_int("wmem_depth", self.wmem_depth, 2 * self.rows, MAX_WMEM_DEPTH,
-                   f" (it must hold two tiles of {self.rows} rows)")
+                                  f"not {self.weight_format!r}", field="weight_format")
+        elif self.weight_format is not None:
+            _check_choice("weight_format", self.weight_format, TERNARY_FORMATS)
+        if self.wmem_depth is not None:
+            _check_int("wmem_depth", self.wmem_depth, 2 * self.rows, MAX_WMEM_DEPTH,
+                       f" (it must hold two tiles of {self.rows} rows)")
         _check_int("max_m", self.max_m, 1, MAX_ACC_DEPTH)
         _check_int("max_k", self.max_k, 1, MAX_K_LIMIT)
         _check_int("max_n", self.max_n, 1, MAX_K_LIMIT)
-        if not isinstance(self.name, str) or not self.name.isidentifier() or not self.name.isascii():
+        if not isinstance(self.name, str):
+            raise ConfigTypeError(f"name must be a string, not {self.name!r}", field="name")
+        if not self.name.isidentifier() or not self.name.isascii():
             raise ConfigError(f"name must be a Verilog identifier (letters, digits, '_'), "
-                              f"not {self.name!r}")
+                              f"not {self.name!r}", field="name")
+        if self.name in VERILOG_KEYWORDS:
+            raise ConfigError(f"name must not be a Verilog or SystemVerilog keyword, "
+                              f"not {self.name!r}", field="name")
         needed = self.acc_bits_needed
         if self.acc_bits < needed:
             raise ConfigError(
                 f"acc_bits must be at least {needed} so that no result overflows with K up to "
-                f"max_k={self.max_k} and {self.act_bits}-bit activations, not {self.acc_bits}")
+                f"max_k={self.max_k} and {self.act_bits}-bit activations, not {self.acc_bits}",
+                field="acc_bits")
+
+    # -- resolved defaults ----------------------------------------------------------------
+
+    @property
+    def format(self):
+        """The packed weight format (:class:`golden.formats.WeightFormat`), default resolved."""
+        return FORMATS[self.weight_format or DEFAULT_WEIGHT_FORMAT[self.pe]]
+
+    @property
+    def weight_buffer_depth(self):
+        """Words in the packed weight SRAM: ``wmem_depth``, or by default ``2 * rows`` rounded
+        up to a power of two, at least 32."""
+        if self.wmem_depth is not None:
+            return self.wmem_depth
+        return max(32, 1 << (2 * self.rows - 1).bit_length())
 
     # -- derived widths -------------------------------------------------------------------
 
@@ -172,11 +257,7 @@ class AccelConfig:
     @property
     def word_bits(self):
         """Bits of one packed weight SRAM word: one array row of ``cols`` weights."""
-        if self.weight_format == "i2":
-            return 2 * self.cols
-        if self.weight_format == "int8":
-            return INT8_WEIGHT_BITS * self.cols
-        return 8 * math.ceil(self.cols / 5)
+        return self.format.word_bits(self.cols)
 
     @property
     def act_stream_bits(self):
@@ -241,7 +322,7 @@ class AccelConfig:
         """
         for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
                                   ("N", n, self.max_n)):
-            _check_int(label, value, 1, top)
+            _check_int(label, value, 1, top, is_field=False)
         tiles = self.tiles(k, n)
         period = max(m, self.rows, ROW_SPACING)
         return self.rows + 1 + (tiles - 1) * period + m - 1 + self.latency + 1
@@ -255,7 +336,13 @@ class AccelConfig:
     # -- identity -------------------------------------------------------------------------
 
     def as_dict(self):
-        return asdict(self)
+        """Every parameter with its default resolved (``weight_format``, ``wmem_depth``):
+        what the manifest records and the digest hashes. ``AccelConfig(**d)`` rebuilds the
+        same hardware."""
+        values = asdict(self)
+        values["weight_format"] = self.format.name
+        values["wmem_depth"] = self.weight_buffer_depth
+        return values
 
     @property
     def digest(self):

@@ -161,9 +161,9 @@ class TernaryAccelerator(wiring.Component):
         cfg = self.config
         row_bits = max(1, (cfg.rows - 1).bit_length())
 
-        m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits, depth=cfg.wmem_depth)
+        m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits, depth=cfg.weight_buffer_depth)
         if cfg.pe == "ternary":
-            decoder = WeightDecoder(weight_format=cfg.weight_format, lanes=cfg.cols,
+            decoder = WeightDecoder(weight_format=cfg.format.name, lanes=cfg.cols,
                                     word_bits=cfg.word_bits)
         else:
             decoder = Int8WeightLanes(lanes=cfg.cols, weight_bits=cfg.weight_bits)

@@ -11,7 +11,7 @@ from rtl.config import AccelConfig, ConfigError, psum_width
     ({"cols": -3}, r"^cols must be an integer from 1 to 256, not -3$"),
     ({"rows": 2.0}, r"^rows must be an integer from 1 to 256, not 2.0$"),
     ({"rows": True}, r"^rows must be an integer from 1 to 256, not True$"),
-    ({"act_bits": 1}, r"^act_bits must be an integer from 2 to 16, not 1$"),
+    ({"act_bits": 1}, r"^act_bits must be an integer from 2 to 8, not 1$"),
     ({"weight_format": "i3"}, r"^weight_format must be 'i2' or 't5', not 'i3'$"),
     ({"rows": 8, "wmem_depth": 15},
      r"^wmem_depth must be an integer from 16 to 1048576, not 15 \(it must hold two tiles of 8 rows\)$"),
@@ -54,7 +54,7 @@ def test_derived_widths():
     assert AccelConfig(cols=7, weight_format="t5").word_bits == 16
     assert AccelConfig(cols=10, weight_format="t5").word_bits == 16
     assert cfg.act_stream_bits == 512 and cfg.result_stream_bits == 2048
-    assert AccelConfig(rows=8).wmem_depth == 32 and AccelConfig(rows=64).wmem_depth == 128
+    assert AccelConfig(rows=8).weight_buffer_depth == 32 and AccelConfig(rows=64).weight_buffer_depth == 128
 
 
 def test_cycle_model_hand_values():

@@ -45,14 +45,14 @@ def _simulate(cfg, x, w, **traffic):
 
 def test_int8_configuration():
     cfg = AccelConfig(rows=4, cols=3, pe="int8")
-    assert cfg.weight_format == "int8" and cfg.weight_bits == 8
+    assert cfg.format.name == "int8" and cfg.weight_bits == 8
     assert cfg.word_bits == 24
     # -128 * -128 = 16384 needs 16 signed bits; four of them 18.
     assert [cfg.psum_bits(k) for k in range(4)] == [16, 17, 17, 18]
     assert psum_width(1, 8, 8) == 16 and psum_width(64, 8, 8) == 22
     # The default 32-bit accumulator still covers K up to 65535: 65535 * 2**14 < 2**31.
     assert cfg.acc_bits_needed == 31
-    assert AccelConfig().pe == "ternary" and AccelConfig().weight_format == "i2"
+    assert AccelConfig().pe == "ternary" and AccelConfig().format.name == "i2"
     assert AccelConfig(pe="int8").digest != AccelConfig().digest
 
 
