@@ -43,7 +43,6 @@ async def random_operation(dut):
     dut.load.value, dut.swap_in.value = 0, 1
     await RisingEdge(dut.clk)
     shadow = active = 1
-    expected = None
     for cycle in range(600):
         x = rng.choice([lo, hi, 0, -1]) if cycle < 40 else rng.randint(lo, hi)
         psum = rng.choice([psum_lo, psum_hi, 0]) if cycle < 40 else rng.randint(psum_lo, psum_hi)
@@ -65,10 +64,54 @@ async def random_operation(dut):
         if load:
             shadow = weight
         await ReadOnly()
-        if expected is not None:
-            got = (_signed(dut.psum_out.value.to_unsigned(), out_bits),
-                   _signed(dut.x_out.value.to_unsigned(), act_bits), int(dut.swap_out.value))
-            assert got == expected, f"cycle {cycle}: PE gave {got}, expected {expected}"
+        got = (_signed(dut.psum_out.value.to_unsigned(), out_bits),
+               _signed(dut.x_out.value.to_unsigned(), act_bits), int(dut.swap_out.value))
+        assert got == expected, f"cycle {cycle}: PE gave {got}, expected {expected}"
+
+
+#: A hand-worked sequence for 8-bit activations after both weights are primed to +1:
+#: ``(x, psum_in, swap, load weight or None)`` and the ``psum_out`` written out by hand for a PE
+#: with a partial-sum input (9 bits) and for a top-row PE (no input, so psum_in is unused).
+HAND_STEPS = [
+    (-128, 255, 0, -1),     # active +1: 255 - 128 = 127;      top row: -128;  shadow <- -1
+    (-128, -256, 1, None),  # swap, active -1: -256 + 128 = -128; top row: 128
+    (127, 0, 0, 0),         # active -1: -127;                  top row: -127;  shadow <- 0
+    (127, 7, 1, None),      # swap, active 0: 7;                top row: 0
+    (-5, -3, 0, 1),         # active 0: -3;                     top row: 0;     shadow <- +1
+    (-5, -3, 1, None),      # swap, active +1: -8;              top row: -5
+]
+HAND_EXPECTED = {True: [127, -128, -127, 7, -3, -8], False: [-128, 128, -127, 0, 0, -5]}
+
+
+@cocotb.test()
+async def hand_worked_sequence(dut):
+    """The sequence above, checked against the values worked out by hand (8-bit PEs only)."""
+    act_bits, in_bits, out_bits = bench_config()
+    if act_bits != 8:
+        return
+    start_clock(dut)
+    dut.rst.value = 0
+    await FallingEdge(dut.clk)
+    dut.load.value, dut.swap_in.value, dut.code.value, dut.x_in.value = 1, 0, CODE[1], 0
+    if in_bits:
+        dut.psum_in.value = 0
+    await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.load.value, dut.swap_in.value = 0, 1
+    await RisingEdge(dut.clk)
+    outputs = []
+    for x, psum, swap, weight in HAND_STEPS:
+        await FallingEdge(dut.clk)
+        dut.x_in.value = x & 0xFF
+        if in_bits:
+            dut.psum_in.value = psum & ((1 << in_bits) - 1)
+        dut.swap_in.value = swap
+        dut.load.value = weight is not None
+        dut.code.value = CODE[weight if weight is not None else 0]
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        outputs.append(_signed(dut.psum_out.value.to_unsigned(), out_bits))
+    assert outputs == HAND_EXPECTED[bool(in_bits)], f"PE gave {outputs}"
 
 
 @pytest.mark.parametrize("label", list(CONFIGS))

@@ -1,5 +1,7 @@
 """cocotb bench of the accelerator top level: every GEMM checked bit-exactly against
-``golden.int_gemm``, and its cycle count against the manifest's cycle model.
+``golden.int_gemm`` (``golden.int8_gemm`` for the int8 baseline), and its cycle count against
+the manifest's cycle model: the formula string the generator writes into ``manifest.json``,
+evaluated here on its own (:func:`manifest_cycles`), not the configuration's Python method.
 
 Run by ``pytest cosim/test_top.py``; one Verilator build per configuration below.
 """
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 
 import cocotb
+from cocotb.triggers import ReadOnly, RisingEdge
 
 import golden
 from rtl.config import AccelConfig
@@ -28,8 +31,34 @@ async def _driver(dut):
     return driver
 
 
+def manifest_cycles(cfg, m, k, n):
+    """Cycles of one job by the manifest's formula (``gen.emit.CYCLE_FORMULA``, the text of
+    ``manifest.json``), evaluated with the job's sizes."""
+    from gen.emit import CYCLE_FORMULA
+    return eval(CYCLE_FORMULA, {"__builtins__": {}},
+                {"ceil": math.ceil, "max": max, "rows": cfg.rows, "cols": cfg.cols,
+                 "M": m, "K": k, "N": n})
+
+
+def job_sizes(m, max_m):
+    """The documented split of M into hardware jobs: full jobs of ``max_m`` rows, then the
+    rest."""
+    return [max_m] * (m // max_m) + ([m % max_m] if m % max_m else [])
+
+
+def _weights(rng, cfg, shape):
+    """Random weights of the configuration's kind: ternary, or int8 for the int8 baseline."""
+    if cfg.format.ternary:
+        return rng.integers(-1, 2, size=shape)
+    return rng.integers(-128, 128, size=shape)
+
+
+def _reference(cfg, x, w):
+    return golden.int_gemm(x, w) if cfg.format.ternary else golden.int8_gemm(x, w)
+
+
 def _check(dut, label, x, w, result):
-    expected = golden.int_gemm(x, w)
+    expected = _reference(AccelConfig(**bench_config()), x, w)
     if not np.array_equal(result.y, expected):
         bad = np.argwhere(result.y != expected)[0]
         raise AssertionError(f"{label}: Y{list(bad)} = {result.y[tuple(bad)]}, golden "
@@ -55,6 +84,8 @@ async def extremes(dut, activation, weight):
         w = np.where(np.arange(n * k).reshape(n, k) % 3 == 0, -1, 1)
     else:
         w = np.full((n, k), weight)
+    if not cfg.format.ternary:      # the int8 baseline's extremes: -128 and +127 weights
+        w = np.where(w < 0, -128, np.where(w > 0, 127, 0))
     result = await driver.gemm(x, w)
     _check(dut, f"x={activation} w={weight}", x, w, result)
 
@@ -74,18 +105,20 @@ async def cycle_model(dut, shape):
     m, k, n = shape
     m = min(m, cfg.max_m)
     x = np_rng.integers(-128, 128, size=(m, k))
-    w = np_rng.integers(-1, 2, size=(n, k))
+    w = _weights(np_rng, cfg, (n, k))
     result = await driver.gemm(x, w)
     _check(dut, f"shape {shape}", x, w, result)
-    assert result.cycles == cfg.cycles(m, k, n), \
-        f"{result.cycles} cycles simulated, cycle model says {cfg.cycles(m, k, n)}"
+    expected = manifest_cycles(cfg, m, k, n)
+    assert result.cycles == expected, \
+        f"{result.cycles} cycles simulated, the manifest's cycle model says {expected}"
 
 
 @cocotb.test()
 @cocotb.parametrize(idle=[0.0, 0.4], stall=[0.0, 0.4])
 async def random_traffic(dut, idle, stall):
     """Random GEMMs with random idle cycles on both sources and random backpressure on the
-    result sink: results stay exact; with neither, the cycle model holds."""
+    result sink: results stay exact; with neither, every job takes the manifest's cycles
+    (a GEMM with M above ``max_m`` runs as several jobs, each by the formula)."""
     driver = await _driver(dut)
     cfg = driver.config
     np_rng, py_rng = bench_rng(dut, f"random_traffic idle={idle} stall={stall}")
@@ -95,17 +128,20 @@ async def random_traffic(dut, idle, stall):
         k = int(np_rng.integers(1, 3 * cfg.rows + 2))
         n = int(np_rng.integers(1, 3 * cfg.cols + 2))
         x = np_rng.integers(-128, 128, size=(m, k))
-        w = np_rng.integers(-1, 2, size=(n, k))
+        w = _weights(np_rng, cfg, (n, k))
         result = await driver.gemm(
             x, w,
             weight_pattern=random_pattern(py_rng, 1 - idle),
             activation_pattern=random_pattern(py_rng, 1 - idle),
             result_pattern=random_pattern(py_rng, 1 - stall))
         _check(dut, f"idle={idle} stall={stall}", x, w, result)
-        if idle == 0 and stall == 0 and result.jobs == 1:
-            assert result.cycles == cfg.cycles(m, k, n)
-        if result.jobs > 1:
-            assert result.jobs == math.ceil(m / cfg.max_m)
+        if idle == 0 and stall == 0:
+            expected = sum(manifest_cycles(cfg, rows, k, n)
+                           for rows in job_sizes(m, cfg.max_m))
+            assert result.cycles == expected, \
+                f"M={m} K={k} N={n}: {result.cycles} cycles, the manifest's model {expected}"
+        else:
+            assert result.cycles > 0
 
 
 @cocotb.test()
@@ -116,14 +152,14 @@ async def reset_mid_job(dut):
     np_rng, _ = bench_rng(dut, "reset_mid_job")
     m, k, n = min(cfg.max_m, 2 * cfg.rows), 2 * cfg.rows + 1, 2 * cfg.cols
     x = np_rng.integers(-128, 128, size=(m, k))
-    w = np_rng.integers(-1, 2, size=(n, k))
+    w = _weights(np_rng, cfg, (n, k))
     for fraction in (0.3, 0.7):
         _, ran = await driver.run_job(x, w, stop_after=int(cfg.cycles(m, k, n) * fraction))
         await driver.reset(cycles=1)
         assert not dut.busy.value, "busy after reset"
     result = await driver.gemm(x, w)
     _check(dut, "after reset", x, w, result)
-    assert result.cycles == cfg.cycles(m, k, n)
+    assert result.cycles == manifest_cycles(cfg, m, k, n)
 
 
 @cocotb.test()
@@ -154,12 +190,51 @@ async def steady_state_utilization(dut):
     np_rng, _ = bench_rng(dut, "steady_state_utilization")
     m, k, n = min(max(4 * cfg.rows, 8), cfg.max_m), 8 * cfg.rows, 8 * cfg.cols
     x = np_rng.integers(-128, 128, size=(m, k))
-    w = np_rng.integers(-1, 2, size=(n, k))
+    w = _weights(np_rng, cfg, (n, k))
     result = await driver.gemm(x, w)
     _check(dut, "steady state", x, w, result)
-    assert result.cycles == cfg.cycles(m, k, n)
+    assert result.cycles == manifest_cycles(cfg, m, k, n)
+    utilization = m * k * n / (cfg.rows * cfg.cols * result.cycles)
+    assert result.utilization == pytest.approx(utilization, rel=1e-12)
     if m == max(4 * cfg.rows, 8):
-        assert result.utilization >= 0.95, f"utilization {result.utilization:.4f} < 0.95"
+        assert utilization >= 0.95, f"utilization {utilization:.4f} < 0.95"
+
+
+@cocotb.test()
+async def stalled_sink(dut):
+    """A job whose result sink is ready on one cycle in four, long enough for the results to
+    fill the result queue: the backpressure must reach ``activations.ready`` (counted below:
+    cycles with an activation offered and refused) and every result stays exact and in
+    order."""
+    driver = await _driver(dut)
+    cfg = driver.config
+    np_rng, py_rng = bench_rng(dut, "stalled_sink")
+    m = min(cfg.max_m, 2 * cfg.result_queue_depth)
+    k, n = cfg.rows, 2 * cfg.cols
+    x = np_rng.integers(-128, 128, size=(m, k))
+    w = _weights(np_rng, cfg, (n, k))
+    refused = 0
+
+    async def count_refusals():
+        nonlocal refused
+        while True:
+            await ReadOnly()
+            if dut.activations__valid.value and not dut.activations__ready.value:
+                refused += 1
+            await RisingEdge(dut.clk)
+
+    counter = cocotb.start_soon(count_refusals())
+    result = await driver.gemm(x, w, result_pattern=random_pattern(py_rng, 0.25))
+    counter.cancel()
+    _check(dut, "stalled sink", x, w, result)
+    # With the sink taking one result in four cycles, each of the rows beyond the queue's
+    # depth waits about three cycles for a slot: about 3 * (M - depth) refusals in each N
+    # tile, against a few rows' worth of weight-loading waits without backpressure.
+    dut._log.info("stalled sink: M=%d, queue depth %d, activations refused on %d cycles", m,
+                  cfg.result_queue_depth, refused)
+    if m > cfg.result_queue_depth:
+        assert refused >= 2 * (m - cfg.result_queue_depth), \
+            f"activations refused on only {refused} cycles: the result queue never filled"
 
 
 # ---- pytest side --------------------------------------------------------------------------
@@ -169,8 +244,11 @@ CONFIGS = {
     "3x7-t5": (AccelConfig(rows=3, cols=7, weight_format="t5", max_m=6), None),
     "1x6-i2": (AccelConfig(rows=1, cols=6, acc_bits=20, max_k=2000), None),
     "5x1-t5": (AccelConfig(rows=5, cols=1, weight_format="t5", act_bits=8), None),
-    "8x8-i2": (AccelConfig(rows=8, cols=8), "steady_state_utilization|cycle_model|extremes"),
-    "64x64-i2": (AccelConfig(rows=64, cols=64), "steady_state_utilization|cycle_model"),
+    "3x4-int8": (AccelConfig(rows=3, cols=4, pe="int8", max_m=8, max_k=500, max_n=500),
+                 "extremes|cycle_model|random_traffic|reset_mid_job"),
+    "8x8-i2": (AccelConfig(rows=8, cols=8), None),
+    "64x64-i2": (AccelConfig(rows=64, cols=64), "steady_state_utilization|cycle_model|"
+                 "stalled_sink"),
 }
 
 

@@ -99,3 +99,76 @@ def test_manifest_formula_is_the_cycle_model():
             value = eval(formula, {"ceil": math.ceil, "max": max},
                          {"rows": rows, "cols": cols, "M": m, "K": k, "N": n})
             assert value == cfg.cycles(m, k, n)
+
+
+# ---- a configuration is a value -------------------------------------------------------------
+
+def test_variants_come_from_replace():
+    """Defaults stay unresolved in the fields, so a variant re-derives them."""
+    import dataclasses
+    small = AccelConfig(rows=8)
+    big = dataclasses.replace(small, rows=64)
+    assert big == AccelConfig(rows=64)
+    assert big.weight_buffer_depth == 128 and small.weight_buffer_depth == 32
+    ternary = dataclasses.replace(AccelConfig(pe="int8"), pe="ternary")
+    assert ternary == AccelConfig() and ternary.format.name == "i2"
+    assert AccelConfig(pe="int8").format.name == "int8" and AccelConfig(pe="int8").word_bits == 64
+    # An explicit value is kept, and checked again against the new rows.
+    with pytest.raises(ConfigError, match=r"^wmem_depth must be an integer from 128 to"):
+        dataclasses.replace(AccelConfig(rows=8, wmem_depth=32), rows=64)
+
+
+def test_resolved_defaults_are_what_the_manifest_records():
+    assert AccelConfig().as_dict()["weight_format"] == "i2"
+    assert AccelConfig().as_dict()["wmem_depth"] == 32
+    # Naming a default explicitly is the same hardware: the same digest.
+    assert AccelConfig(weight_format="i2", wmem_depth=32).digest == AccelConfig().digest
+    assert AccelConfig(**AccelConfig(rows=5, pe="int8").as_dict()).digest == \
+        AccelConfig(rows=5, pe="int8").digest
+
+
+def test_keyword_only():
+    with pytest.raises(TypeError):
+        AccelConfig(8, 8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rows": "8"}, r"^rows must be an integer from 1 to 256, not '8'$"),
+    ({"acc_bits": 32.0}, r"^acc_bits must be an integer from 2 to 64, not 32.0$"),
+    ({"pe": 1}, r"^pe must be 'ternary' or 'int8', not 1$"),
+    ({"weight_format": 2}, r"^weight_format must be 'i2' or 't5', not 2$"),
+    ({"name": None}, r"^name must be a string, not None$"),
+    ({"wmem_depth": "big"}, r"^wmem_depth must be an integer from 16 to 1048576, not 'big'$"),
+])
+def test_wrong_types_are_type_errors(kwargs, message):
+    from rtl.config import ConfigTypeError
+    with pytest.raises(TypeError, match=message) as caught:
+        AccelConfig(**kwargs)
+    assert isinstance(caught.value, ConfigTypeError) and isinstance(caught.value, ConfigError)
+    assert caught.value.field == next(iter(kwargs))
+
+
+@pytest.mark.parametrize("kwargs, field, message", [
+    ({"pe": "fp16"}, "pe", r"^pe must be 'ternary' or 'int8', not 'fp16'$"),
+    ({"pe": "int8", "weight_format": "t5"}, "weight_format",
+     r"^weight_format must be 'int8' with pe='int8', not 't5'$"),
+    ({"weight_format": "int8"}, "weight_format", r"^weight_format must be 'i2' or 't5', not 'int8'$"),
+    ({"act_bits": 9}, "act_bits", r"^act_bits must be an integer from 2 to 8, not 9$"),
+    ({"act_bits": 16}, "act_bits", r"^act_bits must be an integer from 2 to 8, not 16$"),
+    ({"name": "module"}, "name",
+     r"^name must not be a Verilog or SystemVerilog keyword, not 'module'$"),
+    ({"name": "logic"}, "name",
+     r"^name must not be a Verilog or SystemVerilog keyword, not 'logic'$"),
+    ({"acc_bits": 16}, "acc_bits", r"^acc_bits must be at least 24 "),
+])
+def test_wrong_values_name_their_field(kwargs, field, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        AccelConfig(**kwargs)
+    assert not isinstance(caught.value, TypeError)
+    assert caught.value.field == field
+
+
+def test_job_size_errors_name_no_field():
+    with pytest.raises(ConfigError, match=r"^K must be an integer from 1 to 65535, not 0$") as caught:
+        AccelConfig().cycles(1, 0, 1)
+    assert caught.value.field is None

@@ -63,3 +63,34 @@ def test_activation_words_and_results():
     assert np.array_equal(layout.results(beats), y)
     with pytest.raises(ValueError, match="expected 12 result beats, got 11"):
         layout.results(beats[:-1])
+
+
+@pytest.mark.parametrize("fmt", ["i2", "t5", "int8"])
+def test_weight_words_decode_with_the_format_table(fmt):
+    """Every format of golden's table, int8 included, packs and unpacks a tile row."""
+    rng = np.random.default_rng(11)
+    pe = "int8" if fmt == "int8" else "ternary"
+    cfg = AccelConfig(rows=3, cols=6, weight_format=fmt, pe=pe)
+    low, high = (-128, 128) if fmt == "int8" else (-1, 2)
+    w = rng.integers(low, high, size=(6, 3))
+    words = JobLayout(cfg, 1, 3, 6).weight_words(w)
+    assert all(0 <= word < (1 << cfg.word_bits) for word in words)
+    # word r holds W[:, r]: unpack with the format's own inverse
+    assert np.array_equal(cfg.format.unwords(words, 6), w.T)
+
+
+def test_int8_words_are_bytes():
+    cfg = AccelConfig(rows=1, cols=3, pe="int8")
+    words = JobLayout(cfg, 1, 1, 3).weight_words(np.array([[-1], [2], [-128]]))
+    assert words == [0xFF | (0x02 << 8) | (0x80 << 16)]
+
+
+def test_int8_operands_are_checked_by_the_format():
+    from cosim.driver import check_gemm_operands
+    x = np.zeros((1, 2), dtype=np.int64)
+    cfg = AccelConfig(rows=2, cols=2, pe="int8")
+    check_gemm_operands(x, np.array([[-128, 127]]), cfg)     # int8 weights are fine
+    with pytest.raises(ValueError, match=r"^weights must be int8 \(-128\.\.127\); found 128 at \[0, 1\]$"):
+        check_gemm_operands(x, np.array([[0, 128]]), cfg)
+    with pytest.raises(ValueError, match=r"^weights must be ternary"):
+        check_gemm_operands(x, np.array([[0, 2]]), AccelConfig(rows=2, cols=2))
