@@ -1,14 +1,14 @@
 """The cocotb test that :func:`cosim.transformer.run_transformer` runs inside the simulator.
 
-The golden model runs unchanged in a ``cocotb.bridge`` thread; its GEMM backend is
-:class:`HardwareGemm`, which hands each projection's integer GEMM to the cocotb driver with
-``cocotb.resume`` and blocks until the hardware has produced it. Everything else (norms,
-RoPE, attention, sampling) stays in golden's NumPy code.
+Golden's own generation loop (:meth:`golden.BitNetModel.generate_with_logits`) runs unchanged
+in a ``cocotb.bridge`` thread; the model's GEMM backend is :class:`HardwareGemm`, which hands
+each projection's integer GEMM to the cocotb driver with ``cocotb.resume`` and blocks until the
+hardware has produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's
+NumPy code. The job (a JSON file, see ``cosim/transformer.py``) names the checkpoint, the
+prompts and the generation options; the outcome is written beside it.
 """
 
 import json
-import os
-import sys
 import time
 
 import numpy as np
@@ -20,11 +20,9 @@ from cocotb.task import bridge, resume
 import golden
 from rtl.config import AccelConfig
 
-from .bench import CONFIG_VARIABLE, start_clock
+from .bench import start_clock
 from .driver import AccelDriver
-from .transformer import greedy_with_logits
-
-JOB_VARIABLE = "TERNARY_ACCEL_TRANSFORMER_JOB"
+from .runner import job_config, job_file, progress
 
 
 class HardwareMismatch(AssertionError):
@@ -36,7 +34,8 @@ class HardwareGemm:
 
     Every call is checked against :func:`golden.int_gemm` at once, so a wrong result stops
     the run with the layer, projection, output tile and element that differ. Each call is
-    recorded with its phase, token step, shape, cycle count and wall time.
+    recorded with its phase, forward pass (``step``: 0 is the prefill, i >= 1 feeds new token
+    i), shape, cycle count and wall time. :meth:`on_forward` is the model loop's hook.
     """
 
     def __init__(self, driver, model, *, progress=None):
@@ -44,8 +43,20 @@ class HardwareGemm:
         self.config = driver.config
         self.model = model
         self.progress = progress
-        self.phase, self.step = "prefill", 0
+        self.layers = model.config.num_hidden_layers
+        self.phase, self.step, self.what = "prefill", 0, ""
         self.records = []
+
+    def start_prompt(self, prompt_tokens, new_tokens, prefix=""):
+        """Reset the records for a new prompt; ``prefix`` starts its progress lines."""
+        self.records = []
+        self.prompt_tokens, self.new_tokens, self.prefix = prompt_tokens, new_tokens, prefix
+
+    def on_forward(self, step):
+        """Called by golden's loop before each forward pass."""
+        self.phase, self.step = ("prefill" if step == 0 else "decode"), step
+        self.what = (f"{self.prompt_tokens} prompt tokens" if step == 0
+                     else f"new token {step} of {self.new_tokens}")
 
     def __call__(self, xq, wq):
         name = self.model.current_projection or "unnamed"
@@ -72,48 +83,40 @@ class HardwareGemm:
             "n": int(wq.shape[0]), "cycles": int(result.cycles), "seconds": seconds,
         })
         if self.progress and parts[-1] == "down_proj":
-            self.progress(f"{self.phase} token {self.step}: layer {layer} done")
+            self.progress(f"{self.prefix}{self.what}: layer {layer + 1}/{self.layers} done")
         return result.y
 
 
 @cocotb.test()
 async def transformer_job(dut):
-    config = AccelConfig(**json.loads(os.environ[CONFIG_VARIABLE]))
-    job_path = os.environ[JOB_VARIABLE]
-    with open(job_path) as handle:
-        job = json.load(handle)
+    config = AccelConfig(**job_config())
+    path = job_file()
+    job = json.loads(path.read_text())
     model = golden.load_checkpoint(job["checkpoint"])
     start_clock(dut)
     driver = AccelDriver(dut, config)
     await driver.reset()
 
-    def progress(text):
-        if job.get("progress"):
-            print(f"  [{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-    backend = HardwareGemm(driver, model, progress=progress)
+    backend = HardwareGemm(driver, model, progress=progress if job["progress"] else None)
     model.gemm = backend
-
-    def on_step(phase, step):
-        backend.phase, backend.step = phase, step
+    prompts = job["prompts"]
 
     def run():
         outcomes = []
-        for index, prompt in enumerate(job["prompts"]):
+        for index, prompt in enumerate(prompts):
+            prefix = f"prompt {index + 1}/{len(prompts)}, " if len(prompts) > 1 else ""
+            backend.start_prompt(len(prompt), job["max_new_tokens"], prefix)
             began = time.perf_counter()
-            backend.records = []
-            new_ids, logits = greedy_with_logits(model, prompt, job["max_new_tokens"],
-                                                 on_step=on_step)
+            new_ids, logits = model.generate_with_logits(
+                prompt, job["max_new_tokens"], temperature=job["temperature"],
+                top_k=job["top_k"], seed=job["seed"], stop_at_eos=job["stop_at_eos"],
+                on_forward=backend.on_forward)
             outcomes.append({"new_ids": [int(i) for i in new_ids], "logits": logits,
                              "records": backend.records,
                              "seconds": time.perf_counter() - began})
-            if len(job["prompts"]) > 1:
-                progress(f"prompt {index + 1}/{len(job['prompts'])} done")
         return outcomes
 
     outcomes = await bridge(run)()
-    out = os.path.dirname(job_path)
     for index, outcome in enumerate(outcomes):
-        np.save(os.path.join(out, f"logits-{index}.npy"), outcome.pop("logits"))
-    with open(os.path.join(out, "result.json"), "w") as handle:
-        json.dump(outcomes, handle)
+        np.save(path.parent / f"logits-{index}.npy", outcome.pop("logits"))
+    (path.parent / "result.json").write_text(json.dumps(outcomes))

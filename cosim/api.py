@@ -2,17 +2,13 @@
 the caller).
 
 It validates the arguments, generates the Verilog, builds it with Verilator (cached by a hash of
-the configuration and the RTL sources), runs the cocotb driver in a simulator process and
-returns the result::
+the Verilog and the tools, :mod:`cosim.build`), runs the cocotb driver in a simulator process
+(:mod:`cosim.runner`) and returns the result::
 
     >>> from cosim import run_gemm
     >>> result = run_gemm(x, w, rows=8, cols=8)
     >>> result.y, result.cycles, result.utilization
 """
-
-import json
-import os
-import tempfile
 
 import numpy as np
 
@@ -21,10 +17,9 @@ from rtl.config import AccelConfig
 from .driver import GemmResult, check_gemm_operands, result_dtype
 
 
-__all__ = ["run_gemm", "SIMULATORS", "JOB_VARIABLE"]
+__all__ = ["run_gemm", "SIMULATORS"]
 
 SIMULATORS = ("verilator",)
-JOB_VARIABLE = "TERNARY_ACCEL_JOB"
 
 
 def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config):
@@ -56,7 +51,8 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
         Before any simulation: a bad configuration, non-integer or out-of-range activations,
         non-ternary weights, or mismatched shapes.
     RuntimeError
-        The simulation failed (the message names its log).
+        The build or the simulation failed (a :class:`cosim.runner.SimulationError` names the
+        log).
     """
     if sim not in SIMULATORS:
         raise ValueError(f"sim must be one of {', '.join(map(repr, SIMULATORS))}, not {sim!r}")
@@ -64,29 +60,13 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
     x, w = check_gemm_operands(x, w, cfg)
 
     from gen.emit import emit_verilog
-    from .bench import CONFIG_VARIABLE
-    from .build import TopPortsVerilator, build_design, verilator_environment, waves_requested
+    from .build import build_simulator
+    from .runner import SimulatorJob
 
-    verilator_environment()
-    folder = build_design("top", cfg.digest, emit_verilog(cfg), cfg.name)
-    runs = folder / "gemm-runs"
-    runs.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=runs) as work:
-        job = os.path.join(work, "job.npz")
-        np.savez(job, x=x, w=w)
-        runner = TopPortsVerilator()
-        env = {CONFIG_VARIABLE: json.dumps(cfg.as_dict()), JOB_VARIABLE: job}
-        log = os.path.join(work, "sim.log")
-        try:
-            runner.test(test_module="cosim._gemm_job", hdl_toplevel=cfg.name,
-                        hdl_toplevel_lang="verilog", build_dir=folder, test_dir=work,
-                        extra_env=env, waves=waves_requested(),
-                        results_xml=os.path.join(work, "results.xml"), log_file=log)
-            out = np.load(os.path.join(work, "result.npz"))
-        except (SystemExit, FileNotFoundError) as error:
-            kept = folder / "gemm-failed.log"
-            if os.path.exists(log):
-                os.replace(log, kept)
-            raise RuntimeError(f"co-simulation failed ({error}); log: {kept}") from None
+    build = build_simulator("top", emit_verilog(cfg), cfg.name, label=cfg.digest)
+    with SimulatorJob(build, "gemm") as job:
+        np.savez(job.path("job.npz"), x=x, w=w)
+        job.run("cosim._gemm_job", config=cfg.as_dict(), job_file="job.npz")
+        out = np.load(job.path("result.npz"))
         return GemmResult(y=out["y"].astype(result_dtype(cfg)), cycles=int(out["cycles"]),
                           utilization=float(out["utilization"]), jobs=int(out["jobs"]))

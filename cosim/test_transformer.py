@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import golden
-from cosim.transformer import greedy_with_logits, run_transformer
+from cosim.transformer import run_transformer
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,8 @@ def random_gqa_checkpoint(tmp_path_factory):
 
 
 def _check_against_golden(checkpoint, prompt, steps, **array):
-    expected_ids, expected_logits = greedy_with_logits(golden.load_checkpoint(checkpoint),
-                                                       prompt, steps)
+    expected_ids, expected_logits = golden.load_checkpoint(checkpoint).generate_with_logits(
+        prompt, steps)
     run = run_transformer(checkpoint, prompt, steps, **array)
     assert np.array_equal(run.new_ids, expected_ids)
     assert run.logits.dtype == np.float32 and run.logits.shape == expected_logits.shape
@@ -68,8 +68,8 @@ def test_trained_model_answers_match_golden_on_held_out_batch():
     prompts = [tokenizer.encode(e.prompt) for e in examples]
     runs = run_transformer_batch(TRAINED, prompts, task.LENGTH + 1, rows=16, cols=16)
     hardware = [tokenizer.decode(r.new_ids, skip_special_tokens=False) for r in runs]
-    software = [tokenizer.decode(greedy_with_logits(model, p, task.LENGTH + 1)[0],
-                                 skip_special_tokens=False) for p in prompts]
+    software = [tokenizer.decode(model.generate(p, task.LENGTH + 1), skip_special_tokens=False)
+                for p in prompts]
     assert hardware == software
     correct = sum(h == e.target for h, e in zip(hardware, examples))
     assert correct == sum(s == e.target for s, e in zip(software, examples))

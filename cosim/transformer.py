@@ -1,33 +1,38 @@
 """The full BitNet transformer with every BitLinear projection on the simulated accelerator.
 
-    python -m cosim.transformer --checkpoint models/sort-digits --rows 16 --cols 16 \
-        --prompt "..." --max-new-tokens 16 [--dump-logits logits.npy] [--report run.json]
+    python -m cosim.transformer --checkpoint models/sort-digits [--rows 16 --cols 16] \
+        --prompt "531962=" --max-new-tokens 7 [--dump-logits logits.npy] [--report run.json]
 
-The golden model runs unchanged; its GEMM backend is the generated RTL in Verilator driven by
-cocotb (see ``cosim/_transformer_job.py``). Generation is greedy. :func:`run_transformer` is the
-same run from Python.
+The same job, with the same options, as ``python -m golden.generate`` (defined once in
+:mod:`golden.generation_cli`), plus the accelerator's (``--rows``, ``--cols``,
+``--weight-format``, ``--clock-mhz``) and ``--report``. Golden's generation loop runs
+unchanged; its GEMM backend is the generated RTL in Verilator driven by cocotb (see
+``cosim/_transformer_job.py``). Standard output carries only the answer; the build notice,
+the progress lines and the report go to standard error. :func:`run_transformer` is the same
+run from Python.
 """
 
-import argparse
 import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 import golden
-from rtl.config import AccelConfig, ConfigError
+from golden.cli import OneLineParser, UsageError, integer_range, positive_number, run_cli
+from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare
+from rtl.config import MAX_ARRAY_DIM, WEIGHT_FORMATS, AccelConfig
 
-from .report import build_report, format_report, plot_cycles_per_layer
+from .report import build_report, format_report, plot_report
 
 
-__all__ = ["TransformerRun", "run_transformer", "run_transformer_batch", "greedy_with_logits",
-           "main"]
+__all__ = ["TransformerRun", "run_transformer", "run_transformer_batch", "picture_path", "main"]
 
 PROG = "python -m cosim.transformer"
+DEFAULT_ROWS = DEFAULT_COLS = 16
+DEFAULT_CLOCK_MHZ = 200.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,193 +52,170 @@ class TransformerRun:
     records: list
 
 
-def greedy_with_logits(model, prompt_ids, max_new_tokens, *, on_step=None):
-    """Greedy generation with golden's KV cache: ``(new ids, logits [steps, vocab])``.
+def run_transformer(checkpoint, prompt_ids, max_new_tokens, **options):
+    """Generation with every projection on a ``rows`` x ``cols`` accelerator.
 
-    The hardware run and its pure-golden reference both call this, so they make the same
-    calls in the same order. ``on_step(phase, step)`` is called before each forward pass
-    (``"prefill", 0`` then ``"decode", 1 ..``)."""
-    cache = model.new_cache()
-    if on_step:
-        on_step("prefill", 0)
-    logits = model.forward(np.asarray(prompt_ids, dtype=np.int64), cache, last_only=True)
-    new_ids, chosen = [], []
-    for step in range(max_new_tokens):
-        chosen.append(logits[-1])
-        token = int(np.argmax(logits[-1]))
-        new_ids.append(token)
-        if step + 1 < max_new_tokens:
-            if on_step:
-                on_step("decode", step + 1)
-            logits = model.forward(np.asarray([token], dtype=np.int64), cache, last_only=True)
-    return np.asarray(new_ids, dtype=np.int64), np.stack(chosen).astype(np.float32)
-
-
-def run_transformer(checkpoint, prompt_ids, max_new_tokens, *, rows, cols, weight_format="i2",
-                    clock_mhz=200.0, progress=False, **config):
-    """Greedy generation with every projection on a ``rows`` x ``cols`` accelerator.
-
-    Returns a :class:`TransformerRun`. Raises ``ValueError`` (bad sizes, prompt ids outside the
-    vocabulary, a bad checkpoint via ``golden.CheckpointError``) before any simulation, and
-    ``RuntimeError`` if the simulation fails (a hardware result that differs from golden is
-    reported with its layer, projection, tile and element).
+    Takes the arguments of :func:`run_transformer_batch` with one prompt and returns one
+    :class:`TransformerRun`.
     """
-    return run_transformer_batch(checkpoint, [prompt_ids], max_new_tokens, rows=rows,
-                                 cols=cols, weight_format=weight_format, clock_mhz=clock_mhz,
-                                 progress=progress, **config)[0]
+    return run_transformer_batch(checkpoint, [prompt_ids], max_new_tokens, **options)[0]
 
 
-def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows, cols,
-                          weight_format="i2", clock_mhz=200.0, progress=False, **config):
-    """:func:`run_transformer` for several prompts in one simulator session (one build, one
-    simulator start): a list of :class:`TransformerRun`, one per prompt, each with its own
-    report."""
+def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_ROWS,
+                          cols=DEFAULT_COLS, weight_format="i2", clock_mhz=DEFAULT_CLOCK_MHZ,
+                          temperature=0.0, top_k=None, seed=None, stop_at_eos=False,
+                          progress=False, **config):
+    """Several prompts in one simulator session (one build, one simulator start): a list of
+    :class:`TransformerRun`, one per prompt, each with its own report.
+
+    ``temperature``, ``top_k``, ``seed`` and ``stop_at_eos`` are those of
+    :meth:`golden.BitNetModel.generate` (default greedy); the tokens and logits equal golden's
+    bit for bit. Any other :class:`rtl.config.AccelConfig` field may be given as a keyword.
+    ``progress`` True prints the build notice and a line per layer and forward pass on stderr.
+
+    Raises ``ValueError`` or ``TypeError`` (bad sizes or options, prompt ids outside the
+    vocabulary, a bad checkpoint via ``golden.CheckpointError``) before any build or
+    simulation, and ``RuntimeError`` if the build or the simulation fails (a hardware result
+    that differs from golden is reported with its layer, projection, tile and element).
+    """
     from gen.emit import emit_verilog
-    from .bench import CONFIG_VARIABLE
-    from .build import TopPortsVerilator, build_design, verilator_environment, waves_requested
-    from ._transformer_job import JOB_VARIABLE
+    from .build import build_simulator
+    from .runner import SimulatorJob
 
     began = time.perf_counter()
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
             or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a positive integer, not {max_new_tokens!r}")
+    if isinstance(clock_mhz, bool) or not isinstance(clock_mhz, (int, float)) \
+            or not (np.isfinite(clock_mhz) and clock_mhz > 0):
+        raise ValueError(f"clock_mhz must be a positive finite number, not {clock_mhz!r}")
     cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
     model = golden.load_checkpoint(checkpoint)
     if not prompts:
         raise ValueError("at least one prompt is needed")
-    checked = [_check_prompt(model, prompt, max_new_tokens) for prompt in prompts]
+    checked = []
+    for prompt in prompts:
+        # golden's loop checks every argument when it is called, and runs nothing
+        model.steps(prompt, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                    stop_at_eos=stop_at_eos)
+        checked.append([int(i) for i in np.asarray(prompt).reshape(-1)])
     widest = max(w.shape[1] for w, _ in model.projections().values())
     if widest > cfg.max_k:
         raise ValueError(f"a projection has K={widest}, beyond max_k={cfg.max_k}")
 
-    verilator_environment()
-    folder = build_design("top", cfg.digest, emit_verilog(cfg), cfg.name)
-    runs = folder / "transformer-runs"
-    runs.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=runs) as work:
-        job_path = os.path.join(work, "job.json")
-        with open(job_path, "w") as handle:
-            json.dump({"checkpoint": os.path.abspath(checkpoint), "prompts": checked,
-                       "progress": progress, "max_new_tokens": max_new_tokens}, handle)
-        log = os.path.join(work, "sim.log")
-        env = {CONFIG_VARIABLE: json.dumps(cfg.as_dict()), JOB_VARIABLE: job_path}
-        if progress:
-            # The simulator's own output then goes to the terminal: keep cocotb quiet so that
-            # the progress lines (and any error) are what shows.
-            env["COCOTB_LOG_LEVEL"] = "WARNING"
-            env["GPI_LOG_LEVEL"] = "WARNING"
-        try:
-            TopPortsVerilator().test(
-                test_module="cosim._transformer_job", hdl_toplevel=cfg.name,
-                hdl_toplevel_lang="verilog", build_dir=folder, test_dir=work, extra_env=env,
-                waves=waves_requested(), results_xml=os.path.join(work, "results.xml"),
-                log_file=None if progress else log)
-            with open(os.path.join(work, "result.json")) as handle:
-                outcomes = json.load(handle)
-            logits = [np.load(os.path.join(work, f"logits-{i}.npy"))
-                      for i in range(len(outcomes))]
-        except (SystemExit, FileNotFoundError):
-            kept = folder / "transformer-failed.log"
-            reason = "see the log"
-            if os.path.exists(log):
-                os.replace(log, kept)
-                for line in kept.read_text(errors="replace").splitlines():
-                    if "HardwareMismatch" in line or "Error:" in line:
-                        reason = line.strip()
-            raise RuntimeError(f"co-simulation failed: {reason}; log: {kept}") from None
-    wall = time.perf_counter() - began
+    build = build_simulator("top", emit_verilog(cfg), cfg.name, label=cfg.digest,
+                            notify=sys.stderr if progress else None,
+                            title=f"{cfg.rows}x{cfg.cols} {cfg.format.name} accelerator")
+    run_began = time.perf_counter()
+    with SimulatorJob(build, "transformer") as job:
+        job.path("job.json").write_text(json.dumps({
+            "checkpoint": os.path.abspath(checkpoint), "prompts": checked,
+            "max_new_tokens": max_new_tokens, "temperature": float(temperature),
+            "top_k": top_k, "seed": seed, "stop_at_eos": bool(stop_at_eos),
+            "progress": bool(progress)}))
+        job.run("cosim._transformer_job", config=cfg.as_dict(), job_file="job.json",
+                show_progress=progress)
+        outcomes = json.loads(job.path("result.json").read_text())
+        logits = [np.load(job.path(f"logits-{i}.npy")) for i in range(len(outcomes))]
+    ended = time.perf_counter()
+    seconds = {"total": ended - began, "build": build.seconds,
+               "simulator_session": ended - run_began}
+    described = {"name": os.path.basename(os.path.normpath(os.fspath(checkpoint))),
+                 "layers": model.config.num_hidden_layers}
     results = []
     for prompt, outcome, chosen in zip(checked, outcomes, logits):
         report = build_report(cfg, outcome["records"], prompt_tokens=len(prompt),
-                              new_tokens=max_new_tokens, wall_seconds=wall / len(checked),
-                              model_seconds=outcome["seconds"], clock_mhz=clock_mhz)
+                              new_tokens=len(outcome["new_ids"]), seconds=seconds,
+                              model_seconds=outcome["seconds"], clock_mhz=clock_mhz,
+                              model=described)
         results.append(TransformerRun(new_ids=np.asarray(outcome["new_ids"], dtype=np.int64),
                                       logits=chosen, report=report,
                                       records=outcome["records"]))
     return results
 
 
-def _check_prompt(model, prompt_ids, max_new_tokens):
-    prompt = np.asarray(prompt_ids)
-    if prompt.ndim != 1 or prompt.size == 0 or not np.issubdtype(prompt.dtype, np.integer):
-        raise ValueError("prompt_ids must be a non-empty 1-D sequence of integers")
-    vocab = model.config.vocab_size
-    if prompt.min() < 0 or prompt.max() >= vocab:
-        raise ValueError(f"prompt ids must lie in [0, {vocab})")
-    if prompt.size + max_new_tokens > model.config.max_position_embeddings:
-        raise ValueError(f"{prompt.size} prompt + {max_new_tokens} new tokens exceed "
-                         f"max_position_embeddings={model.config.max_position_embeddings}")
-    return [int(i) for i in prompt]
+def picture_path(report_path):
+    """The report picture's path: the report's with the extension ``.png`` (``run.json`` ->
+    ``run.png``). Raises :class:`golden.cli.UsageError` when that is the report itself."""
+    picture = os.path.splitext(report_path)[0] + ".png"
+    if os.path.normcase(os.path.abspath(picture)) == \
+            os.path.normcase(os.path.abspath(report_path)):
+        raise UsageError(f"--report {report_path!r}: the report's picture would overwrite it "
+                         f"(it is written beside the report with the extension .png); give "
+                         f"the report another extension, such as .json")
+    return picture
 
 
-class _UsageError(Exception):
-    pass
+def _parser():
+    parser = OneLineParser(prog=PROG, description="Continue a prompt with every BitLinear "
+                           "projection of a BitNet b1.58 checkpoint executed on the simulated "
+                           "accelerator (the tokens and logits equal python -m "
+                           "golden.generate's bit for bit).")
+    add_generation_options(parser)
+    array = parser.add_argument_group("the accelerator")
+    array.add_argument("--rows", type=integer_range(1, MAX_ARRAY_DIM), default=DEFAULT_ROWS,
+                       metavar="R", help=f"array rows, the K extent of a weight tile, 1 to "
+                                         f"{MAX_ARRAY_DIM} (default %(default)s)")
+    array.add_argument("--cols", type=integer_range(1, MAX_ARRAY_DIM), default=DEFAULT_COLS,
+                       metavar="C", help=f"array columns, the N extent of a weight tile, 1 to "
+                                         f"{MAX_ARRAY_DIM} (default %(default)s)")
+    array.add_argument("--weight-format", choices=WEIGHT_FORMATS, default="i2",
+                       help="packed weights: i2 = 2 bits per weight, t5 = five weights per "
+                            "byte (default %(default)s)")
+    array.add_argument("--clock-mhz", type=positive_number, default=DEFAULT_CLOCK_MHZ,
+                       metavar="MHZ", help="clock of the projected tokens/s, a positive "
+                                           "finite number (default %(default)s)")
+    array.add_argument("--report", metavar="PATH",
+                       help="write the report as JSON to PATH and its picture beside it "
+                            "(PATH with the extension .png) (default: not written)")
+    return parser
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise _UsageError(message)
-
-
-def _parse(argv):
-    parser = _Parser(prog=PROG, description="Greedy generation with every BitLinear "
-                     "projection executed on the simulated accelerator.")
-    parser.add_argument("--checkpoint", required=True, help="HuggingFace BitNet folder")
-    parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--cols", type=int, required=True)
-    parser.add_argument("--weight-format", choices=("i2", "t5"), default="i2")
-    prompt = parser.add_mutually_exclusive_group(required=True)
-    prompt.add_argument("--prompt", help="text (needs tokenizer.json in the checkpoint)")
-    prompt.add_argument("--prompt-ids", help="comma-separated token ids")
-    parser.add_argument("--max-new-tokens", type=int, required=True)
-    parser.add_argument("--clock-mhz", type=float, default=200.0,
-                        help="clock for the projected tokens/s (default %(default)s)")
-    parser.add_argument("--dump-logits", help="write float32 [steps, vocab] logits (.npy)")
-    parser.add_argument("--report", help="write the report as JSON (and a PNG beside it)")
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def _run(argv):
+    args = _parser().parse_args(argv)
+    outputs = []
+    if args.report is not None:
+        outputs = [(args.report, "--report"), (picture_path(args.report), "--report picture")]
+    job = prepare(args, outputs)
     try:
-        args = _parse(argv)
-        if not os.path.isdir(args.checkpoint):
-            raise _UsageError(f"checkpoint folder {args.checkpoint!r} does not exist")
-        tokenizer = None
-        if args.prompt is not None:
-            model_for_tokens = golden.load_checkpoint(args.checkpoint)
-            tokenizer = model_for_tokens.tokenizer
-            if tokenizer is None:
-                raise _UsageError(f"{args.checkpoint} has no tokenizer.json; use --prompt-ids")
-            prompt_ids = tokenizer.encode(args.prompt)
-        else:
-            try:
-                prompt_ids = [int(v) for v in args.prompt_ids.split(",")]
-            except ValueError:
-                raise _UsageError(f"--prompt-ids must be comma-separated integers, "
-                                  f"not {args.prompt_ids!r}") from None
-        for option in (args.dump_logits, args.report):
-            if option and not os.path.isdir(os.path.dirname(os.path.abspath(option))):
-                raise _UsageError(f"cannot write {option!r}: its folder does not exist")
-        run = run_transformer(args.checkpoint, prompt_ids, args.max_new_tokens, rows=args.rows,
-                              cols=args.cols, weight_format=args.weight_format,
-                              clock_mhz=args.clock_mhz, progress=True)
-    except (_UsageError, ValueError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+        run = run_transformer(args.checkpoint, job.prompt, args.max_new_tokens,
+                              rows=args.rows, cols=args.cols, weight_format=args.weight_format,
+                              clock_mhz=args.clock_mhz, temperature=args.temperature,
+                              top_k=args.top_k, seed=args.seed, stop_at_eos=args.stop_at_eos,
+                              progress=True)
+    except ValueError as error:       # a limit of the accelerator (max_k) or of the model
+        raise UsageError(str(error)) from None
     except RuntimeError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 1
-    ids = [int(i) for i in run.new_ids]
-    print(tokenizer.decode(ids) if tokenizer else ",".join(map(str, ids)))
+    sys.stdout.write(answer_text(job.model, run.new_ids))
+    sys.stdout.flush()
     print(format_report(run.report), file=sys.stderr)
+    files = Outputs(PROG)
     if args.dump_logits:
-        np.save(args.dump_logits, run.logits)
+        files.write("--dump-logits", args.dump_logits, lambda path: _save(path, run.logits))
     if args.report:
-        with open(args.report, "w") as handle:
-            json.dump(run.report, handle, indent=2)
-        plot_cycles_per_layer(run.report, os.path.splitext(args.report)[0] + ".png")
-    return 0
+        files.write("--report", args.report, lambda path: _write_json(path, run.report))
+        files.write("--report picture", picture_path(args.report),
+                    lambda path: plot_report(run.report, path))
+    return files.status
+
+
+def _save(path, array):
+    with open(path, "wb") as handle:      # np.save(path) would append .npy to any other name
+        np.save(handle, array)
+
+
+def _write_json(path, report):
+    with open(path, "w") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status (0; 2 for a user error, before any work;
+    1 when the build or simulation fails or a result file could not be written)."""
+    return run_cli(PROG, _run, argv)
 
 
 if __name__ == "__main__":

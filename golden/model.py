@@ -379,6 +379,38 @@ class BitNetModel:
 
         The arguments are checked before the first token is computed (when this is called).
         """
+        steps = self.steps(prompt_ids, max_new_tokens, temperature=temperature, top_k=top_k,
+                           seed=seed, stop_at_eos=stop_at_eos)
+        return (token for token, _ in steps)
+
+    def generate_with_logits(self, prompt_ids, max_new_tokens, *, temperature=0.0, top_k=None,
+                             seed=None, stop_at_eos=False, on_forward=None):
+        """:meth:`generate` that also returns the logits that chose each token:
+        ``(ids int64 [n], logits float32 [n, vocab_size])``. ``on_forward`` as in
+        :meth:`steps`."""
+        ids, rows = [], []
+        for token, logits in self.steps(prompt_ids, max_new_tokens, temperature=temperature,
+                                        top_k=top_k, seed=seed, stop_at_eos=stop_at_eos,
+                                        on_forward=on_forward):
+            ids.append(token)
+            rows.append(logits)
+        logits = np.stack(rows) if rows else np.zeros((0, self.config.vocab_size), np.float32)
+        return np.asarray(ids, dtype=np.int64), logits
+
+    def steps(self, prompt_ids, max_new_tokens, *, temperature=0.0, top_k=None, seed=None,
+              stop_at_eos=False, on_forward=None):
+        """The one generation loop: yield ``(token, logits)`` for each new token, ``logits``
+        being the float32 ``[vocab_size]`` row that chose it.
+
+        One forward pass over the whole prompt (the prefill, with a :class:`KVCache`) chooses
+        new token 1; each later pass feeds the last new token and chooses the next. No pass
+        runs after the last token (``max_new_tokens`` reached, or an EOS with
+        ``stop_at_eos``). ``on_forward(step)``, if given, is called just before each pass:
+        ``step`` 0 is the prefill, ``step`` i >= 1 feeds new token i (a hardware GEMM backend
+        labels its calls with it). The other arguments and the errors are those of
+        :meth:`generate`, checked when this is called, plus ``"on_forward must be callable or
+        None, not int"`` (TypeError).
+        """
         prompt = self._check_tokens(prompt_ids, 0)
         count = check_count(max_new_tokens, "max_new_tokens")
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
@@ -400,18 +432,24 @@ class BitNetModel:
         if prompt.size + count > limit:
             raise ValueError(f"{prompt.size} prompt tokens + {count} new tokens exceed "
                              f"max_position_embeddings={limit}")
-        return self._stream(prompt, count, float(temperature), top_k, rng, stops)
+        if on_forward is not None and not callable(on_forward):
+            raise TypeError(f"on_forward must be callable or None, "
+                            f"not {type(on_forward).__name__}")
+        return self._steps(prompt, count, float(temperature), top_k, rng, stops,
+                           on_forward or (lambda step: None))
 
-    def _stream(self, prompt, count, temperature, top_k, rng, stops):
+    def _steps(self, prompt, count, temperature, top_k, rng, stops, on_forward):
         if count == 0:
             return
         cache = self.new_cache()
+        on_forward(0)
         logits = self.forward(prompt, cache, last_only=True)[0]
         for produced in range(1, count + 1):
             token = _pick(logits, temperature, top_k, rng)
-            yield token
+            yield token, logits
             if token in stops or produced == count:
                 return
+            on_forward(produced)
             logits = self.forward(np.array([token]), cache, last_only=True)[0]
 
 

@@ -381,7 +381,7 @@ def test_command_line_generates_ids_and_text(tmp_path, rng, capsys):
     (["--prompt-ids", "0,16", "--max-new-tokens", "2"],
      "prompt token ids must lie in [0, 16); found 16 at [1]"),
     (["--prompt-ids", "0", "--max-new-tokens", "-1"],
-     "--max-new-tokens must be a non-negative integer, not -1"),
+     "argument --max-new-tokens: expected an integer of at least 1, not '-1'"),
     (["--prompt-ids", "0", "--max-new-tokens", "40"],
      "1 prompt tokens + 40 new tokens exceed max_position_embeddings=32"),
     (["--prompt-ids", "0", "--max-new-tokens", "2", "--temperature", "1", "--top-k", "0"],

@@ -300,6 +300,38 @@ def test_seeded_sampling_is_reproducible_and_stops_at_eos():
     assert np.array_equal(eos_model.generate(prompt, 10), greedy)
 
 
+def test_generation_loop_returns_the_logits_that_chose_each_token_and_reports_its_passes():
+    """The one loop (``steps``) behind generate, stream and the hardware co-simulation: the
+    logits it returns equal a full forward pass over the sequence so far (no cache), and its
+    hook sees the prefill (0) and then one pass per fed-back token."""
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=8))
+    prompt = [1, 9, 27, 4]
+    passes = []
+    ids, logits = model.generate_with_logits(prompt, 5, on_forward=passes.append)
+    assert passes == [0, 1, 2, 3, 4]                 # no pass after the last token
+    assert ids.dtype == np.int64 and np.array_equal(ids, model.generate(prompt, 5))
+    assert logits.dtype == np.float32 and logits.shape == (5, config.vocab_size)
+    sequence = list(prompt)
+    for step, token in enumerate(ids):
+        assert np.array_equal(logits[step], model(np.array(sequence))[-1])
+        sequence.append(int(token))
+    assert list(model.stream(prompt, 5)) == ids.tolist()
+    sampled, _ = model.generate_with_logits(prompt, 5, temperature=3.0, top_k=4, seed=2)
+    assert np.array_equal(sampled, model.generate(prompt, 5, temperature=3.0, top_k=4, seed=2))
+    eos_model = BitNetModel(tiny_config(eos_token_id=int(ids[1])), model.params)
+    passes.clear()
+    stopped, rows = eos_model.generate_with_logits(prompt, 5, stop_at_eos=True,
+                                                   on_forward=passes.append)
+    first = ids.tolist().index(ids[1])
+    assert stopped.tolist() == ids[:first + 1].tolist() and passes == list(range(first + 1))
+    assert np.array_equal(rows, logits[:first + 1])
+    empty, no_rows = model.generate_with_logits(prompt, 0)
+    assert empty.shape == (0,) and no_rows.shape == (0, config.vocab_size)
+    with pytest.raises(TypeError, match=r"^on_forward must be callable or None, not int$"):
+        model.steps(prompt, 2, on_forward=3)
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(max_new_tokens=-1), ValueError, "max_new_tokens must be a non-negative integer, not -1"),
     (dict(temperature=-1.0), ValueError,
