@@ -13,7 +13,8 @@ from rtl.top import TernaryAccelerator
 
 
 __all__ = ["GENERATOR_VERSION", "emit_verilog", "emit_array_verilog", "emit_module",
-           "emit_pe_verilog", "build_manifest", "generate", "top_ports", "file_list"]
+           "emit_pe_verilog", "example_jobs", "build_manifest", "generate", "top_ports",
+           "file_list"]
 
 GENERATOR_VERSION = "0.1.0"
 
@@ -103,6 +104,15 @@ def top_ports(config):
     return ports
 
 
+def example_jobs(config):
+    """The manifest's example jobs ``[(M, K, N)]``: one tile with one activation row, and
+    four by four tiles with ``4 * rows`` activation rows, each size cut to the configuration's
+    ``max_m``, ``max_k`` and ``max_n`` so that every example is a job the design accepts."""
+    return [(1, min(config.rows, config.max_k), min(config.cols, config.max_n)),
+            (min(4 * config.rows, config.max_m), min(4 * config.rows, config.max_k),
+             min(4 * config.cols, config.max_n))]
+
+
 def build_manifest(config, verilog_file):
     """Everything a script needs to drive the generated design, as a JSON-able dict."""
     return {
@@ -138,9 +148,7 @@ def build_manifest(config, verilog_file):
             "row_spacing": ROW_SPACING,
             "tiles_formula": "ceil(K/rows)*ceil(N/cols)",
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
-                         for m, k, n in ((1, config.rows, config.cols),
-                                         (min(config.max_m, 4 * config.rows),
-                                          4 * config.rows, 4 * config.cols))],
+                         for m, k, n in example_jobs(config)],
         },
     }
 

@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,10 @@ def _gen(*args, cwd=ROOT, pythonpath=ROOT):
     (["--weight-format", "t7"], "argument --weight-format: invalid choice"),
     (["--wmem-depth", "3"], "--wmem-depth must be an integer from 16"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["--act-bits", "9"], "--act-bits must be an integer from 2 to 8, not 9"),
+    (["--max-k", "0"], "--max-k must be an integer from 1 to 16777215, not 0"),
+    (["--max-n", "16777216"], "--max-n must be an integer from 1 to 16777215, not 16777216"),
+    (["--max-m", "0"], "--max-m must be an integer from 1 to 65536, not 0"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
     out = tmp_path / "out"
@@ -80,7 +85,7 @@ def test_deterministic_across_runs_and_checkouts(tmp_path):
     assert _gen("--rows", "4", "--cols", "6", "-o", str(second)).returncode == 0
     # A second checkout in another folder, run from there.
     checkout = tmp_path / "elsewhere" / "checkout"
-    for folder in ("rtl", "gen"):
+    for folder in ("rtl", "gen", "golden"):
         shutil.copytree(ROOT / folder, checkout / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     result = _gen("--rows", "4", "--cols", "6", "-o", str(third), cwd=checkout,
@@ -90,3 +95,74 @@ def test_deterministic_across_runs_and_checkouts(tmp_path):
         reference = (first / name).read_bytes()
         assert (second / name).read_bytes() == reference
         assert (third / name).read_bytes() == reference
+
+
+@pytest.mark.parametrize("args, examples", [
+    # Hand-worked from docs/interface.md's cycle model, 2*R + C + 6 + (T - 1)*max(M, R, 4) + M
+    # with T = ceil(K/R)*ceil(N/C): the example jobs stay within max_k and max_n.
+    (["--rows", "8", "--cols", "8", "--max-k", "31"],
+     [(1, 8, 8, 31), (32, 31, 32, 542)]),          # T = 4*4: 30 + 15*32 + 32
+    (["--max-k", "1"], [(1, 1, 8, 31), (32, 1, 32, 158)]),        # T = 1*4
+    (["--max-n", "1"], [(1, 8, 1, 31), (32, 32, 1, 158)]),        # T = 4*1
+    (["--rows", "64", "--cols", "64", "--max-k", "100"],
+     [(1, 64, 64, 199), (256, 100, 256, 2246)]),   # T = 2*4: 198 + 7*256 + 256
+])
+def test_small_job_limits_generate(tmp_path, args, examples):
+    """Legal limits below the example jobs' sizes used to crash building the manifest
+    (exit 1, a traceback ending in "K must be an integer from 1 to 31, not 32")."""
+    result = _gen(*args, "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert sorted(os.listdir(tmp_path)) == ["manifest.json", "ternary_accel.f", "ternary_accel.v"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [(job["M"], job["K"], job["N"], job["cycles"])
+            for job in manifest["cycle_model"]["examples"]] == examples
+
+
+@pytest.mark.parametrize("keyword", ["module", "logic", "always_ff", "wire"])
+def test_verilog_keyword_as_name_is_refused(tmp_path, keyword):
+    result = _gen("--name", keyword, "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"python -m gen: error: --name must not be a Verilog or "
+                             f"SystemVerilog keyword, not '{keyword}'\n")
+    assert not (tmp_path / "out").exists()
+
+
+def _help_entries():
+    """``{option: its help text}`` from ``python -m gen --help``, whitespace collapsed."""
+    result = _gen("--help")
+    assert result.returncode == 0, result.stderr
+    entries = {}
+    for match in re.finditer(r"^  (-[^\n]*(?:\n {4,}[^\n]*)*)", result.stdout, re.M):
+        text = " ".join(match.group(1).split())
+        entries[re.findall(r"--[a-z-]+", text)[0]] = text
+    return entries
+
+
+def test_every_option_has_a_help_line_with_default_and_range():
+    entries = _help_entries()
+    options = {"--help", "--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format",
+               "--wmem-depth", "--max-m", "--max-k", "--max-n", "--name", "--pe", "--output",
+               "--synth", "--pnr", "--device", "--freq", "--no-dsp", "--no-breakdown",
+               "--synth-timeout"}
+    assert set(entries) == options
+    for option, text in entries.items():
+        if option != "--help":
+            assert "(default" in text, text
+    # The ranges and defaults, written out by hand from docs and rtl/config.py's checks.
+    expected = {
+        "--rows": "1 to 256 (default 8)", "--cols": "1 to 256 (default 8)",
+        "--act-bits": "2 to 8 (default 8)", "--acc-bits": "up to 64",
+        "--wmem-depth": "2*rows to 1048576 (default: 2*rows rounded up to a power of two, "
+                        "at least 32)",
+        "--max-m": "1 to 65536 (default 256)", "--max-k": "1 to 16777215 (default 65535)",
+        "--max-n": "1 to 16777215 (default 65535)", "--weight-format": "(default i2)",
+        "--name": "(default ternary_accel)", "--pe": "(default ternary)",
+        "--output": "(default build)", "--freq": "above 0 (default 150)",
+        "--synth-timeout": "above 0 (default 3600)",
+        "--device": "(default LFE5U-85F-8CABGA381 for ecp5, iCE40HX8K-CT256 for ice40)",
+    }
+    for option, text in expected.items():
+        assert text in entries[option], entries[option]
+    assert "(default 32)" in entries["--acc-bits"]

