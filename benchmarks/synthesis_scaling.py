@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from gen.emit import emit_verilog, generate
-from gen.synth import SynthError, synthesize
+from gen.synth import DEFAULT_TIMEOUT_S, SynthError, synthesize
 from rtl.config import AccelConfig
 
 
@@ -83,7 +83,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16, 32, 64])
     parser.add_argument("--targets", nargs="+", default=["ecp5", "xilinx"])
     parser.add_argument("--pe", default="ternary", choices=["ternary", "int8"])
-    parser.add_argument("--timeout", type=float, default=3600.0,
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                         help="seconds allowed to one synthesis (default %(default)g)")
     parser.add_argument("--work", default="build/synthesis_scaling",
                         help="folder for the synthesis runs (default %(default)s)")
