@@ -16,6 +16,8 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 import golden
 
+from rtl.command import command_layout
+
 from .layout import JobLayout
 
 
@@ -114,7 +116,7 @@ class AccelDriver:
     async def reset(self, cycles=2):
         """Hold ``rst`` for ``cycles`` clock cycles with every input idle."""
         dut = self.dut
-        for signal in (dut.start, self._w_valid, self._a_valid, self._r_ready):
+        for signal in (dut.cmd__valid, self._w_valid, self._a_valid, self._r_ready):
             signal.value = 0
         dut.rst.value = 1
         for _ in range(cycles):
@@ -151,14 +153,19 @@ class AccelDriver:
                           utilization=cfg.utilization(m_total, k, n, cycles), jobs=jobs)
 
     async def start_job(self, m, k, n):
-        """Issue the command of one job; returns once ``start`` has been sampled."""
+        """Offer the command of one job on ``cmd`` and hold it until it is accepted (``cmd.ready``
+        is ``~busy``); returns after the clock edge that took it."""
         dut = self.dut
-        dut.cmd_m.value = m
-        dut.cmd_k.value = k
-        dut.cmd_n.value = n
-        dut.start.value = 1
+        fields = dict(command_layout(self.config))
+        dut.cmd__payload.value = sum(value << fields[name].offset
+                                     for name, value in (("m", m), ("k", k), ("n", n)))
+        dut.cmd__valid.value = 1
+        await ReadOnly()
+        while not dut.cmd__ready.value:
+            await RisingEdge(self.clk)
+            await ReadOnly()
         await RisingEdge(self.clk)
-        dut.start.value = 0
+        dut.cmd__valid.value = 0
 
     async def run_job(self, x, w, *, weight_pattern=None, activation_pattern=None,
                       result_pattern=None, max_cycles=None, stop_after=None):

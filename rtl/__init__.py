@@ -11,8 +11,16 @@ from .decoder import WeightDecoder
 from .weight_buffer import WeightBuffer
 from .accumulator import Accumulator
 from .skew import SkewBuffer
+from .result_queue import ResultQueue
+from .command import JobControl, command_layout
+from .tile_counter import TileCounter
+from .loader import WeightLoader
+from .feeder import ActivationFeeder
+from .delay_line import DelayLine
+from .drain import ResultDrain
 from .top import TernaryAccelerator
 
 __all__ = ["AccelConfig", "ConfigError", "psum_width", "TernaryCode", "TernaryPE",
            "SystolicArray", "SystolicColumn", "WeightDecoder", "WeightBuffer", "Accumulator",
-           "SkewBuffer", "TernaryAccelerator"]
+           "SkewBuffer", "ResultQueue", "JobControl", "command_layout", "TileCounter",
+           "WeightLoader", "ActivationFeeder", "DelayLine", "ResultDrain", "TernaryAccelerator"]

@@ -4,6 +4,7 @@ from amaranth import *
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .checks import check_integer
 from .config import ROW_SPACING
 
 
@@ -48,9 +49,42 @@ class Accumulator(wiring.Component):
         The deskewed column sums arriving with the token.
     result_valid : ``Out(1)``, result : ``Out(ArrayLayout(signed(acc_bits), cols))``
         The finished sum of a ``last`` token, registered: 1 cycle after the token.
+
+    Parameters (keyword only)
+    -------------------------
+    cols : int
+        Lanes, at least 1.
+    acc_bits : int
+        Signed width of a stored sum and of ``result``, at least ``column_bits``.
+    column_bits : int
+        Signed width of ``psum``, at least 1.
+    depth : int
+        Rows stored (``max_m``), at least 1.
+
+    Attributes
+    ----------
+    latency : int
+        1: from a token's arrival to its ``result``.
+    read_ahead : int
+        2: ``read_m`` leads the token by this many cycles (the token pipe taps it there).
+    row_spacing : int
+        4: the fewest cycles between two arrivals of one row (the read-ahead, the write one
+        cycle after the arrival, and one cycle for the written word to be readable): the
+        accelerator's :data:`~rtl.config.ROW_SPACING`.
     """
 
+    latency = 1
+    read_ahead = 2
+    row_spacing = read_ahead + latency + 1
+
     def __init__(self, *, cols, acc_bits, column_bits, depth):
+        check_integer("cols", cols, 1)
+        check_integer("acc_bits", acc_bits, 1)
+        check_integer("column_bits", column_bits, 1)
+        check_integer("depth", depth, 1)
+        if acc_bits < column_bits:
+            raise ValueError(f"acc_bits must be at least column_bits={column_bits}, "
+                             f"not {acc_bits}")
         self.cols = cols
         self.acc_bits = acc_bits
         self.depth = depth

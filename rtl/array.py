@@ -5,18 +5,24 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .pe import TernaryCode, TernaryPE
+from .checks import check_bool, check_config
+from .pe import TernaryCode, TernaryPE, pe_signature
 from .pe_int8 import Int8PE
 
 
 __all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
-           "column_module_name", "weight_shape", "make_pe"]
+           "column_module_name", "weight_shape", "make_pe", "pe_class", "column_signature"]
 
 
 def weight_shape(config):
     """The shape of one weight on the array's load bus: :class:`~rtl.pe.TernaryCode`, or a
     signed ``config.weight_bits`` integer for the int8 baseline."""
     return TernaryCode if config.pe == "ternary" else signed(config.weight_bits)
+
+
+def pe_class(config):
+    """The PE of ``config``: :class:`~rtl.pe.TernaryPE` or :class:`~rtl.pe_int8.Int8PE`."""
+    return TernaryPE if config.pe == "ternary" else Int8PE
 
 
 def make_pe(config, psum_in_bits, psum_out_bits):
@@ -50,19 +56,38 @@ def column_module_name(config):
     return f"{config.name}_column"
 
 
-def _attach(m, name, module_name, instantiate, make, ports):
+def column_signature(config):
+    """The ports of one :class:`SystolicColumn` of ``config``."""
+    row_bits = max(1, (config.rows - 1).bit_length())
+    return wiring.Signature({
+        "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
+        "swap_in": In(config.rows),
+        "code": In(weight_shape(config)),
+        "load_row": In(row_bits),
+        "load_valid": In(1),
+        "x_out": Out(data.ArrayLayout(signed(config.act_bits), config.rows)),
+        "swap_out": Out(config.rows),
+        "psum_out": Out(signed(config.column_bits)),
+    })
+
+
+def _attach(m, name, module_name, instantiate, make, signature, ports):
     """Add a submodule either as a Verilog ``Instance`` of ``module_name`` or as the Amaranth
-    component ``make()``, wiring ``ports`` (``*_out`` names are outputs)."""
+    component ``make()``, wiring ``ports``: one value for every member of ``signature`` (the
+    component's), each an input or an output as the member's ``flow`` says."""
+    assert set(ports) == set(signature.members), f"{name}: ports do not match the signature"
     if instantiate:
         kwargs = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
         for port, value in ports.items():
-            kwargs[f"{'o' if port.endswith('_out') else 'i'}_{port}"] = value
+            prefix = "o" if signature.members[port].flow == Out else "i"
+            kwargs[f"{prefix}_{port}"] = value
         m.submodules[name] = Instance(module_name, **kwargs)
     else:
         block = make()
+        assert block.signature == signature, f"{name}: the component has other ports"
         m.submodules[name] = block
         for port, value in ports.items():
-            if port.endswith("_out"):
+            if signature.members[port].flow == Out:
                 m.d.comb += value.eq(getattr(block, port))
             else:
                 m.d.comb += getattr(block, port).eq(value)
@@ -84,23 +109,22 @@ class SystolicColumn(wiring.Component):
         PEs as ``Instance`` s of :func:`pe_module_name` modules (generator) or as Amaranth
         submodules (simulation).
 
-    Latency: 1 cycle per row for the partial sum, 1 cycle for ``x_out`` / ``swap_out``.
+    Raises ``TypeError`` if ``config`` is not an :class:`~rtl.config.AccelConfig` or
+    ``instantiate`` not a bool.
+
+    Attributes
+    ----------
+    latency : int
+        The PE's latency (1) per row for the partial sum (``rows`` from row 0's activation to
+        ``psum_out``, see :meth:`SystolicArray.sum_delay`), and once for ``x_out`` /
+        ``swap_out``.
     """
 
     def __init__(self, config, *, instantiate=False):
-        self.config = config
-        self.instantiate = instantiate
-        row_bits = max(1, (config.rows - 1).bit_length())
-        super().__init__({
-            "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
-            "swap_in": In(config.rows),
-            "code": In(weight_shape(config)),
-            "load_row": In(row_bits),
-            "load_valid": In(1),
-            "x_out": Out(data.ArrayLayout(signed(config.act_bits), config.rows)),
-            "swap_out": Out(config.rows),
-            "psum_out": Out(signed(config.column_bits)),
-        })
+        self.config = check_config(config)
+        self.instantiate = check_bool("instantiate", instantiate)
+        self.latency = pe_class(config).latency
+        super().__init__(column_signature(config))
 
     def elaborate(self, platform):
         m = Module()
@@ -120,8 +144,10 @@ class SystolicColumn(wiring.Component):
             }
             if in_bits:
                 ports["psum_in"] = psum_above
+            signature = wiring.Signature(
+                pe_signature(cfg.act_bits, in_bits, out_bits, weight_shape(cfg)))
             _attach(m, f"pe_{k}", pe_module_name(cfg, in_bits, out_bits), self.instantiate,
-                    lambda: make_pe(cfg, in_bits, out_bits), ports)
+                    lambda: make_pe(cfg, in_bits, out_bits), signature, ports)
             psum_above = psum
         m.d.comb += self.psum_out.eq(psum_above)
         return m
@@ -150,12 +176,24 @@ class SystolicArray(wiring.Component):
         the PEs ``Instance`` s of the :func:`pe_module_name` variants, so the generator emits
         each once; if false, everything is an Amaranth submodule (for the Amaranth simulator).
 
-    Latency: ``rows`` cycles from a row-0 activation to its column sum, per column.
+    Raises ``TypeError`` if ``config`` is not an :class:`~rtl.config.AccelConfig` or
+    ``instantiate`` not a bool.
+
+    Attributes
+    ----------
+    sum_delay(config, column) : classmethod
+        Cycles from a row-0 activation entering column 0 to the sum of column ``column``
+        leaving the bottom: ``rows + column`` (one PE register per row down, one per column
+        across), computed from the PE's ``latency`` without building the array.
     """
 
+    @classmethod
+    def sum_delay(cls, config, column):
+        return (config.rows + column) * pe_class(config).latency
+
     def __init__(self, config, *, instantiate=False):
-        self.config = config
-        self.instantiate = instantiate
+        self.config = check_config(config)
+        self.instantiate = check_bool("instantiate", instantiate)
         row_bits = max(1, (config.rows - 1).bit_length())
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
@@ -175,7 +213,7 @@ class SystolicArray(wiring.Component):
             x_next = Signal(len(x), name=f"x_{n + 1}")
             swap_next = Signal(cfg.rows, name=f"swap_{n + 1}")
             _attach(m, f"column_{n}", column_module_name(cfg), self.instantiate,
-                    lambda: SystolicColumn(cfg),
+                    lambda: SystolicColumn(cfg), column_signature(cfg),
                     {
                         "x_in": x, "swap_in": swap,
                         "code": Value.cast(self.code[n]),

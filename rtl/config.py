@@ -291,17 +291,20 @@ class AccelConfig:
 
     @property
     def latency(self):
-        """Cycles from an activation beat accepted to its result beat valid: the three input
-        registers, the row skew, the array, the column deskew, the accumulator's registered
-        sum and the result queue (2)."""
-        return self.rows + self.cols + 5
+        """Cycles from an activation beat accepted to its result beat valid, ``rows + cols +
+        5``: the sum of the latencies the blocks on the path declare (:mod:`rtl.pipeline`):
+        the input registers (the weight loader's 2, plus 1), the row skew, the array and the
+        column deskew (``rows + cols - 1`` for every column), the accumulator's registered sum
+        (1) and the result queue (2)."""
+        from .pipeline import result_latency    # the blocks import this module
+        return result_latency(self)
 
     @property
     def result_queue_depth(self):
         """Entries of the result queue: a slot is claimed when a row of a last K tile enters and
-        freed ``latency`` cycles later when an always-ready sink takes its result; with the
+        freed :attr:`latency` cycles later when an always-ready sink takes its result; with the
         queue's registered room flag (one cycle late, one slot of slack) ``latency + 2`` slots
-        never hold the activations back."""
+        never hold the activations back (``tests/test_result_queue.py``)."""
         return self.latency + 2
 
     def cycles(self, m, k, n):
@@ -315,7 +318,8 @@ class AccelConfig:
                    = 2 * rows + cols + 6 + (T - 1) * max(M, rows, 4) + M
 
         The first tile's ``rows`` words are buffered before the loader starts (``rows``
-        cycles); its activations may enter one cycle later; each further tile starts ``P``
+        cycles); its activations may enter one cycle later (the loader sets ``shadow_full``
+        in the cycle it starts, and the first row of a tile waits for it); each further tile starts ``P``
         cycles after the previous one, bounded by the M activation beats, by the ``rows``
         words the loader moves into the shadow weights, or by the accumulator, which needs
         a row's visits ``ROW_SPACING`` (4) cycles apart.

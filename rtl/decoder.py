@@ -4,6 +4,9 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from golden.formats import FORMATS, TERNARY_FORMATS
+
+from .checks import check_choice, check_integer
 from .pe import TernaryCode
 
 
@@ -32,22 +35,36 @@ class WeightDecoder(wiring.Component):
     * ``i2``: lane ``n`` is the 2-bit code in bits ``[2n+1:2n]``; codes 0/1/2 mean -1/0/+1. The
       invalid code 3 decodes as 0.
     * ``t5``: lane ``n`` is base-3 digit ``n % 5`` of byte ``n // 5`` (byte ``j`` in bits
-      ``[8j+7:8j]``), ``byte = sum_j (w_j + 1) * 3**j``. Each byte goes through a 243-entry
-      table; bytes above 242 decode as five zeros.
+      ``[8j+7:8j]``), ``byte = sum_j (w_j + 1) * 3**j``. Each byte goes through a 256-entry
+      table, one entry per byte value; bytes above 242 decode as five zeros.
 
-    Parameters
-    ----------
+    Parameters (keyword only)
+    -------------------------
     weight_format : str
-        ``"i2"`` or ``"t5"``.
+        A ternary format of golden's table (:data:`golden.formats.TERNARY_FORMATS`: ``"i2"``
+        or ``"t5"``).
     lanes : int
-        Weights per word (the array's column count).
+        Weights per word (the array's column count), at least 1.
     word_bits : int
-        Width of the packed word.
+        Width of the packed word: what the format needs for ``lanes`` weights
+        (:meth:`golden.formats.WeightFormat.word_bits`).
 
-    Latency: 0 (combinational).
+    Attributes
+    ----------
+    latency : int
+        0: combinational.
     """
 
+    latency = 0
+
     def __init__(self, *, weight_format, lanes, word_bits):
+        check_choice("weight_format", weight_format, TERNARY_FORMATS)
+        check_integer("lanes", lanes, 1)
+        check_integer("word_bits", word_bits, 1)
+        needed = FORMATS[weight_format].word_bits(lanes)
+        if word_bits != needed:
+            raise ValueError(f"word_bits must be {needed} for {lanes} {weight_format} weights, "
+                             f"not {word_bits}")
         self.weight_format = weight_format
         self.lanes = lanes
         super().__init__({

@@ -4,9 +4,11 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .checks import check_integer
+
 
 __all__ = ["TernaryCode", "TernaryPE", "pe_signature", "psum_from_above", "stationary_weight",
-           "pass_on"]
+           "pass_on", "check_pe_widths"]
 
 
 class TernaryCode(data.Struct):
@@ -22,6 +24,24 @@ class TernaryCode(data.Struct):
     """
     nz: 1
     neg: 1
+
+
+def check_pe_widths(act_bits, psum_in_bits, psum_out_bits, product_bits):
+    """Check a PE's widths: ``act_bits`` at least 2, ``psum_in_bits`` 0 (top row) or more, and
+    ``psum_out_bits`` wide enough that neither addend of ``psum_in + product`` is truncated:
+    at least ``psum_in_bits`` and ``product_bits``.
+
+    That is what a PE can know. The array gives each row the exact width of the largest sum
+    that reaches it (:func:`rtl.config.psum_width` of the products above and in the row), which
+    may equal ``psum_in_bits`` (row 2 of an 8-bit array: 256 needs 10 bits, 384 too)."""
+    check_integer("act_bits", act_bits, 2)
+    check_integer("psum_in_bits", psum_in_bits, 0)
+    check_integer("psum_out_bits", psum_out_bits, 1)
+    needed = max(psum_in_bits, product_bits)
+    if psum_out_bits < needed:
+        raise ValueError(f"psum_out_bits must be at least {needed} to hold psum_in "
+                         f"({psum_in_bits} bits) plus a product ({product_bits} bits), "
+                         f"not {psum_out_bits}")
 
 
 def pe_signature(act_bits, psum_in_bits, psum_out_bits, code_shape):
@@ -95,12 +115,28 @@ class TernaryPE(wiring.Component):
     psum_in_bits : int
         Width of the partial sum from above; 0 for the top row, which has no ``psum_in``.
     psum_out_bits : int
-        Width of the partial sum passed down; wide enough for ``psum_in + 2**(act_bits-1)``.
+        Width of the partial sum passed down: at least ``psum_in_bits`` and at least
+        ``act_bits + 1`` (one product, ``-2**(act_bits-1) * -1``); the array gives each row
+        :func:`rtl.config.psum_width` of its products.
 
-    Latency: 1 cycle for ``x_out``, ``swap_out`` and ``psum_out``.
+    Raises
+    ------
+    TypeError
+        A width that is not an integer.
+    ValueError
+        ``act_bits`` below 2, ``psum_in_bits`` below 0, or ``psum_out_bits`` too narrow
+        (:func:`check_pe_widths`).
+
+    Attributes
+    ----------
+    latency : int
+        1: cycles from ``x_in`` to ``x_out``, ``swap_out`` and ``psum_out``.
     """
 
+    latency = 1
+
     def __init__(self, *, act_bits, psum_in_bits, psum_out_bits):
+        check_pe_widths(act_bits, psum_in_bits, psum_out_bits, act_bits + 1)
         self.act_bits = act_bits
         self.psum_in_bits = psum_in_bits
         self.psum_out_bits = psum_out_bits

@@ -10,7 +10,8 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .pe import pass_on, pe_signature, psum_from_above, stationary_weight
+from .checks import check_integer
+from .pe import check_pe_widths, pass_on, pe_signature, psum_from_above, stationary_weight
 
 
 __all__ = ["Int8PE", "Int8WeightLanes"]
@@ -38,12 +39,22 @@ class Int8PE(wiring.Component):
     psum_out_bits : int
         Width of the partial sum passed down.
     weight_bits : int
-        Signed weight width (8).
+        Signed weight width (8), at least 2.
 
-    Latency: 1 cycle for ``x_out``, ``swap_out`` and ``psum_out``.
+    Raises ``TypeError`` or ``ValueError`` as :class:`~rtl.pe.TernaryPE` does, the product
+    being ``act_bits + weight_bits`` bits wide.
+
+    Attributes
+    ----------
+    latency : int
+        1: cycles from ``x_in`` to ``x_out``, ``swap_out`` and ``psum_out``.
     """
 
+    latency = 1
+
     def __init__(self, *, act_bits, psum_in_bits, psum_out_bits, weight_bits=8):
+        check_integer("weight_bits", weight_bits, 2)
+        check_pe_widths(act_bits, psum_in_bits, psum_out_bits, act_bits + weight_bits)
         self.act_bits = act_bits
         self.psum_in_bits = psum_in_bits
         self.psum_out_bits = psum_out_bits
@@ -65,12 +76,24 @@ class Int8WeightLanes(wiring.Component):
     is ``lanes`` signed ``weight_bits`` integers, lane ``n`` in bits
     ``[weight_bits*n + weight_bits-1 : weight_bits*n]``, passed through unchanged.
 
-    Latency: 0 (wires).
+    Parameters (keyword only)
+    -------------------------
+    lanes : int
+        Weights per word, at least 1.
+    weight_bits : int
+        Signed weight width (8), at least 2.
+
+    Attributes
+    ----------
+    latency : int
+        0: wires.
     """
 
+    latency = 0
+
     def __init__(self, *, lanes, weight_bits=8):
-        self.lanes = lanes
-        self.weight_bits = weight_bits
+        self.lanes = check_integer("lanes", lanes, 1)
+        self.weight_bits = check_integer("weight_bits", weight_bits, 2)
         super().__init__({
             "word": In(lanes * weight_bits),
             "codes": Out(data.ArrayLayout(signed(weight_bits), lanes)),

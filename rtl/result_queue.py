@@ -4,6 +4,8 @@ from amaranth import *
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .checks import check_integer, check_shape
+
 
 __all__ = ["ResultQueue"]
 
@@ -37,14 +39,24 @@ class ResultQueue(wiring.Component):
     o : ``Out(stream.Signature(shape))``
         The results in order. ``o.valid`` does not depend on ``o.ready``.
 
-    Latency: 2 cycles from ``i_valid`` to ``o.valid`` when the queue is empty.
+    Parameters
+    ----------
+    shape : shape-castable
+        One result.
+    depth : int
+        Slots, at least 2.
+
+    Attributes
+    ----------
+    latency : int
+        2: cycles from ``i_valid`` to ``o.valid`` when the queue is empty.
     """
 
+    latency = 2
+
     def __init__(self, shape, *, depth):
-        if not isinstance(depth, int) or depth < 2:
-            raise ValueError(f"result queue depth must be an integer >= 2, not {depth!r}")
-        self.shape = shape
-        self.depth = depth
+        self.shape = check_shape("shape", shape)
+        self.depth = check_integer("depth", depth, 2)
         super().__init__({
             "reserve": In(1),
             "has_room": Out(1, init=1),

@@ -5,6 +5,8 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .checks import check_shape
+
 
 __all__ = ["SkewBuffer"]
 
@@ -17,38 +19,64 @@ class SkewBuffer(wiring.Component):
     bottom of the array are realigned by delaying column ``n`` by ``cols - 1 - n`` cycles.
 
     The registers advance every cycle (the accelerator never stalls its datapath). A lane with
-    delay 0 is a wire. Registers are not reset; ``reset_lanes``
-    names lanes (for example a valid bit) that are.
+    delay 0 is a wire. Registers are not reset.
 
     Parameters
     ----------
     shape : shape-castable
         The shape of one lane.
     delays : sequence of int
-        The delay of each lane, in cycles.
+        The delay of each lane, in cycles, at least 0; at least one lane.
 
-    Latency: ``delays[i]`` cycles for lane ``i``.
+    Members
+    -------
+    i : ``In(ArrayLayout(shape, len(delays)))``
+    o : ``Out(ArrayLayout(shape, len(delays)))``
+
+    Attributes
+    ----------
+    delays : tuple of int
+        The latency of each lane, in cycles (:meth:`skew_delays` and :meth:`deskew_delays`
+        give those of the two standard forms without building one).
     """
 
-    def __init__(self, shape, delays, *, reset_lanes=()):
-        self.shape = shape
-        self.delays = tuple(delays)
-        self.reset_lanes = frozenset(reset_lanes)
+    def __init__(self, shape, delays):
+        self.shape = check_shape("shape", shape)
+        if isinstance(delays, (str, bytes)) or not hasattr(delays, "__iter__"):
+            raise TypeError(f"delays must be a sequence of integers, not {delays!r}")
+        delays = tuple(delays)
+        if any(isinstance(d, bool) or not isinstance(d, int) for d in delays):
+            raise TypeError(f"delays must be a sequence of integers, not {list(delays)!r}")
+        if not delays:
+            raise ValueError("delays must name at least one lane, not []")
+        if min(delays) < 0:
+            raise ValueError(f"delays must be at least 0, not {list(delays)!r}")
+        self.delays = delays
         layout = data.ArrayLayout(shape, len(self.delays))
         super().__init__({
             "i": In(layout),
             "o": Out(layout),
         })
 
+    @staticmethod
+    def skew_delays(lanes):
+        """The delays of :meth:`skew`: lane ``i`` by ``i`` cycles."""
+        return tuple(range(lanes))
+
+    @staticmethod
+    def deskew_delays(lanes):
+        """The delays of :meth:`deskew`: lane ``i`` by ``lanes - 1 - i`` cycles."""
+        return tuple(lanes - 1 - i for i in range(lanes))
+
     @classmethod
     def skew(cls, shape, lanes):
         """Lane ``i`` delayed by ``i`` cycles."""
-        return cls(shape, range(lanes))
+        return cls(shape, cls.skew_delays(lanes))
 
     @classmethod
     def deskew(cls, shape, lanes):
         """Lane ``i`` delayed by ``lanes - 1 - i`` cycles."""
-        return cls(shape, [lanes - 1 - i for i in range(lanes)])
+        return cls(shape, cls.deskew_delays(lanes))
 
     def elaborate(self, platform):
         m = Module()
@@ -62,15 +90,10 @@ class SkewBuffer(wiring.Component):
                 m.d.comb += Value.cast(self.o[lane]).eq(current[lane])
         for stage in range(1, max(self.delays, default=0) + 1):
             waiting = [lane for lane in lanes if self.delays[lane] >= stage]
-            for reset in (False, True):
-                group = [lane for lane in waiting if (lane in self.reset_lanes) == reset]
-                if not group:
-                    continue
-                reg = Signal(width * len(group), name=f"stage{stage}{'_ctl' if reset else ''}",
-                             reset_less=not reset)
-                m.d.sync += reg.eq(Cat(current[lane] for lane in group))
-                for index, lane in enumerate(group):
-                    current[lane] = reg[index * width:(index + 1) * width]
+            reg = Signal(width * len(waiting), name=f"stage{stage}", reset_less=True)
+            m.d.sync += reg.eq(Cat(current[lane] for lane in waiting))
+            for index, lane in enumerate(waiting):
+                current[lane] = reg[index * width:(index + 1) * width]
             for lane in waiting:
                 if self.delays[lane] == stage:
                     m.d.comb += Value.cast(self.o[lane]).eq(current[lane])

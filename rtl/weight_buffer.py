@@ -5,6 +5,8 @@ from amaranth import *
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .checks import check_integer
+
 
 __all__ = ["WeightBuffer"]
 
@@ -32,11 +34,25 @@ class WeightBuffer(wiring.Component):
         ``level``.
     data : ``Out(word_bits)``
         The word read in the previous cycle (latency 1).
+
+    Parameters (keyword only)
+    -------------------------
+    word_bits : int
+        Bits of one word, at least 1.
+    depth : int
+        Words, at least 1.
+
+    Attributes
+    ----------
+    read_latency : int
+        1: cycles from ``read`` to the word on ``data``.
     """
 
+    read_latency = 1
+
     def __init__(self, *, word_bits, depth):
-        self.word_bits = word_bits
-        self.depth = depth
+        self.word_bits = check_integer("word_bits", word_bits, 1)
+        self.depth = check_integer("depth", depth, 1)
         super().__init__({
             "i": In(stream.Signature(word_bits)),
             "allow": In(1),

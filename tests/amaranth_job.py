@@ -28,12 +28,10 @@ def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0, probe_ready
 
     async def bench(ctx):
         rng = random.Random(seed)
-        ctx.set(dut.cmd_m, m)
-        ctx.set(dut.cmd_k, k)
-        ctx.set(dut.cmd_n, n)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
+        ctx.set(dut.cmd.payload, {"m": m, "k": k, "n": n})
+        ctx.set(dut.cmd.valid, 1)
+        await ctx.tick().until(dut.cmd.ready)
+        ctx.set(dut.cmd.valid, 0)
         wi = ai = cycle = 0
         first = last = None
         results = []

@@ -62,3 +62,90 @@ def test_idle_source_keeps_rows_apart_in_the_accumulator(rows, m, seed):
     w = rng.integers(-1, 2, size=(3, 12 * rows))
     y, _ = _simulate(cfg, x, w, idle=0.5, seed=seed)
     assert np.array_equal(y, golden.int_gemm(x, w))
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 1), (4, 3), (8, 8), (64, 64), (3, 17)])
+def test_declared_latencies_compose_to_the_documented_pipeline(rows, cols):
+    """The figures of docs/interface.md and docs/architecture.md, typed here by hand, against
+    the sums rtl/pipeline.py forms from the blocks' declared latencies."""
+    from rtl.accumulator import Accumulator
+    from rtl.config import ROW_SPACING
+    from rtl.pipeline import input_delay, token_delay, token_tap
+    cfg = AccelConfig(rows=rows, cols=cols)
+    assert input_delay(cfg) == 3
+    assert token_delay(cfg) == rows + cols + 2
+    assert token_tap(cfg) == rows + cols
+    assert cfg.latency == rows + cols + 5
+    assert cfg.result_queue_depth == rows + cols + 7
+    assert Accumulator.row_spacing == ROW_SPACING == 4
+
+
+def test_command_offered_while_busy_waits_for_ready():
+    """A second command held valid from the first cycle of a job is accepted only when
+    ``cmd.ready`` (``~busy``) rises: in the cycle after the job's last result beat, the cycle
+    ``done`` pulses. Its weights stream only after that, and both jobs match golden."""
+    from amaranth.sim import Simulator
+    from rtl.top import TernaryAccelerator
+
+    rng = np.random.default_rng(14)
+    cfg = AccelConfig(rows=3, cols=2)
+    jobs = []
+    for m, k, n in ((4, 5, 3), (2, 3, 2)):
+        x = rng.integers(-128, 128, size=(m, k))
+        w = rng.integers(-1, 2, size=(n, k))
+        layout = JobLayout(cfg, m, k, n)
+        jobs.append((x, w, layout, layout.weight_words(w), layout.activation_words(x)))
+    weights = [word for job in jobs for word in job[3]]
+    activations = [row for job in jobs for row in job[4]]
+    dut = TernaryAccelerator(cfg)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    seen = {"results": [], "accepted": [], "done": [], "last_beat": [], "weight_cycles": []}
+
+    async def bench(ctx):
+        wi = ai = 0
+        commands = [(job[0].shape[0], job[0].shape[1], job[1].shape[0]) for job in jobs]
+        beats = [job[2].result_beats for job in jobs]
+        for cycle in range(400):
+            if commands:
+                m, k, n = commands[0]
+                ctx.set(dut.cmd.payload, {"m": m, "k": k, "n": n})
+            ctx.set(dut.cmd.valid, bool(commands))
+            ctx.set(dut.weights.valid, wi < len(weights))
+            ctx.set(dut.weights.payload, weights[wi] if wi < len(weights) else 0)
+            ctx.set(dut.activations.valid, ai < len(activations))
+            ctx.set(dut.activations.payload.as_value(),
+                    activations[ai] if ai < len(activations) else 0)
+            ctx.set(dut.results.ready, 1)
+            _, _, c_ready, w_ready, a_ready, r_valid, r_data, done = await ctx.tick().sample(
+                dut.cmd.ready, dut.weights.ready, dut.activations.ready, dut.results.valid,
+                dut.results.payload.as_value(), dut.done)
+            if done:
+                seen["done"].append(cycle)
+            if commands and c_ready:
+                commands.pop(0)
+                seen["accepted"].append(cycle)
+            if wi < len(weights) and w_ready:
+                seen["weight_cycles"].append(cycle)
+                wi += 1
+            if ai < len(activations) and a_ready:
+                ai += 1
+            if r_valid:
+                seen["results"].append(int(r_data) & ((1 << cfg.result_stream_bits) - 1))
+                if len(seen["results"]) in (beats[0], beats[0] + beats[1]):
+                    seen["last_beat"].append(cycle)
+            if len(seen["last_beat"]) == 2:
+                return
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(seen["last_beat"]) == 2, "the jobs did not finish"
+    first_end = seen["last_beat"][0]
+    assert seen["accepted"] == [0, first_end + 1]
+    assert seen["done"][0] == first_end + 1
+    first_words = len(jobs[0][3])
+    assert seen["weight_cycles"][first_words] == first_end + 2
+    split = jobs[0][2].result_beats
+    for (x, w, layout, _, _), results in zip(jobs, (seen["results"][:split],
+                                                    seen["results"][split:])):
+        assert np.array_equal(layout.results(results), golden.int_gemm(x, w))
