@@ -64,7 +64,8 @@ def add_generation_options(parser):
                              "known to it (one of --prompt and --prompt-ids is required)")
     prompt.add_argument("--prompt-ids", type=token_ids, metavar="IDS",
                         help="prompt token ids, comma-separated, each from 0 to the vocabulary "
-                             "size - 1, e.g. 1,2,3")
+                             "size - 1, e.g. 1,2,3 (one of --prompt and --prompt-ids is "
+                             "required)")
     generation = parser.add_argument_group("generation")
     generation.add_argument("--max-new-tokens", type=integer_range(1), required=True,
                             metavar="N",

@@ -167,7 +167,7 @@ def test_generate_cli():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ex.target + "\n"  # the answer, its EOS newline, print's newline
+    assert result.stdout == ex.target  # the answer and its EOS newline, no blank line after
 
 
 def _require(module):
