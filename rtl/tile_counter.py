@@ -21,6 +21,10 @@ class TileCounter(wiring.Component):
     is compared one beat ahead (``inner == beats - 2``), so no adder or comparator sits between
     these registers and the stream handshakes that use them. No multiplier, no divider.
 
+    The counter has no handshake of its own and never holds anything back: ``step`` is the
+    handshake of the stream it counts, and its owner gates that stream's ``ready`` with
+    ``done`` or ``at_last``.
+
     Parameters (keyword only)
     -------------------------
     rows, cols : int
