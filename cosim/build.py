@@ -205,12 +205,14 @@ class _BuildNotice:
             self.thread = threading.Thread(target=self._tick, daemon=True)
             self.thread.start()
         else:
-            print(f"building {self.what} ...", file=self.stream, flush=True)
+            print(f"building {self.what} (first run of this design) ...", file=self.stream,
+                  flush=True)
         return self
 
     def _tick(self):
         while not self.done.wait(1.0):
-            self._draw(f"building {self.what}: {time.perf_counter() - self.began:.0f} s")
+            self._draw(f"building {self.what} (first run of this design): "
+                       f"{time.perf_counter() - self.began:.0f} s")
         self._draw("")
 
     def _draw(self, text):
@@ -258,7 +260,7 @@ def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, roo
                      f"public_flat_rw -module \"{toplevel}\" -var \"*\"\n")
     began = time.perf_counter()
     title = title or " ".join(part for part in (kind, label) if part)
-    what = f"the {title} simulator (the first run of this design builds it)"
+    what = f"the {title} simulator"
     try:
         if notify is not None:
             with _BuildNotice(notify, what):
