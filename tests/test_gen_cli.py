@@ -9,6 +9,12 @@ import subprocess
 import sys
 
 import pytest
+from amaranth import Module
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from gen.emit import emit_module, emit_verilog
+from rtl.config import AccelConfig
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -166,3 +172,39 @@ def test_every_option_has_a_help_line_with_default_and_range():
     for option, text in expected.items():
         assert text in entries[option], entries[option]
     assert "(default 32)" in entries["--acc-bits"]
+
+
+class _Table(wiring.Component):
+    """A 4 x 8-bit memory read through one port: a RAM (``init=[]``) or a table."""
+
+    def __init__(self, init):
+        self.init = init
+        super().__init__({"addr": In(2), "data": Out(8)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.storage = storage = memory.Memory(shape=8, depth=4, init=self.init)
+        read = storage.read_port()
+        m.d.comb += [read.addr.eq(self.addr), self.data.eq(read.data)]
+        return m
+
+
+def test_zero_memory_contents_are_not_written_but_tables_are():
+    ram = emit_module(_Table([]), "ram")
+    assert "reg [7:0] storage [3:0];" in ram
+    assert "initial" not in ram and "storage[0] =" not in ram
+    table = emit_module(_Table([1, 2, 0, 3]), "table")
+    assert "reg [7:0] storage [3:0];" in table
+    for index, value in enumerate(["01", "02", "00", "03"]):
+        assert f"storage[{index}] = 8'h{value};" in table
+
+
+def test_design_memories_are_declared_without_initial_contents():
+    """The accumulator, result queue and weight SRAM memories (none read before written)
+    used to be written out word by word as zeros: 1 MiB of the 2.6 MiB at 1x256."""
+    verilog = emit_verilog(AccelConfig(rows=8, cols=8))
+    declarations = re.findall(r"^  reg \[(\d+):0\] storage \[(\d+):0\];$", verilog, re.M)
+    # 8 columns x 32 bits: 256 accumulator rows (max_m), 23 queue slots (R + C + 7), and
+    # 32 weight words of 8 x 2 bits.
+    assert sorted(declarations) == sorted([("255", "255"), ("255", "22"), ("15", "31")])
+    assert re.search(r"storage\[\d+\] = ", verilog) is None
