@@ -11,13 +11,20 @@ from .pe_int8 import Int8PE
 
 
 __all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
-           "column_module_name", "weight_shape", "make_pe", "pe_class", "column_signature"]
+           "column_module_name", "weight_shape", "row_select_bits", "make_pe", "pe_class",
+           "column_signature"]
 
 
 def weight_shape(config):
     """The shape of one weight on the array's load bus: :class:`~rtl.pe.TernaryCode`, or a
     signed ``config.weight_bits`` integer for the int8 baseline."""
     return TernaryCode if config.pe == "ternary" else signed(config.weight_bits)
+
+
+def row_select_bits(config):
+    """Width of an array row number on the load bus (and of the weight counters' beat count):
+    enough for ``rows - 1``, at least 1."""
+    return max(1, (config.rows - 1).bit_length())
 
 
 def pe_class(config):
@@ -58,7 +65,7 @@ def column_module_name(config):
 
 def column_signature(config):
     """The ports of one :class:`SystolicColumn` of ``config``."""
-    row_bits = max(1, (config.rows - 1).bit_length())
+    row_bits = row_select_bits(config)
     return wiring.Signature({
         "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
         "swap_in": In(config.rows),
@@ -194,7 +201,7 @@ class SystolicArray(wiring.Component):
     def __init__(self, config, *, instantiate=False):
         self.config = check_config(config)
         self.instantiate = check_bool("instantiate", instantiate)
-        row_bits = max(1, (config.rows - 1).bit_length())
+        row_bits = row_select_bits(config)
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
             "swap": In(config.rows),

@@ -5,7 +5,7 @@ from amaranth import *
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .array import weight_shape
+from .array import row_select_bits, weight_shape
 from .checks import check_config
 from .command import job_signature
 from .decoder import WeightDecoder
@@ -70,7 +70,7 @@ class WeightLoader(wiring.Component):
     def __init__(self, config):
         self.config = check_config(config)
         cfg = config
-        row_bits = max(1, (cfg.rows - 1).bit_length())
+        row_bits = row_select_bits(cfg)
         super().__init__({
             "job": In(job_signature(cfg)),
             "level": In(range(cfg.weight_buffer_depth + 1)),
@@ -86,7 +86,7 @@ class WeightLoader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        row_bits = max(1, (cfg.rows - 1).bit_length())
+        row_bits = row_select_bits(cfg)
         if cfg.pe == "ternary":
             decoder = WeightDecoder(weight_format=cfg.format.name, lanes=cfg.cols,
                                     word_bits=cfg.word_bits)

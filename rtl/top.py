@@ -6,7 +6,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
-from .array import SystolicArray
+from .array import SystolicArray, row_select_bits
 from .checks import check_bool, check_config
 from .command import JobControl, command_layout
 from .config import AccelConfig
@@ -109,7 +109,7 @@ class TernaryAccelerator(wiring.Component):
         m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits,
                                                 depth=cfg.weight_buffer_depth)
         m.submodules.writer = writer = TileCounter(
-            rows=cfg.rows, cols=cfg.cols, inner_bits=max(1, (cfg.rows - 1).bit_length()),
+            rows=cfg.rows, cols=cfg.cols, inner_bits=row_select_bits(cfg),
             k_bits=cfg.k_bits, n_bits=cfg.n_bits, beats=cfg.rows)
         m.submodules.loader = loader = WeightLoader(cfg)
         wiring.connect(m, weights=wiring.flipped(self.weights), wbuf=wbuf.i)
