@@ -32,10 +32,10 @@ def _without_zero_memory_init(text):
 
     Amaranth initialises every memory (``init=[]`` means zeros), and yosys writes that as one
     ``initial`` assignment per word: at 1x256, 1 MiB of the Verilog and 3 s of yosys' time for
-    the accumulator's and the result queue's 8192-bit words. No memory of the design is read
-    before it is written (the accumulator takes ``first`` tiles without reading, the weight
-    SRAM and the result queue hand out only written words), so the contents at power-up do
-    not matter: the Verilog declares the memories without initial contents. A memory with a
+    the accumulator's and the result queue's 8192-bit words. The design never uses a word it
+    has not written (the accumulator ignores what it read on a row's first K tile, the weight
+    SRAM and the result queue pass on only written words), so the contents at power-up do not
+    matter: the Verilog declares the memories without initial contents. A memory with a
     non-zero initialiser (a table) keeps it.
     """
     return _ZERO_MEMINIT.sub("", text)

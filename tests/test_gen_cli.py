@@ -200,8 +200,9 @@ def test_zero_memory_contents_are_not_written_but_tables_are():
 
 
 def test_design_memories_are_declared_without_initial_contents():
-    """The accumulator, result queue and weight SRAM memories (none read before written)
-    used to be written out word by word as zeros: 1 MiB of the 2.6 MiB at 1x256."""
+    """The accumulator, result queue and weight SRAM memories (the design never uses a word
+    it has not written) used to be written out word by word as zeros: 1 MiB of the 2.6 MiB
+    at 1x256."""
     verilog = emit_verilog(AccelConfig(rows=8, cols=8))
     declarations = re.findall(r"^  reg \[(\d+):0\] storage \[(\d+):0\];$", verilog, re.M)
     # 8 columns x 32 bits: 256 accumulator rows (max_m), 23 queue slots (R + C + 7), and
