@@ -83,7 +83,8 @@ class JobLayout:
 
     @property
     def result_beats(self):
-        return self.n_tiles * self.m
+        """``M`` result rows per N tile, each ``config.result_beats_per_row`` beats."""
+        return self.n_tiles * self.m * self.config.result_beats_per_row
 
     def weight_words(self, wq):
         """Weights ``W[N, K]`` (ternary, or int8 for the int8 baseline) -> packed SRAM words of
@@ -112,11 +113,14 @@ class JobLayout:
         return once * self.n_tiles
 
     def results(self, words):
-        """Result beats in stream order -> int64 ``Y[M, N]``."""
+        """Result beats in stream order -> int64 ``Y[M, N]``. Beat ``j`` of a row holds its
+        lanes ``j * result_lanes ..``; the last beat's lanes past ``cols`` are dropped."""
         cfg = self.config
         if len(words) != self.result_beats:
             raise ValueError(f"expected {self.result_beats} result beats, got {len(words)}")
-        lanes = _ints_to_lanes(words, cfg.cols, cfg.acc_bits)
+        lanes = _ints_to_lanes(words, cfg.result_beat_lanes, cfg.acc_bits)
+        lanes = lanes.reshape(-1, cfg.result_beats_per_row * cfg.result_beat_lanes)
+        lanes = lanes[:, :cfg.cols]
         # [nt, m, cols] -> [m, nt * cols]
         y = lanes.reshape(self.n_tiles, self.m, cfg.cols).transpose(1, 0, 2)
         return y.reshape(self.m, self.n_tiles * cfg.cols)[:, :self.n]

@@ -160,6 +160,11 @@ class AccelConfig:
         ``"ternary"`` (the accelerator) or ``"int8"``: the same array and dataflow with
         conventional int8 x int8 multiply-accumulate PEs, a baseline for synthesis comparisons
         (``docs/synthesis.md``).
+    result_lanes : int or None
+        Result lanes per beat of the ``results`` stream, 1 to ``cols``: a result row leaves in
+        :attr:`result_beats_per_row` beats of ``result_lanes * acc_bits`` bits
+        (:class:`rtl.result_serializer.ResultSerializer`). None (the default) means ``cols``,
+        one beat per row; :attr:`result_beat_lanes` is the resolved count.
 
     Raises
     ------
@@ -180,6 +185,7 @@ class AccelConfig:
     max_n: int = 65535
     name: str = "ternary_accel"
     pe: str = "ternary"
+    result_lanes: int | None = None
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, MAX_ARRAY_DIM)
@@ -207,6 +213,9 @@ class AccelConfig:
         if self.name in VERILOG_KEYWORDS:
             raise ConfigError(f"name must not be a Verilog or SystemVerilog keyword, "
                               f"not {self.name!r}", field="name")
+        if self.result_lanes is not None:
+            _check_int("result_lanes", self.result_lanes, 1, self.cols,
+                       f" (one result row is {self.cols} lanes)")
         needed = self.acc_bits_needed
         if self.acc_bits < needed:
             raise ConfigError(
@@ -228,6 +237,17 @@ class AccelConfig:
         if self.wmem_depth is not None:
             return self.wmem_depth
         return max(32, 1 << (2 * self.rows - 1).bit_length())
+
+    @property
+    def result_beat_lanes(self):
+        """Result lanes per ``results`` beat: ``result_lanes``, or by default ``cols``."""
+        return self.cols if self.result_lanes is None else self.result_lanes
+
+    @property
+    def result_beats_per_row(self):
+        """``results`` beats per result row, ``ceil(cols / result_beat_lanes)`` (1 by
+        default); the last beat's lanes past ``cols`` are zero."""
+        return math.ceil(self.cols / self.result_beat_lanes)
 
     # -- derived widths -------------------------------------------------------------------
 
@@ -264,8 +284,14 @@ class AccelConfig:
         return self.rows * self.act_bits
 
     @property
-    def result_stream_bits(self):
+    def result_row_bits(self):
+        """Bits of one result row, ``cols * acc_bits``: a result queue entry."""
         return self.cols * self.acc_bits
+
+    @property
+    def result_stream_bits(self):
+        """Bits of one ``results`` beat, ``result_beat_lanes * acc_bits``."""
+        return self.result_beat_lanes * self.acc_bits
 
     @property
     def m_bits(self):
@@ -311,7 +337,8 @@ class AccelConfig:
         """Exact cycles of one job, sources always valid and sinks always ready.
 
         Counted from the first input beat accepted (the first weight word) to the last
-        result beat accepted, both included. With ``T`` tiles and
+        result beat accepted, both included. With one result beat per row
+        (:attr:`result_beats_per_row` 1, the default), ``T`` tiles and
         ``P = max(M, rows, ROW_SPACING)``::
 
             cycles = rows + 1 + (T - 1) * P + M - 1 + latency + 1
@@ -319,17 +346,80 @@ class AccelConfig:
 
         The first tile's ``rows`` words are buffered before the loader starts (``rows``
         cycles); its activations may enter one cycle later (the loader sets ``shadow_full``
-        in the cycle it starts, and the first row of a tile waits for it); each further tile starts ``P``
-        cycles after the previous one, bounded by the M activation beats, by the ``rows``
-        words the loader moves into the shadow weights, or by the accumulator, which needs
-        a row's visits ``ROW_SPACING`` (4) cycles apart.
+        in the cycle it starts, and the first row of a tile waits for it); each further tile
+        starts ``P`` cycles after the previous one, bounded by the M activation beats, by the
+        ``rows`` words the loader moves into the shadow weights, or by the accumulator, which
+        needs a row's visits ``ROW_SPACING`` (4) cycles apart.
+
+        With several beats per row the result stream can be the bottleneck, and the result
+        queue's credits then hold the activations back: the count is
+        :meth:`schedule_cycles`, the exact recurrence over the job's activation rows (which
+        also gives the formula above with one beat per row, ``tests/test_config.py``).
         """
-        for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
-                                  ("N", n, self.max_n)):
-            _check_int(label, value, 1, top, is_field=False)
+        self._check_job(m, k, n)
+        if self.result_beats_per_row > 1:
+            return self.schedule_cycles(m, k, n)
         tiles = self.tiles(k, n)
         period = max(m, self.rows, ROW_SPACING)
         return self.rows + 1 + (tiles - 1) * period + m - 1 + self.latency + 1
+
+    def _check_job(self, m, k, n):
+        for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
+                                  ("N", n, self.max_n)):
+            _check_int(label, value, 1, top, is_field=False)
+
+    def schedule_cycles(self, m, k, n):
+        """Exact cycles of one job (as :meth:`cycles`) by a recurrence over its activation
+        rows that mirrors the hardware's handshakes cycle for cycle; valid for every
+        configuration, and the only model with several result beats per row.
+
+        Cycle 0 takes the first weight word. Rows ``i`` are numbered in job order (tiles
+        ``j`` N-tile-major, rows ``0 .. M-1`` in each); ``a(i)`` is the cycle row ``i``
+        enters, ``L = latency``, ``B = result_beats_per_row``, ``D = result_queue_depth``.
+
+        * The loader starts tile ``j`` at ``s(0) = rows``, ``s(j) = max(a(first row of
+          j-1) + 1, s(j-1) + rows)`` (after the swap that empties the shadow weights, and
+          after loading tile ``j-1``'s ``rows`` words); the first row of tile ``j`` enters
+          no earlier than ``s(j) + 1``.
+        * ``a(i) >= a(i-1) + 1`` and ``a(i) >= a(i-M) + ROW_SPACING`` (the accumulator).
+        * A row of a last K tile (the ``q``-th such row, ``q`` from 0) enters only in a cycle
+          ``t`` whose ``has_room`` holds: the claims of cycles up to ``t - 2`` minus the rows
+          that left the queue in cycles up to ``t - 2`` are at most ``D - 2``. Its result
+          row's first beat is valid at ``h(q) = max(a(i) + L, e(q-1) + 1)`` and its last
+          beat leaves at ``e(q) = h(q) + B - 1``.
+
+        Every row enters in the first cycle these allow; ``cycles = e(last) + 1``.
+        """
+        self._check_job(m, k, n)
+        import bisect
+        beats, room, latency = self.result_beats_per_row, self.result_queue_depth - 2, \
+            self.latency
+        k_tiles = math.ceil(k / self.rows)
+        accepted = []       # a(i), every row
+        claims = []         # a(i) of the rows of last K tiles
+        leaves = []         # e(q), the cycle each result row's last beat leaves
+        load = self.rows
+        for tile in range(self.tiles(k, n)):
+            last_k = tile % k_tiles == k_tiles - 1
+            if tile:
+                load = max(accepted[-m] + 1, load + self.rows)
+            for row in range(m):
+                t = accepted[-1] + 1 if accepted else 0
+                if row == 0:
+                    t = max(t, load + 1)
+                if len(accepted) >= m:
+                    t = max(t, accepted[-m] + ROW_SPACING)
+                while last_k:
+                    held = bisect.bisect_right(claims, t - 2) - room
+                    if held <= 0 or leaves[held - 1] <= t - 2:
+                        break
+                    t = leaves[held - 1] + 2
+                accepted.append(t)
+                if last_k:
+                    claims.append(t)
+                    head = max(t + latency, leaves[-1] + 1) if leaves else t + latency
+                    leaves.append(head + beats - 1)
+        return leaves[-1] + 1
 
     def utilization(self, m, k, n, cycles=None):
         """Useful MACs over PE-cycles: ``M*K*N / (rows * cols * cycles)``."""
@@ -340,12 +430,19 @@ class AccelConfig:
     # -- identity -------------------------------------------------------------------------
 
     def as_dict(self):
-        """Every parameter with its default resolved (``weight_format``, ``wmem_depth``):
+        """Every parameter with its default resolved (``weight_format``, ``wmem_depth``;
+        ``result_lanes`` only when a row takes several beats, so that the one-beat design keeps
+        the digest and the Verilog header it had before the option):
         what the manifest records and the digest hashes. ``AccelConfig(**d)`` rebuilds the
         same hardware."""
         values = asdict(self)
         values["weight_format"] = self.format.name
         values["wmem_depth"] = self.weight_buffer_depth
+        if self.result_beats_per_row == 1:
+            # One beat per row is the hardware of before the option: same digest, same Verilog.
+            del values["result_lanes"]
+        else:
+            values["result_lanes"] = self.result_lanes
         return values
 
     @property

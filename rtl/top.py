@@ -16,6 +16,7 @@ from .feeder import ActivationFeeder, token_layout
 from .loader import WeightLoader
 from .pipeline import input_delay, token_delay, token_tap
 from .result_queue import ResultQueue
+from .result_serializer import ResultSerializer
 from .skew import SkewBuffer
 from .tile_counter import TileCounter
 from .weight_buffer import WeightBuffer
@@ -62,8 +63,10 @@ class TernaryAccelerator(wiring.Component):
         Packed weight words, one array row of a tile per beat, tiles in job order.
     activations : ``In(stream.Signature(ArrayLayout(signed(act_bits), rows)))``
         One activation row segment per beat, lane ``k`` = ``X[m, k0 + k]``.
-    results : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), cols)))``
-        One result row segment per beat, lane ``n`` = ``Y[m, n0 + n]``.
+    results : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), result_beat_lanes)))``
+        One result row segment per beat, lane ``n`` = ``Y[m, n0 + n]``; with
+        ``config.result_lanes`` below ``cols``, each row over ``result_beats_per_row`` beats,
+        beat ``j`` holding lanes ``j * result_lanes ..`` (:mod:`rtl.result_serializer`).
 
     Backpressure: the datapath never stalls. Results wait in a queue of
     ``config.result_queue_depth`` entries, and an activation row of a last K tile enters only
@@ -92,7 +95,7 @@ class TernaryAccelerator(wiring.Component):
             "activations": In(stream.Signature(
                 data.ArrayLayout(signed(cfg.act_bits), cfg.rows))),
             "results": Out(stream.Signature(
-                data.ArrayLayout(signed(cfg.acc_bits), cfg.cols))),
+                data.ArrayLayout(signed(cfg.acc_bits), cfg.result_beat_lanes))),
         })
 
     def elaborate(self, platform):
@@ -175,10 +178,18 @@ class TernaryAccelerator(wiring.Component):
 
         # ---- results out -----------------------------------------------------------------
         m.submodules.drain = drain = ResultDrain(cfg)
-        wiring.connect(m, result_queue=result_queue.o, results=wiring.flipped(self.results))
+        row_end = self.results.valid & self.results.ready
+        if cfg.result_beats_per_row == 1:
+            wiring.connect(m, result_queue=result_queue.o, results=wiring.flipped(self.results))
+        else:
+            m.submodules.serializer = serializer = ResultSerializer(
+                signed(cfg.acc_bits), cols=cfg.cols, lanes=cfg.result_beat_lanes)
+            wiring.connect(m, result_queue=result_queue.o, serializer=serializer.i)
+            wiring.connect(m, serializer=serializer.o, results=wiring.flipped(self.results))
+            row_end = row_end & serializer.last
         wiring.connect(m, control=control.job, drain=drain.job)
         m.d.comb += [
-            drain.beat.eq(self.results.valid & self.results.ready),
+            drain.beat.eq(row_end),
             control.finish.eq(drain.finish),
         ]
         return m

@@ -23,6 +23,7 @@ from rtl.loader import WeightLoader
 from rtl.pe import TernaryPE
 from rtl.pe_int8 import Int8PE, Int8WeightLanes
 from rtl.result_queue import ResultQueue
+from rtl.result_serializer import ResultSerializer
 from rtl.skew import SkewBuffer
 from rtl.tile_counter import TileCounter
 from rtl.top import TernaryAccelerator
@@ -94,6 +95,17 @@ CASES = [
     (ValueError, "depth must be at least 2, not 1", lambda: ResultQueue(8, depth=1)),
     (TypeError, "depth must be an integer, not 4.0", lambda: ResultQueue(8, depth=4.0)),
     (TypeError, "shape must be a shape, not 'wide'", lambda: ResultQueue("wide", depth=4)),
+    (ValueError, "lanes must be an integer from 1 to 6, not 7",
+     lambda: ResultSerializer(8, cols=6, lanes=7)),
+    (ValueError, "lanes must be an integer from 1 to 6, not 0",
+     lambda: ResultSerializer(8, cols=6, lanes=0)),
+    (TypeError, "lanes must be an integer, not 2.0",
+     lambda: ResultSerializer(8, cols=6, lanes=2.0)),
+    (ValueError, "cols must be at least 1, not 0", lambda: ResultSerializer(8, cols=0, lanes=1)),
+    (TypeError, "cols must be an integer, not True",
+     lambda: ResultSerializer(8, cols=True, lanes=1)),
+    (TypeError, "lane_shape must be a shape, not 'acc'",
+     lambda: ResultSerializer("acc", cols=6, lanes=2)),
     (ValueError, "cols must be at least 1, not 0", lambda: Accumulator(**{**ACC, "cols": 0})),
     (ValueError, "acc_bits must be at least column_bits=11, not 10",
      lambda: Accumulator(**{**ACC, "acc_bits": 10})),
@@ -154,6 +166,7 @@ def test_widths_the_array_uses_are_accepted():
 def test_smallest_accepted_blocks_elaborate():
     from amaranth.back import rtlil
     for block in (WeightBuffer(word_bits=1, depth=1), ResultQueue(1, depth=2),
+                  ResultSerializer(1, cols=1, lanes=1), ResultSerializer(2, cols=3, lanes=2),
                   SkewBuffer(data.ArrayLayout(4, 2), [0]), DelayLine(3, delay=0, tap=0),
                   TileCounter(**COUNTER, beats=4, per_k_tile=False),
                   WeightDecoder(weight_format="t5", lanes=1, word_bits=8)):

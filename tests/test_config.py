@@ -172,3 +172,76 @@ def test_job_size_errors_name_no_field():
     with pytest.raises(ConfigError, match=r"^K must be an integer from 1 to 65535, not 0$") as caught:
         AccelConfig().cycles(1, 0, 1)
     assert caught.value.field is None
+
+
+# ---- a narrower result stream (result_lanes) ------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"cols": 8, "result_lanes": 0}, ConfigError,
+     r"^result_lanes must be an integer from 1 to 8, not 0 \(one result row is 8 lanes\)$"),
+    ({"cols": 8, "result_lanes": 9}, ConfigError,
+     r"^result_lanes must be an integer from 1 to 8, not 9 \(one result row is 8 lanes\)$"),
+    ({"cols": 3, "result_lanes": 4.0}, TypeError,
+     r"^result_lanes must be an integer from 1 to 3, not 4.0$"),
+    ({"cols": 3, "result_lanes": True}, TypeError,
+     r"^result_lanes must be an integer from 1 to 3, not True$"),
+])
+def test_result_lanes_is_checked(kwargs, error, message):
+    from rtl.config import ConfigTypeError
+    with pytest.raises(error, match=message) as caught:
+        AccelConfig(**kwargs)
+    assert caught.value.field == "result_lanes"
+    assert isinstance(caught.value, ConfigTypeError) == (error is TypeError)
+
+
+def test_result_lanes_sets_the_beat():
+    wide = AccelConfig(rows=64, cols=64)
+    assert wide.result_beat_lanes == 64 and wide.result_beats_per_row == 1
+    assert wide.result_stream_bits == wide.result_row_bits == 2048
+    narrow = AccelConfig(rows=64, cols=64, result_lanes=16)
+    assert narrow.result_beats_per_row == 4
+    assert narrow.result_stream_bits == 512 and narrow.result_row_bits == 2048
+    assert AccelConfig(cols=7, result_lanes=3).result_beats_per_row == 3    # 3 + 3 + 1 lanes
+    assert AccelConfig(cols=7, result_lanes=6).result_beats_per_row == 2
+    assert AccelConfig(cols=1, result_lanes=1).result_beats_per_row == 1
+
+
+def test_result_lanes_keeps_the_digest_of_one_beat_per_row():
+    """The digests of before the option (written here by hand): one beat per row, whether
+    ``result_lanes`` is left out or says ``cols``, is the same hardware and the same digest;
+    several beats per row are recorded and rebuild the same configuration."""
+    assert AccelConfig().digest == "c67a133faffb7131"
+    assert AccelConfig(rows=64, cols=64).digest == "f72bd75f6a924f21"
+    assert AccelConfig(result_lanes=8).digest == AccelConfig().digest
+    assert "result_lanes" not in AccelConfig(result_lanes=8).as_dict()
+    narrow = AccelConfig(result_lanes=3)
+    assert narrow.as_dict()["result_lanes"] == 3
+    assert AccelConfig(**narrow.as_dict()).digest == narrow.digest
+    assert len({AccelConfig(result_lanes=lanes).digest for lanes in (2, 3, 4, 8)}) == 4
+
+
+def test_schedule_recurrence_gives_the_formula_with_one_beat_per_row():
+    """The row recurrence (the only model with several beats per row) against the closed
+    formula, with credits that never bind: every shape of a small sweep."""
+    import itertools
+    for rows, cols in ((1, 1), (1, 6), (2, 2), (4, 3), (3, 7), (5, 1), (8, 8)):
+        cfg = AccelConfig(rows=rows, cols=cols, max_m=40, max_k=200, max_n=200)
+        for m, k, n in itertools.product(range(1, 40, 3), (1, 2, 5, 17, 40), (1, 3, 9, 20)):
+            assert cfg.schedule_cycles(m, k, n) == cfg.cycles(m, k, n), (rows, cols, m, k, n)
+
+
+def test_cycle_model_with_several_beats_per_row_hand_values():
+    """rows=2, cols=3, one lane per beat (B = 3): latency 10, result queue 12 slots. Figures
+    derived by hand and checked in the Amaranth simulator (tests/test_rtl_amaranth.py)."""
+    cfg = AccelConfig(rows=2, cols=3, result_lanes=1)
+    # One row: the one-beat formula plus the last row's B - 1 further beats.
+    assert cfg.cycles(1, 1, 1) == AccelConfig(rows=2, cols=3).cycles(1, 1, 1) + 2 == 16
+    # The first row enters at rows + 1 = 3, its first beat leaves 10 cycles later, and from
+    # then on the drain never idles (the credits keep the queue fed): 3 + 10 + B * rows out.
+    assert cfg.cycles(5, 2, 3) == 3 + 10 + 3 * 5
+    assert cfg.cycles(20, 2, 3) == 3 + 10 + 3 * 20
+    assert cfg.cycles(20, 2, 6) == 3 + 10 + 3 * 40
+    # Two K tiles: the first result row enters after the M rows of the first K tile.
+    assert cfg.cycles(20, 4, 6) == 3 + 20 + 10 + 3 * 40
+    with pytest.raises(ConfigError, match=r"^N must be an integer from 1 to 65535, not 0$"):
+        cfg.schedule_cycles(1, 1, 0)

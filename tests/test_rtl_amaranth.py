@@ -51,6 +51,46 @@ def test_slow_sink_fills_the_result_queue_without_a_combinational_stall():
     assert cycles > 2 * cfg.cycles(40, 4, 5)
 
 
+#: Configurations with several result beats per row: "rows x cols / result_lanes".
+NARROW = {"2x3/1": dict(rows=2, cols=3, result_lanes=1),
+          "4x6/4": dict(rows=4, cols=6, result_lanes=4),
+          "3x7/3": dict(rows=3, cols=7, result_lanes=3),
+          "1x5/2": dict(rows=1, cols=5, result_lanes=2)}
+
+
+@pytest.mark.parametrize("label, m, k, n", [
+    ("2x3/1", 1, 1, 1), ("2x3/1", 5, 2, 3), ("2x3/1", 20, 2, 3), ("2x3/1", 14, 4, 6),
+    ("2x3/1", 3, 7, 8), ("4x6/4", 1, 1, 1), ("4x6/4", 9, 5, 13), ("4x6/4", 30, 9, 13),
+    ("3x7/3", 40, 3, 20), ("3x7/3", 4, 10, 14), ("1x5/2", 30, 3, 11),
+])
+def test_narrow_result_stream_matches_golden_and_cycle_model(label, m, k, n):
+    """A result row over B = 2 or 3 beats (``result_lanes`` 1, 2, 3, 4; cols a multiple of
+    it or not): exact results, and exactly ``AccelConfig.cycles`` (the row recurrence), with M
+    below and above the result queue's depth (12 to 17 here) and one or several K and N tiles,
+    so that the drain and the queue's credits set the pace."""
+    rng = np.random.default_rng(15)
+    cfg = AccelConfig(max_m=40, max_k=100, max_n=100, **NARROW[label])
+    assert cfg.result_beats_per_row in (2, 3)
+    x = rng.integers(-128, 128, size=(m, k))
+    w = rng.integers(-1, 2, size=(n, k))
+    y, cycles = _simulate(cfg, x, w)
+    assert np.array_equal(y, golden.int_gemm(x, w))
+    assert cycles == cfg.cycles(m, k, n)
+
+
+@pytest.mark.parametrize("label, seed", [("2x3/1", 16), ("4x6/4", 17)])
+def test_narrow_result_stream_under_random_traffic(label, seed):
+    """Idle sources and a stalling sink with several beats per row: results stay exact, and
+    ``results.ready`` still reaches no input ``ready`` combinationally."""
+    rng = np.random.default_rng(seed)
+    cfg = AccelConfig(max_m=40, max_k=100, max_n=100, **NARROW[label])
+    x = rng.integers(-128, 128, size=(25, 2 * cfg.rows + 1))
+    w = rng.integers(-1, 2, size=(cfg.cols + 2, 2 * cfg.rows + 1))
+    y, cycles = _simulate(cfg, x, w, idle=0.3, stall=0.5, seed=seed, probe_ready=True)
+    assert np.array_equal(y, golden.int_gemm(x, w))
+    assert cycles > cfg.cycles(*x.shape, w.shape[0])
+
+
 @pytest.mark.parametrize("rows, m, seed", [(4, 2, 7), (5, 1, 8), (2, 3, 9)])
 def test_idle_source_keeps_rows_apart_in_the_accumulator(rows, m, seed):
     """An activation source with gaps lets the rows of the next K tile follow the previous
