@@ -22,7 +22,8 @@ import numpy as np
 
 import golden
 from golden.cli import OneLineParser, UsageError, integer_range, positive_number, run_cli
-from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare
+from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
+    save_array
 from rtl.config import MAX_ARRAY_DIM, WEIGHT_FORMATS, AccelConfig
 
 from .report import build_report, format_report, plot_report
@@ -193,17 +194,13 @@ def _run(argv):
     print(format_report(run.report), file=sys.stderr)
     files = Outputs(PROG)
     if args.dump_logits:
-        files.write("--dump-logits", args.dump_logits, lambda path: _save(path, run.logits))
+        files.write("--dump-logits", args.dump_logits,
+                    lambda path: save_array(path, run.logits))
     if args.report:
         files.write("--report", args.report, lambda path: _write_json(path, run.report))
         files.write("--report picture", picture_path(args.report),
                     lambda path: plot_report(run.report, path))
     return files.status
-
-
-def _save(path, array):
-    with open(path, "wb") as handle:      # np.save(path) would append .npy to any other name
-        np.save(handle, array)
 
 
 def _write_json(path, report):

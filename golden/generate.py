@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from golden.cli import OneLineParser, run_cli
-from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare
+from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
+    save_array
 
 __all__ = ["main"]
 
@@ -55,13 +56,8 @@ def _run(argv):
     outputs = Outputs(PROG)
     if args.dump_logits:
         outputs.write("--dump-logits", args.dump_logits,
-                      lambda path: _save(path, np.stack(logits).astype(np.float32)))
+                      lambda path: save_array(path, np.stack(logits).astype(np.float32)))
     return outputs.status
-
-
-def _save(path, array):
-    with open(path, "wb") as handle:      # np.save(path) would append .npy to any other name
-        np.save(handle, array)
 
 
 def main(argv=None):

@@ -29,7 +29,7 @@ from golden.cli import UsageError, check_output_file, integer, integer_range
 
 
 __all__ = ["add_generation_options", "prepare", "Prepared", "answer_text", "Outputs",
-           "non_negative_number", "token_ids"]
+           "save_array", "non_negative_number", "token_ids"]
 
 
 def non_negative_number(text):
@@ -174,6 +174,13 @@ def _unknown_characters(tokenizer, text):
         if token == unk_id and piece != unk and piece not in pieces:
             pieces.append(piece)
     return pieces
+
+
+def save_array(path, array):
+    """Write ``array`` as ``.npy`` at exactly ``path`` (``np.save(path)`` would append
+    ``.npy`` to any other name)."""
+    with open(path, "wb") as handle:
+        np.save(handle, array)
 
 
 def answer_text(model, ids):

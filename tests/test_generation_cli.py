@@ -203,7 +203,7 @@ def test_golden_generate_writes_its_logits_and_survives_a_late_write_error(tmp_p
     status, out, err, _ = _run("golden", [*BASE, "--dump-logits", str(path)], capsys)
     assert (status, out) == (0, "123569\n")
     assert np.array_equal(np.load(path), expected) and np.load(path).dtype == np.float32
-    monkeypatch.setattr(golden.generate, "_save", lambda p, a: (_ for _ in ()).throw(
+    monkeypatch.setattr(golden.generate, "save_array", lambda p, a: (_ for _ in ()).throw(
         OSError(errno.ENOSPC, "No space left on device")))
     status, out, err, prog = _run("golden", [*BASE, "--dump-logits", str(path)], capsys)
     assert (status, out) == (1, "123569\n")
