@@ -33,11 +33,48 @@ async def _driver(dut):
 
 def manifest_cycles(cfg, m, k, n):
     """Cycles of one job by the manifest's formula (``gen.emit.CYCLE_FORMULA``, the text of
-    ``manifest.json``), evaluated with the job's sizes."""
+    ``manifest.json``), evaluated with the job's sizes; with several result beats per row,
+    by :func:`row_schedule_cycles` instead."""
+    if cfg.result_beats_per_row > 1:
+        return row_schedule_cycles(cfg, m, k, n)
     from gen.emit import CYCLE_FORMULA
     return eval(CYCLE_FORMULA, {"__builtins__": {}},
                 {"ceil": math.ceil, "max": max, "rows": cfg.rows, "cols": cfg.cols,
                  "M": m, "K": k, "N": n})
+
+
+def row_schedule_cycles(cfg, m, k, n):
+    """Cycles of one job with ``B > 1`` result beats per row: the recurrence of
+    ``docs/interface.md`` ("Several beats per row"), written here from that text (not
+    :meth:`AccelConfig.cycles`), with the figures the manifest records (``latency``,
+    ``result_queue_depth``, ``row_spacing``, ``result_beats_per_row``); checked against the
+    closed form that bounds it from below (and equals it when ``M <= latency``)."""
+    beats, latency, room = cfg.result_beats_per_row, cfg.latency, cfg.result_queue_depth - 2
+    k_tiles, n_tiles = math.ceil(k / cfg.rows), math.ceil(n / cfg.cols)
+    enter, claims, leave = [], [], []
+    loader = cfg.rows
+    for tile in range(k_tiles * n_tiles):
+        if tile:
+            loader = max(enter[-m] + 1, loader + cfg.rows)
+        for row in range(m):
+            t = enter[-1] + 1 if enter else 0
+            if row == 0:
+                t = max(t, loader + 1)
+            if len(enter) >= m:
+                t = max(t, enter[-m] + 4)
+            if tile % k_tiles == k_tiles - 1:
+                # has_room in cycle t: claims of cycles <= t-2, less rows gone by t-2, <= room.
+                while sum(c <= t - 2 for c in claims) - sum(e <= t - 2 for e in leave) > room:
+                    t += 1
+                claims.append(t)
+                leave.append(max(t + latency, leave[-1] + 1 if leave else 0) + beats - 1)
+            enter.append(t)
+    cycles = leave[-1] + 1
+    period = max(m, cfg.rows, 4)
+    closed = 2 * cfg.rows + cfg.cols + 6 + max(
+        (k_tiles * n_tiles - 1) * period + m * beats, (k_tiles - 1) * period + n_tiles * m * beats)
+    assert cycles >= closed and (cycles == closed or m > latency), (cycles, closed)
+    return cycles
 
 
 def job_sizes(m, max_m):
@@ -247,6 +284,8 @@ CONFIGS = {
     "3x4-int8": (AccelConfig(rows=3, cols=4, pe="int8", max_m=8, max_k=500, max_n=500),
                  "extremes|cycle_model|random_traffic|reset_mid_job"),
     "8x8-i2": (AccelConfig(rows=8, cols=8), None),
+    "4x6-i2-r4": (AccelConfig(rows=4, cols=6, result_lanes=4, max_m=24, max_k=1000,
+                              max_n=1000), None),
     "64x64-i2": (AccelConfig(rows=64, cols=64), "steady_state_utilization|cycle_model|"
                  "stalled_sink"),
 }
