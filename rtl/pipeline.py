@@ -13,6 +13,7 @@ from .array import SystolicArray
 from .feeder import ActivationFeeder
 from .loader import WeightLoader
 from .result_queue import ResultQueue
+from .result_serializer import ResultSerializer
 from .skew import SkewBuffer
 
 
@@ -54,7 +55,9 @@ def token_tap(config):
 
 
 def result_latency(config):
-    """Cycles from an activation row accepted to its result beat valid on ``results``, the
-    result queue empty: the token delay, the accumulator's registered sum and the result
-    queue; ``rows + cols + 5``."""
-    return token_delay(config) + Accumulator.latency + ResultQueue.latency
+    """Cycles from an activation row accepted to its (first) result beat valid on
+    ``results``, the result queue empty: the token delay, the accumulator's registered sum,
+    the result queue and, with several beats per row, the result serializer (which cuts
+    through); ``rows + cols + 5``."""
+    serializer = ResultSerializer.latency if config.result_beats_per_row > 1 else 0
+    return token_delay(config) + Accumulator.latency + ResultQueue.latency + serializer

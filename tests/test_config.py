@@ -245,3 +245,28 @@ def test_cycle_model_with_several_beats_per_row_hand_values():
     assert cfg.cycles(20, 4, 6) == 3 + 20 + 10 + 3 * 40
     with pytest.raises(ConfigError, match=r"^N must be an integer from 1 to 65535, not 0$"):
         cfg.schedule_cycles(1, 1, 0)
+
+
+def test_closed_bound_of_several_beats_per_row():
+    """docs/interface.md's closed form, typed here from the text: a lower bound of the row
+    recurrence for every shape of a sweep, and equal to it whenever ``M <= latency``."""
+    import itertools
+    import math
+    equal = 0
+    for rows, cols, lanes in ((2, 3, 1), (4, 6, 4), (3, 7, 3), (1, 5, 2), (8, 8, 1), (1, 1, 1),
+                              (5, 4, 3)):
+        cfg = AccelConfig(rows=rows, cols=cols, result_lanes=lanes, max_m=64, max_k=400,
+                          max_n=400)
+        for m, k, n in itertools.product((1, 2, 3, 5, 8, 13, 20, 31, 45, 64), (1, 3, 9, 40),
+                                         (1, 5, 17, 40)):
+            beats, period = cfg.result_beats_per_row, max(m, rows, 4)
+            k_tiles, n_tiles = math.ceil(k / rows), math.ceil(n / cols)
+            bound = 2 * rows + cols + 6 + max(
+                (k_tiles * n_tiles - 1) * period + m * beats,
+                (k_tiles - 1) * period + n_tiles * m * beats)
+            cycles = cfg.cycles(m, k, n)
+            assert cycles >= bound, (rows, cols, lanes, m, k, n)
+            if m <= rows + cols + 5:
+                assert cycles == bound, (rows, cols, lanes, m, k, n)
+                equal += 1
+    assert equal > 500
