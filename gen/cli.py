@@ -71,6 +71,10 @@ def build_parser():
                         help=f"processing element: {' or '.join(PE_TYPES)}; int8 is the "
                              f"conventional int8 x int8 multiply-accumulate baseline "
                              f"(default %(default)s)")
+    parser.add_argument("--result-lanes", type=integer, default=None,
+                        help="result lanes per beat of the results stream, 1 to cols: a "
+                             "result row leaves in ceil(cols/result-lanes) beats (default: "
+                             "cols, one beat per row)")
     parser.add_argument("-o", "--output", default="build",
                         help="output folder, created if missing (default %(default)s)")
     group = parser.add_argument_group("synthesis (needs the synth extra: pip install -e "
@@ -110,7 +114,8 @@ def _config(args):
         return AccelConfig(rows=args.rows, cols=args.cols, act_bits=args.act_bits,
                            acc_bits=args.acc_bits, weight_format=args.weight_format,
                            wmem_depth=args.wmem_depth, max_m=args.max_m, max_k=args.max_k,
-                           max_n=args.max_n, name=args.name, pe=args.pe)
+                           max_n=args.max_n, name=args.name, pe=args.pe,
+                           result_lanes=args.result_lanes)
     except ConfigError as error:
         message = str(error)
         if error.field is not None and message.startswith(error.field):

@@ -154,6 +154,8 @@ def build_manifest(config, verilog_file):
             "activation_beat": config.act_stream_bits,
             "result_lane": config.acc_bits,
             "result_beat": config.result_stream_bits,
+            "result_lanes_per_beat": config.result_beat_lanes,
+            "result_beats_per_row": config.result_beats_per_row,
             "weight_word": config.word_bits,
             "psum_bits_per_row": [config.psum_bits(k) for k in range(config.rows)],
             "acc_bits_needed": config.acc_bits_needed,
@@ -162,11 +164,14 @@ def build_manifest(config, verilog_file):
         "cycle_model": {
             "formula": CYCLE_FORMULA,
             "conditions": "one job; sources always valid, sinks always ready; counted from the "
-                          "first input beat accepted to the last result beat accepted, inclusive",
+                          "first input beat accepted to the last result beat accepted, "
+                          "inclusive; the formula holds with one result beat per row "
+                          "(result_beats_per_row 1), the examples for every configuration",
             "latency": config.latency,
             "latency_formula": "rows + cols + 5",
             "result_queue_depth": config.result_queue_depth,
             "row_spacing": ROW_SPACING,
+            "result_beats_per_row": config.result_beats_per_row,
             "tiles_formula": "ceil(K/rows)*ceil(N/cols)",
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
                          for m, k, n in example_jobs(config)],

@@ -38,6 +38,8 @@ def _gen(*args, cwd=ROOT, pythonpath=ROOT):
     (["--max-k", "0"], "--max-k must be an integer from 1 to 16777215, not 0"),
     (["--max-n", "16777216"], "--max-n must be an integer from 1 to 16777215, not 16777216"),
     (["--max-m", "0"], "--max-m must be an integer from 1 to 65536, not 0"),
+    (["--result-lanes", "9"],
+     "--result-lanes must be an integer from 1 to 8, not 9 (one result row is 8 lanes)"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
     out = tmp_path / "out"
@@ -125,6 +127,23 @@ def test_small_job_limits_generate(tmp_path, args, examples):
             for job in manifest["cycle_model"]["examples"]] == examples
 
 
+def test_result_lanes_narrow_the_result_stream(tmp_path):
+    result = _gen("--result-lanes", "3", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    # 8 lanes of 32 bits in beats of 3 lanes: 96-bit beats, 3 per row.
+    assert {"name": "results__payload", "direction": "output", "width": 96} in manifest["ports"]
+    widths = manifest["widths"]
+    assert (widths["result_beat"], widths["result_lanes_per_beat"],
+            widths["result_beats_per_row"]) == (96, 3, 3)
+    assert manifest["cycle_model"]["result_beats_per_row"] == 3
+    assert manifest["parameters"]["result_lanes"] == 3
+    # One row of one tile: the one-beat count (31 at 8x8) and the row's two further beats.
+    assert manifest["cycle_model"]["examples"][0] == {"M": 1, "K": 8, "N": 8, "cycles": 33}
+    verilog = (tmp_path / "ternary_accel.v").read_text()
+    assert "output [95:0] results__payload;" in verilog
+
+
 @pytest.mark.parametrize("keyword", ["module", "logic", "always_ff", "wire"])
 def test_verilog_keyword_as_name_is_refused(tmp_path, keyword):
     result = _gen("--name", keyword, "-o", str(tmp_path / "out"))
@@ -149,7 +168,8 @@ def _help_entries():
 def test_every_option_has_a_help_line_with_default_and_range():
     entries = _help_entries()
     options = {"--help", "--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format",
-               "--wmem-depth", "--max-m", "--max-k", "--max-n", "--name", "--pe", "--output",
+               "--wmem-depth", "--max-m", "--max-k", "--max-n", "--name", "--pe",
+               "--result-lanes", "--output",
                "--synth", "--pnr", "--device", "--freq", "--no-dsp", "--no-breakdown",
                "--synth-timeout"}
     assert set(entries) == options
@@ -166,6 +186,8 @@ def test_every_option_has_a_help_line_with_default_and_range():
         "--max-n": "1 to 16777215 (default 65535)", "--weight-format": "(default i2)",
         "--name": "(default ternary_accel)", "--pe": "(default ternary)",
         "--output": "(default build)", "--freq": "above 0 (default 150)",
+        "--result-lanes": "1 to cols: a result row leaves in ceil(cols/result-lanes) beats "
+                          "(default: cols, one beat per row)",
         "--synth-timeout": "above 0 (default 3600)",
         "--device": "(default LFE5U-85F-8CABGA381 for ecp5, iCE40HX8K-CT256 for ice40)",
     }
