@@ -22,6 +22,18 @@ def _signed(value, bits):
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
+async def _prime_weights(dut, in_bits):
+    """Prime both weight registers to +1: load +1 into the shadow, then swap it in."""
+    await FallingEdge(dut.clk)
+    dut.load.value, dut.swap_in.value, dut.code.value, dut.x_in.value = 1, 0, CODE[1], 0
+    if in_bits:
+        dut.psum_in.value = 0
+    await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.load.value, dut.swap_in.value = 0, 1
+    await RisingEdge(dut.clk)
+
+
 @cocotb.test()
 async def random_operation(dut):
     act_bits, in_bits, out_bits = bench_config()
@@ -32,16 +44,7 @@ async def random_operation(dut):
     # Extreme values first, then random ones.
     psum_lo = -((1 << (in_bits - 1)) - (1 << (act_bits - 1))) if in_bits else 0
     psum_hi = (1 << (in_bits - 1)) - 1 - (1 << (act_bits - 1)) if in_bits else 0
-    # Prime both weight registers: load +1 into the shadow, then swap it in.
-    await FallingEdge(dut.clk)
-    dut.load.value, dut.swap_in.value, dut.code.value = 1, 0, CODE[1]
-    dut.x_in.value = 0
-    if in_bits:
-        dut.psum_in.value = 0
-    await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.load.value, dut.swap_in.value = 0, 1
-    await RisingEdge(dut.clk)
+    await _prime_weights(dut, in_bits)
     shadow = active = 1
     for cycle in range(600):
         x = rng.choice([lo, hi, 0, -1]) if cycle < 40 else rng.randint(lo, hi)
@@ -91,14 +94,7 @@ async def hand_worked_sequence(dut):
         return
     start_clock(dut)
     dut.rst.value = 0
-    await FallingEdge(dut.clk)
-    dut.load.value, dut.swap_in.value, dut.code.value, dut.x_in.value = 1, 0, CODE[1], 0
-    if in_bits:
-        dut.psum_in.value = 0
-    await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.load.value, dut.swap_in.value = 0, 1
-    await RisingEdge(dut.clk)
+    await _prime_weights(dut, in_bits)
     outputs = []
     for x, psum, swap, weight in HAND_STEPS:
         await FallingEdge(dut.clk)
