@@ -19,7 +19,8 @@ class ResultSerializer(wiring.Component):
     ``j * lanes + l`` in lane ``l``; lanes past ``cols`` in the last beat are zero.
 
     Cut through, with a latency of 0: ``o.valid`` is ``i.valid`` and ``o.payload`` is a
-    slice of ``i.payload`` chosen by a beat counter (a register), so the first beat of a row
+    slice of ``i.payload`` chosen by a beat counter (a register; a ``beats``-way multiplexer
+    of ``lanes * width(lane_shape)`` bits), so the first beat of a row
     leaves in the cycle the row is offered. The row is taken (``i.ready``) with its last beat:
     ``i.ready`` is ``o.ready`` in the last beat and low before, combinationally (the upstream
     result queue turns it into register updates only). ``o.valid`` does not depend on
@@ -79,10 +80,13 @@ class ResultSerializer(wiring.Component):
             m.d.comb += [self.o.payload.eq(row), self.last.eq(1)]
         else:
             beat = Signal(range(self.beats))
-            m.d.comb += [
-                self.o.payload.eq(row.word_select(beat, beat_bits)),
-                self.last.eq(beat == self.beats - 1),
-            ]
+            m.d.comb += self.last.eq(beat == self.beats - 1)
+            # A case per beat (no shifter wider than the row); the last beat is the default,
+            # so that every counter value is covered.
+            with m.Switch(beat):
+                for j in range(self.beats):
+                    with m.Case(j) if j < self.beats - 1 else m.Default():
+                        m.d.comb += self.o.payload.eq(row[j * beat_bits:(j + 1) * beat_bits])
             with m.If(self.o.valid & self.o.ready):
                 m.d.sync += beat.eq(Mux(self.last, 0, beat + 1))
         m.d.comb += [
