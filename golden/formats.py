@@ -18,6 +18,7 @@ Words are little-endian byte strings: lane ``j`` of an ``i2`` word is in bits
 ``j`` of an ``int8`` word is the two's complement byte in bits ``[8j+7:8j]``.
 """
 
+import numbers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -106,7 +107,20 @@ class WeightFormat:
         return [int.from_bytes(row.tobytes(), "little") & mask for row in packed]
 
     def unwords(self, words, lanes):
-        """Inverse of :meth:`words`: word integers -> int8 ``[len(words), lanes]``."""
+        """Inverse of :meth:`words`: word integers -> int8 ``[len(words), lanes]``.
+
+        Every word must be an integer from 0 to ``2**word_bits(lanes) - 1``
+        (``"word 16 at [2] does not fit in 4 bits (i2, lanes=2)"``), then its codes valid
+        (the messages of :attr:`unpack`)."""
+        lanes = check_count(lanes, "lanes", positive=True)
+        bits = self.word_bits(lanes)
+        for i, word in enumerate(words):
+            if isinstance(word, (bool, np.bool_)) or not isinstance(word, numbers.Integral):
+                raise TypeError(f"word {word!r} at [{i}] must be an integer, "
+                                f"not {type(word).__name__}")
+            if not 0 <= word < 1 << bits:
+                raise ValueError(f"word {word} at [{i}] does not fit in {bits} bits "
+                                 f"({self.name}, lanes={lanes})")
         nbytes = _ceil_div(lanes, self.weights_per_byte)
         pad = 0
         if self.name == "i2" and lanes % I2_WEIGHTS_PER_BYTE:
