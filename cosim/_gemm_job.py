@@ -1,25 +1,34 @@
-"""The cocotb test that :func:`cosim.run_gemm` runs inside the simulator: load the job, drive
-it with :class:`~cosim.driver.AccelDriver`, save the result next to the job."""
+"""The cocotb test that :func:`cosim.run_gemm` runs inside the simulator, as a session
+(:mod:`cosim.session`): it connects to the host's port, resets the harness wrapper once, and
+then, for each line ``run <max_cycles>`` it receives, starts the harness on the job files the
+host has written into the working folder and waits for ``finished`` (:meth:`HarnessDriver.run`:
+no Python per cycle), answering ``<cycles> <jobs>``. The host closing the connection ends the
+test; a stalled job fails it (the host then finds the simulator gone and reports the log).
 
-import numpy as np
+It imports nothing but cocotb and the harness driver, so that the simulator starts fast.
+"""
+
+import os
+import socket
 
 import cocotb
+from cocotb.clock import Clock
 
-from rtl.config import AccelConfig
-
-from .bench import start_clock
-from .driver import AccelDriver
-from .runner import job_config, job_file
+from .harness_driver import CLOCK_NS, HarnessDriver
 
 
 @cocotb.test()
-async def gemm_job(dut):
-    config = AccelConfig(**job_config())
-    path = job_file()
-    job = np.load(path)
-    start_clock(dut)
-    driver = AccelDriver(dut, config)
+async def gemm_session(dut):
+    port = int(os.environ["TERNARY_ACCEL_SESSION_PORT"])     # cosim.session.PORT_VARIABLE
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    driver = HarnessDriver(dut)
     await driver.reset()
-    result = await driver.gemm(job["x"], job["w"])
-    np.savez(path.parent / "result.npz", y=result.y, cycles=result.cycles,
-             utilization=result.utilization, jobs=result.jobs)
+    with socket.create_connection(("127.0.0.1", port)) as connection, \
+            connection.makefile("rw", encoding="ascii") as stream:
+        for line in stream:     # blocks the simulation, which has nothing else to do
+            command, max_cycles = line.split()
+            if command != "run":
+                raise ValueError(f"unknown session command {command!r}")
+            cycles, jobs = await driver.run(max_cycles=int(max_cycles))
+            stream.write(f"{cycles} {jobs}\n")
+            stream.flush()

@@ -1,16 +1,17 @@
 """``run_gemm``: one GEMM on the simulated accelerator from plain Python (no cocotb needed in
 the caller).
 
-It validates the arguments, generates the Verilog, builds it with Verilator (cached by a hash of
-the Verilog and the tools, :mod:`cosim.build`), runs the cocotb driver in a simulator process
-(:mod:`cosim.runner`) and returns the result::
+It validates the arguments, builds the accelerator inside its transaction-level harness
+(:mod:`cosim.harness`) with Verilator (cached by a hash of the Verilog and the tools,
+:mod:`cosim.build`; a design already built is found by :mod:`cosim.design_cache` without
+generating its Verilog again), writes the job's beats to files and runs the harness in a
+simulator that stays up for the next call (:mod:`cosim.session`; Python waits for the end of
+the GEMM, not for every cycle), and returns the result::
 
     >>> from cosim import run_gemm
     >>> result = run_gemm(x, w, rows=8, cols=8)
     >>> result.y, result.cycles, result.utilization
 """
-
-import numpy as np
 
 from rtl.config import AccelConfig
 
@@ -59,14 +60,16 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
     cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
     x, w = check_gemm_operands(x, w, cfg)
 
-    from gen.emit import emit_verilog
-    from .build import build_simulator
-    from .runner import SimulatorJob
+    from .design_cache import cached_simulator
+    from .harness import harness_design, read_results, write_stimulus
+    from .session import session_for
 
-    build = build_simulator("top", emit_verilog(cfg), cfg.name, label=cfg.digest)
-    with SimulatorJob(build, "gemm") as job:
-        np.savez(job.path("job.npz"), x=x, w=w)
-        job.run("cosim._gemm_job", config=cfg.as_dict(), job_file="job.npz")
-        out = np.load(job.path("result.npz"))
-        return GemmResult(y=out["y"].astype(result_dtype(cfg)), cycles=int(out["cycles"]),
-                          utilization=float(out["utilization"]), jobs=int(out["jobs"]))
+    build = cached_simulator("harness", cfg, harness_design)
+    session = session_for(build)
+    with session.lock:
+        work = write_stimulus(session.folder, cfg, x, w)
+        limit = sum(20 * cfg.cycles(layout.m, work.k, work.n) + 1000 for layout in work.layouts)
+        cycles, jobs = session.run(limit)
+        y = read_results(session.folder, work).astype(result_dtype(cfg))
+    return GemmResult(y=y, cycles=cycles, utilization=cfg.utilization(work.m, work.k, work.n,
+                                                                       cycles), jobs=jobs)

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 
-from .build import TopPortsVerilator, verilator_environment, waves_requested
 
 
 __all__ = ["CONFIG_VARIABLE", "JOB_VARIABLE", "SEED_VARIABLE", "SimulationError",
@@ -103,6 +102,7 @@ class SimulatorJob:
         Raises :class:`SimulationError` if the simulator fails, a test fails or no test ran.
         """
         from cocotb_tools.runner import get_results
+        from .build import TopPortsVerilator, verilator_environment, waves_requested
 
         verilator_environment()
         variables = dict(env or {})
