@@ -70,9 +70,10 @@ def row_schedule_cycles(cfg, m, k, n):
                 leave.append(max(t + latency, leave[-1] + 1 if leave else 0) + beats - 1)
             enter.append(t)
     cycles = leave[-1] + 1
-    period = max(m, cfg.rows, 4)
-    closed = 2 * cfg.rows + cfg.cols + 6 + max(
-        (k_tiles * n_tiles - 1) * period + m * beats, (k_tiles - 1) * period + n_tiles * m * beats)
+    from gen.emit import CYCLE_BOUND_FORMULA       # the manifest's bound_formula text
+    closed = eval(CYCLE_BOUND_FORMULA, {"__builtins__": {}},
+                  {"ceil": math.ceil, "max": max, "rows": cfg.rows, "cols": cfg.cols,
+                   "M": m, "K": k, "N": n, "B": beats})
     assert cycles >= closed and (cycles == closed or m > latency), (cycles, closed)
     return cycles
 

@@ -5,7 +5,7 @@ import re
 
 from amaranth import Value
 from amaranth.back import rtlil
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 
 from rtl.array import (SystolicArray, SystolicColumn, column_module_name, make_pe,
                        pe_module_name, pe_variants)
@@ -20,6 +20,12 @@ __all__ = ["GENERATOR_VERSION", "emit_verilog", "emit_array_verilog", "emit_modu
 GENERATOR_VERSION = "0.1.0"
 
 CYCLE_FORMULA = "2*rows + cols + 6 + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4) + M"
+
+#: A lower bound of a job's cycles with ``B`` result beats per row (``result_beats_per_row``),
+#: exact when ``B == 1`` (where it is :data:`CYCLE_FORMULA`) or ``M <= latency``; the exact
+#: count for ``B > 1`` is the recurrence of ``docs/interface.md`` ("Several beats per row").
+CYCLE_BOUND_FORMULA = ("2*rows + cols + 6 + max((ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4)"
+                       " + M*B, (ceil(K/rows) - 1)*max(M, rows, 4) + ceil(N/cols)*M*B)")
 
 
 #: An RTLIL memory initialiser (``$meminit_v2`` cell) whose data is all zeros.
@@ -113,7 +119,8 @@ def emit_module(component, name):
 
 
 def top_ports(config):
-    """The top-level ports: ``[{"name", "direction", "width"}]`` in a fixed order."""
+    """The top-level ports: ``[{"name", "direction", "width"}]`` in a fixed order; a port with
+    a struct payload (``cmd__payload``) also lists its ``fields`` (name, bit offset, width)."""
     top = TernaryAccelerator(config)
     top._MustUse__silence = True  # only its signature is read
     ports = [{"name": "clk", "direction": "input", "width": 1},
@@ -121,7 +128,11 @@ def top_ports(config):
     for path, member, value in top.signature.flatten(top):
         name = "__".join(str(part) for part in path)
         direction = "input" if member.flow == wiring.In else "output"
-        ports.append({"name": name, "direction": direction, "width": len(Value.cast(value))})
+        port = {"name": name, "direction": direction, "width": len(Value.cast(value))}
+        if isinstance(member.shape, data.StructLayout):
+            port["fields"] = [{"name": field, "offset": item.offset, "width": item.width}
+                              for field, item in member.shape]
+        ports.append(port)
     return ports
 
 
@@ -154,6 +165,7 @@ def build_manifest(config, verilog_file):
             "activation_beat": config.act_stream_bits,
             "result_lane": config.acc_bits,
             "result_beat": config.result_stream_bits,
+            "result_row": config.result_row_bits,
             "result_lanes_per_beat": config.result_beat_lanes,
             "result_beats_per_row": config.result_beats_per_row,
             "weight_word": config.word_bits,
@@ -172,6 +184,10 @@ def build_manifest(config, verilog_file):
             "result_queue_depth": config.result_queue_depth,
             "row_spacing": ROW_SPACING,
             "result_beats_per_row": config.result_beats_per_row,
+            "bound_formula": CYCLE_BOUND_FORMULA,
+            "bound_exact_when": "result_beats_per_row == 1 or M <= latency; otherwise the "
+                                "recurrence of docs/interface.md (Several beats per row), "
+                                "which AccelConfig.cycles evaluates",
             "tiles_formula": "ceil(K/rows)*ceil(N/cols)",
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
                          for m, k, n in example_jobs(config)],

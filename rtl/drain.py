@@ -1,4 +1,4 @@
-"""The result drain: counts the result beats of a job and says when the last one leaves."""
+"""The result drain: counts the result rows of a job and says when the last one leaves."""
 
 from amaranth import *
 from amaranth.lib import wiring
@@ -13,9 +13,11 @@ __all__ = ["ResultDrain"]
 
 
 class ResultDrain(wiring.Component):
-    """Counts the result beats that leave the accelerator: M per N tile, ``ceil(N / cols)``
-    N tiles per job. ``finish`` is high in the cycle the job's last result beat is accepted,
-    and :class:`~rtl.command.JobControl` then ends the job.
+    """Counts the result rows that leave the accelerator: M per N tile, ``ceil(N / cols)``
+    N tiles per job (a row is one beat of ``results``, or ``result_beats_per_row`` beats with
+    a narrower result stream: the top then counts a row on its last beat). ``finish`` is high
+    in the cycle the job's last result beat is accepted, and :class:`~rtl.command.JobControl`
+    then ends the job.
 
     ``finish`` is ``beat`` gated by two registers (the counter's last-beat and last-N-tile
     flags), so the result sink's ``ready`` reaches only ``busy`` and ``done``, through one AND
@@ -30,7 +32,7 @@ class ResultDrain(wiring.Component):
     job : ``In(job_signature(config))``
         The running job (:class:`~rtl.command.JobControl`).
     beat : ``In(1)``
-        A result beat is accepted this cycle (``results.valid & results.ready``).
+        A result row finishes this cycle: its (last) beat is accepted on ``results``.
     finish : ``Out(1)``
         That beat is the job's last (combinational).
 

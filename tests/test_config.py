@@ -270,3 +270,29 @@ def test_closed_bound_of_several_beats_per_row():
                 assert cycles == bound, (rows, cols, lanes, m, k, n)
                 equal += 1
     assert equal > 500
+
+
+def test_manifest_bound_formula_and_command_fields():
+    """The manifest's bound formula equals the cycle model with one beat per row and bounds it
+    from below with several; its latency formula, evaluated, is the latency; the command
+    port lists its fields (8x8 defaults: M 9 bits, K and N 16 bits each, from bit 0)."""
+    import math
+    from gen.emit import build_manifest
+    for cfg in (AccelConfig(rows=4, cols=3), AccelConfig(rows=4, cols=6, result_lanes=4),
+                AccelConfig(rows=2, cols=3, result_lanes=1, max_m=64)):
+        manifest = build_manifest(cfg, "x.v")
+        model = manifest["cycle_model"]
+        names = {"rows": cfg.rows, "cols": cfg.cols}
+        assert eval(model["latency_formula"], {}, names) == cfg.latency == model["latency"]
+        for m, k, n in ((1, 1, 1), (3, 13, 7), (20, 5, 5), (17, 9, 13)):
+            bound = eval(model["bound_formula"], {"ceil": math.ceil, "max": max},
+                         {**names, "M": m, "K": k, "N": n, "B": model["result_beats_per_row"]})
+            if model["result_beats_per_row"] == 1 or m <= cfg.latency:
+                assert bound == cfg.cycles(m, k, n)
+            else:
+                assert bound <= cfg.cycles(m, k, n)
+    ports = {port["name"]: port for port in build_manifest(AccelConfig(), "x.v")["ports"]}
+    assert ports["cmd__payload"]["fields"] == [{"name": "m", "offset": 0, "width": 9},
+                                               {"name": "k", "offset": 9, "width": 16},
+                                               {"name": "n", "offset": 25, "width": 16}]
+    assert ports["cmd__payload"]["width"] == 41 and "fields" not in ports["weights__payload"]
