@@ -20,10 +20,13 @@ Projection weights ``<proj>.weight`` come in two forms:
   ternarized at load by :func:`golden.quantize_weights`.
 
 :func:`save_checkpoint` writes the packed form; load, save, load is exact.
+:func:`save_checkpoint_shards` writes the same tensors as shards produced one at a time, for
+models too large to hold twice in memory.
 """
 
 import json
 import os
+import re
 import struct
 
 import numpy as np
@@ -32,16 +35,18 @@ from safetensors.numpy import save_file
 
 from golden.config import BitNetConfig, param_shapes
 from golden.checks import first_bad_index, format_index
-from golden.model import BitNetModel
+from golden.model import BitNetModel, _check_param
 from golden.packing import pack_i2, unpack_i2
 from golden.quant import quantize_weights
 from golden.tokenizer import Tokenizer
 
-__all__ = ["CheckpointError", "LINEAR_CLASSES", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "LINEAR_CLASSES", "load_checkpoint", "save_checkpoint",
+           "save_checkpoint_shards"]
 
 LINEAR_CLASSES = ("bitlinear", "autobitlinear")
 _FLOATS = ("F32", "F16", "BF16")
 _INDEX = "model.safetensors.index.json"
+_LAYER = re.compile(r"model\.layers\.([0-9]{1,18})\.")
 
 
 class CheckpointError(ValueError):
@@ -58,6 +63,8 @@ def _read_json(path):
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: invalid JSON ({error.msg} at line {error.lineno} "
                               f"column {error.colno})") from None
+    except (ValueError, RecursionError) as error:  # an integer of > 4300 digits; deep nesting
+        raise CheckpointError(f"{path}: invalid JSON ({str(error).split(':')[0]})") from None
     except (OSError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path}: cannot read ({error})") from None
 
@@ -78,7 +85,11 @@ def _linear_class(raw, path):
                               f"not {linear_class!r}")
     if qc.get("use_rms_norm", False):
         raise CheckpointError(f"{where}.use_rms_norm=true is not supported")
-    if any(module != "lm_head" for module in qc.get("modules_to_not_convert") or []):
+    modules = qc.get("modules_to_not_convert") or []
+    if not isinstance(modules, list):
+        raise CheckpointError(f"{where}.modules_to_not_convert must be a list, "
+                              f"not {type(modules).__name__}")
+    if any(module != "lm_head" for module in modules):
         raise CheckpointError(f"{where}.modules_to_not_convert is not supported "
                               f"(got {qc['modules_to_not_convert']!r})")
     return linear_class
@@ -116,6 +127,24 @@ class _Tensors:
             except (SafetensorError, OSError) as error:
                 raise CheckpointError(f"{path}: not a valid safetensors file ({error})") from None
         return self._handles[path]
+
+    def check_layers(self, layers):
+        """Require tensors of exactly the layers ``0 .. layers-1`` (``num_hidden_layers``),
+        before anything is allocated per layer: a config.json that claims more layers fails
+        at once, one that claims fewer does not silently drop the rest."""
+        present = {}
+        for name in self._where:
+            match = _LAYER.match(name)
+            if match:
+                present.setdefault(int(match.group(1)), name)
+        for index in range(min(layers, len(present) + 1)):
+            if index not in present:
+                raise CheckpointError(f"{self._listing}: missing tensor "
+                                      f"'model.layers.{index}.input_layernorm.weight'")
+        beyond = [index for index in sorted(present) if index >= layers]
+        if beyond:
+            raise CheckpointError(f"{self._listing}: tensor {present[beyond[0]]!r} is beyond "
+                                  f"num_hidden_layers={layers} of config.json")
 
     def has(self, name):
         return name in self._where
@@ -245,6 +274,7 @@ def load_checkpoint(path):
         raise CheckpointError(f"{config_path}: {error}") from None
     linear_class = _linear_class(raw, config_path)
     tensors = _Tensors(folder)
+    tensors.check_layers(config.num_hidden_layers)
     params = {}
     for name, (shape, kind) in param_shapes(config).items():
         if kind == "float":
@@ -310,28 +340,145 @@ def save_checkpoint(model, path, *, linear_class="autobitlinear"):
     """
     if not isinstance(model, BitNetModel):
         raise TypeError(f"model must be a BitNetModel, not {type(model).__name__}")
+    _check_linear_class(linear_class)
+    tensors = _stored(model.params, param_shapes(model.config), linear_class)
+    folder = _start_folder(model.config, path, linear_class, model.tokenizer)
+    _remove(os.path.join(folder, _INDEX))           # one layout per folder
+    save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+
+
+def save_checkpoint_shards(config, shards, path, *, linear_class="autobitlinear",
+                           tokenizer=None):
+    """Write a checkpoint folder one shard at a time, holding one shard in memory.
+
+    For models too large to build twice in memory (the 2B-4T-shaped checkpoint of
+    :mod:`golden.synthetic`): ``shards`` yields parts of a params dict (as
+    :class:`BitNetModel` takes them) and each is validated like the model's params, packed and
+    written to ``model-0000i-of-0000n.safetensors`` before the next is requested. The
+    ``model.safetensors.index.json`` that lists them is written last, after checking that the
+    shards held every entry of :func:`golden.param_shapes` exactly once, so a failure leaves
+    no loadable checkpoint. The tensors, ``config.json`` and ``tokenizer.json`` are those of
+    :func:`save_checkpoint`; :func:`load_checkpoint` reads the folder back exactly.
+
+    Parameters
+    ----------
+    config : BitNetConfig
+    shards : iterable of mappings of str to array
+        Each projection's ``<proj>.weight`` with its ``<proj>.gamma`` in the same shard.
+    path : str or os.PathLike
+    linear_class : str, keyword-only
+        As for :func:`save_checkpoint`.
+    tokenizer : golden.Tokenizer or None, keyword-only
+
+    Raises
+    ------
+    TypeError
+        ``"config must be a BitNetConfig, not dict"``, ``"shard 2 must be a mapping of
+        names to arrays, not list"``, and those of :class:`BitNetModel` for an entry.
+    ValueError
+        ``"shard 2 has unexpected entry 'x'"``, ``"shard 3 repeats
+        'model.norm.weight'"``, ``"shard 1 has model.layers.0.mlp.up_proj.weight without
+        its gamma"`` (or the gamma without its weight), ``"the shards are missing
+        'lm_head.weight'"``, those of :func:`save_checkpoint` and of :class:`BitNetModel`
+        for an entry.
+    """
+    if not isinstance(config, BitNetConfig):
+        raise TypeError(f"config must be a BitNetConfig, not {type(config).__name__}")
+    _check_linear_class(linear_class)
+    if tokenizer is not None and not isinstance(tokenizer, Tokenizer):
+        raise TypeError(f"tokenizer must be a Tokenizer or None, not {type(tokenizer).__name__}")
+    shapes = param_shapes(config)
+    folder = _start_folder(config, path, linear_class, tokenizer)
+    _remove(os.path.join(folder, _INDEX))
+    _remove(os.path.join(folder, "model.safetensors"))
+    seen, written = set(), []
+    for number, shard in enumerate(shards, start=1):
+        if not hasattr(shard, "keys") or not hasattr(shard, "__getitem__"):
+            raise TypeError(f"shard {number} must be a mapping of names to arrays, "
+                            f"not {type(shard).__name__}")
+        for name in shard:
+            if name not in shapes:
+                raise ValueError(f"shard {number} has unexpected entry {name!r}")
+            if name in seen:
+                raise ValueError(f"shard {number} repeats {name!r}")
+            partner = _partner(name, shapes)
+            if partner is not None and partner not in shard:
+                raise ValueError(f"shard {number} has {name} without its "
+                                 f"{partner.rsplit('.', 1)[1]}")
+        checked = {name: _check_param(name, shard[name], *shapes[name]) for name in shard}
+        seen.update(checked)
+        file = os.path.join(folder, f"model-{number:05d}.safetensors")
+        tensors = _stored(checked, {name: shapes[name] for name in shapes if name in checked},
+                          linear_class)
+        del checked
+        save_file(tensors, file, metadata={"format": "pt"})
+        written.append((file, list(tensors)))
+        del tensors
+    for name in shapes:
+        if name not in seen:
+            raise ValueError(f"the shards are missing {name!r}")
+    weight_map, total = {}, 0
+    for number, (file, names) in enumerate(written, start=1):
+        final = f"model-{number:05d}-of-{len(written):05d}.safetensors"
+        os.replace(file, os.path.join(folder, final))
+        total += os.path.getsize(os.path.join(folder, final))
+        weight_map.update((name, final) for name in names)
+    with open(os.path.join(folder, _INDEX), "w", encoding="utf-8") as handle:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, handle,
+                  indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+def _check_linear_class(linear_class):
     if linear_class not in LINEAR_CLASSES:
         raise ValueError(f"linear_class must be 'bitlinear' or 'autobitlinear', "
                          f"not {linear_class!r}")
-    tensors = {}
-    for name, (_, kind) in param_shapes(model.config).items():
-        if kind == "float":
-            tensors[name] = np.ascontiguousarray(model.params[name])
-        elif kind == "ternary":
-            prefix = name[:-len(".weight")]
-            gamma = model.params[f"{prefix}.gamma"]
-            tensors[name] = pack_i2(model.params[name])
-            tensors[f"{prefix}.weight_scale"] = np.array(
-                [_weight_scale(gamma, prefix, linear_class)], dtype=np.float32)
-    config = model.config.to_dict()
-    config["torch_dtype"] = "float32"
-    config["quantization_config"] = {"quant_method": "bitnet", "linear_class": linear_class,
-                                     "quantization_mode": "offline"}
+
+
+def _partner(name, shapes):
+    """The gamma of a projection weight, the weight of a gamma, else None."""
+    kind = shapes[name][1]
+    if kind == "gamma":
+        return name[:-len("gamma")] + "weight"
+    if kind == "ternary":
+        return name[:-len("weight")] + "gamma"
+    return None
+
+
+def _remove(file):
+    if os.path.exists(file):
+        os.remove(file)
+
+
+def _start_folder(config, path, linear_class, tokenizer):
+    """Create the folder; write ``config.json`` and ``tokenizer.json``; return the folder."""
+    config_dict = config.to_dict()
+    config_dict["torch_dtype"] = "float32"
+    config_dict["quantization_config"] = {"quant_method": "bitnet",
+                                          "linear_class": linear_class,
+                                          "quantization_mode": "offline"}
     folder = os.fspath(path)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "config.json"), "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2, sort_keys=True)
+        json.dump(config_dict, handle, indent=2, sort_keys=True)
         handle.write("\n")
-    save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
-    if model.tokenizer is not None:
-        model.tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    if tokenizer is not None:
+        tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    return folder
+
+
+def _stored(params, shapes, linear_class):
+    """The safetensors tensors of the params listed in ``shapes`` (``name -> (shape, kind)``,
+    as :func:`golden.param_shapes`): float arrays as they are, projection weights packed i2
+    with a float32 ``weight_scale`` of shape (1,) that loads back as their gamma."""
+    tensors = {}
+    for name, (_, kind) in shapes.items():
+        if kind == "float":
+            tensors[name] = np.ascontiguousarray(params[name])
+        elif kind == "ternary":
+            prefix = name[:-len(".weight")]
+            tensors[name] = pack_i2(params[name])
+            tensors[f"{prefix}.weight_scale"] = np.array(
+                [_weight_scale(params[f"{prefix}.gamma"], prefix, linear_class)],
+                dtype=np.float32)
+    return tensors

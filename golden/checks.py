@@ -139,7 +139,7 @@ def check_int8(x, name):
         ``"activations must be int8 (-128..127); found 200 at [0, 1]"``.
     """
     arr = as_integer_array(x, name)
-    if arr.dtype == np.int8:
+    if arr.dtype == np.int8 or arr.size == 0 or (arr.min() >= -128 and arr.max() <= 127):
         return arr
     bad = (arr < -128) | (arr > 127)
     if bad.any():
@@ -173,6 +173,9 @@ def check_ternary(w, name):
         ``"weights must be ternary (-1, 0, +1); found 2 at [0, 1]"``.
     """
     arr = as_integer_array(w, name)
+    # min and max are two fast passes without temporaries; the mask only locates an offender.
+    if arr.size == 0 or (arr.min() >= -1 and arr.max() <= 1):
+        return arr
     # Compare instead of np.abs(): abs(int8 -128) wraps to -128 and would pass.
     bad = (arr < -1) | (arr > 1)
     if bad.any():

@@ -282,7 +282,7 @@ def bitlinear(x, wq, gamma, *, gemm=int_gemm):
     xq, scale = quantize_activations(arr)
     lead = xq.shape[:-1]
     m, n = int(np.prod(lead, dtype=np.int64)), w.shape[0]
-    y = np.asarray(gemm(xq.reshape(m, w.shape[1]), w.astype(np.int8)))
+    y = np.asarray(gemm(xq.reshape(m, w.shape[1]), w.astype(np.int8, copy=False)))
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"gemm must return an integer array, got {y.dtype}")
     if y.shape != (m, n):
