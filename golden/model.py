@@ -210,13 +210,23 @@ class BitNetModel:
                        else "model.embed_tokens.weight"]
         self._lm_head_t = np.ascontiguousarray(head.T)           # [hidden, vocab]
         d = config.head_dim
-        inv_freq = np.float32(1) / (np.float32(config.rope_theta)
-                                    ** (np.arange(0, d, 2, dtype=np.float32) / np.float32(d)))
-        angle = np.arange(config.max_position_embeddings, dtype=np.float32)[:, None] * inv_freq
-        angle = np.concatenate([angle, angle], axis=-1)
-        self._cos, self._sin = np.cos(angle), np.sin(angle)        # [max_positions, d]
+        exponents = np.arange(0, d, 2, dtype=np.float32) / np.float32(d)
+        self._inv_freq = np.float32(1) / (np.float32(config.rope_theta) ** exponents)
+        self._cos = self._sin = np.zeros((0, d), np.float32)      # grown by _rotary
         self._eps = np.float32(config.rms_norm_eps)
         self._scale = np.float32(d ** -0.5)
+
+    def _rotary(self, end):
+        """cos and sin of positions ``0 .. end-1``, ``[end, head_dim]`` each. The table grows
+        on demand (doubling, at most ``max_position_embeddings`` rows), so a model's memory
+        does not scale with ``max_position_embeddings``; a row does not depend on the table's
+        length."""
+        if self._cos.shape[0] < end:
+            rows = min(self.config.max_position_embeddings, max(end, 2 * self._cos.shape[0], 64))
+            angle = np.arange(rows, dtype=np.float32)[:, None] * self._inv_freq
+            angle = np.concatenate([angle, angle], axis=-1)
+            self._cos, self._sin = np.cos(angle), np.sin(angle)
+        return self._cos[:end], self._sin[:end]
 
     @property
     def gemm(self):
@@ -300,7 +310,7 @@ class BitNetModel:
         start = cache.length
         ids = self._check_tokens(token_ids, start)
         t, heads, kv, d = ids.size, c.num_attention_heads, c.num_key_value_heads, c.head_dim
-        cos, sin = self._cos[start:start + t], self._sin[start:start + t]
+        cos, sin = (table[start:] for table in self._rotary(start + t))
         x = self.params["model.embed_tokens.weight"][ids]
         try:
             for i in range(c.num_hidden_layers):
