@@ -12,15 +12,13 @@ import os
 import socket
 
 import cocotb
-from cocotb.clock import Clock
 
-from .harness_driver import CLOCK_NS, HarnessDriver
+from .harness_driver import HarnessDriver
 
 
 @cocotb.test()
 async def gemm_session(dut):
     port = int(os.environ["TERNARY_ACCEL_SESSION_PORT"])     # cosim.session.PORT_VARIABLE
-    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
     driver = HarnessDriver(dut)
     await driver.reset()
     with socket.create_connection(("127.0.0.1", port)) as connection, \

@@ -61,10 +61,10 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
     x, w = check_gemm_operands(x, w, cfg)
 
     from .design_cache import cached_simulator
-    from .harness import harness_design, read_results, write_stimulus
+    from .harness import BUILD_ARGS, harness_design, read_results, write_stimulus
     from .session import session_for
 
-    build = cached_simulator("harness", cfg, harness_design)
+    build = cached_simulator("harness", cfg, harness_design, extra_args=BUILD_ARGS)
     session = session_for(build)
     with session.lock:
         work = write_stimulus(session.folder, cfg, x, w)

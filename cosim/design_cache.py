@@ -70,19 +70,20 @@ def index_key(kind, config, *, sources, build_args, versions):
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
-def cached_simulator(kind, config, design, *, notify=None, title=None, root=None):
+def cached_simulator(kind, config, design, *, notify=None, title=None, root=None,
+                     extra_args=()):
     """The :class:`cosim.build.SimulatorBuild` of design ``kind`` of ``config``, where
     ``design(config)`` returns ``(verilog, toplevel)``.
 
     With an index entry naming a finished build, returns it without calling ``design``
     (``reused`` True, ``seconds`` 0.0). Otherwise calls ``design`` and
     :func:`cosim.build.build_simulator` (which reuses a build of the same Verilog, or builds
-    one; ``notify`` and ``title`` as there) and records the entry. Builds with waveforms
+    one; ``notify``, ``title`` and ``extra_args`` as there) and records the entry. Builds with waveforms
     (``TERNARY_ACCEL_WAVES``) are never indexed.
     """
     root = pathlib.Path(root or _build.BUILD_ROOT)
     waves = _build.waves_requested()
-    key = index_key(kind, config, sources=sources_digest(), build_args=_build.BUILD_ARGS,
+    key = index_key(kind, config, sources=sources_digest(), build_args=[*_build.BUILD_ARGS, *extra_args],
                     versions={**generation_versions(), **_build.tool_versions()})
     entry = root / "index" / f"{kind}-{key}.json"
     if not waves and entry.exists():
@@ -93,7 +94,8 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
                                          seconds=0.0, reused=True)
     verilog, toplevel = design(config)
     simulator = _build.build_simulator(kind, verilog, toplevel, label=config.digest,
-                                       root=root, notify=notify, title=title)
+                                       root=root, notify=notify, title=title,
+                                       extra_args=extra_args)
     if not waves:
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary = entry.with_suffix(".tmp")

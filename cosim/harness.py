@@ -7,7 +7,8 @@ opens them, and from then on the wrapper drives the accelerator's four streams b
 cycle by cycle, exactly as :class:`cosim.driver.AccelDriver` does, and writes every result
 beat to a text file (:func:`read_results` decodes it). Python only waits for ``finished``.
 
-The wrapper (:func:`harness_verilog`, module ``<name>_harness``), per clock cycle:
+The wrapper (:func:`harness_verilog`, module ``<name>_harness``) makes its own clock ``clk``
+(an output, period :data:`CLOCK_NS`; built with ``--timing``), and per clock cycle:
 
 * **Commands** (``harness_commands.bin``): one record per hardware job, six big-endian 32-bit
   numbers ``M, K, N, weight beats, activation beats, result beats``. The wrapper offers a
@@ -46,9 +47,16 @@ from rtl.config import AccelConfig
 from .layout import JobLayout
 
 
-__all__ = ["ALWAYS", "COMMAND_FILE", "WEIGHT_FILE", "ACTIVATION_FILE", "RESULT_FILE",
-           "HarnessJob", "harness_name", "harness_verilog", "harness_design", "rate_value",
-           "job_sizes", "write_stimulus", "read_results"]
+__all__ = ["CLOCK_NS", "BUILD_ARGS", "ALWAYS", "COMMAND_FILE", "COMMAND_RECORD", "WEIGHT_FILE",
+           "ACTIVATION_FILE", "RESULT_FILE", "HarnessJob", "harness_name", "harness_verilog",
+           "harness_design", "rate_value", "job_sizes", "write_stimulus", "read_results"]
+
+#: The clock period, in ns: the wrapper makes its own clock (``--timing``, :data:`BUILD_ARGS`),
+#: so that no clock edge costs a call into Python.
+CLOCK_NS = 10
+
+#: Verilator arguments of a harness build, after :data:`cosim.build.BUILD_ARGS`.
+BUILD_ARGS = ("--timing", "--timescale", "1ns/1ps")
 
 #: The rate input meaning "every cycle" (a source always valid, the sink always ready).
 ALWAYS = 1 << 16
@@ -118,7 +126,7 @@ def harness_verilog(config):
 // {name}: the co-simulation harness of {cfg.name} (cosim/harness.py); configuration
 // {cfg.digest}. Streams a job from files at full simulator speed; do not edit.
 module {name} (
-    input  wire        clk,
+    output reg         clk,
     input  wire        rst,
     input  wire        start,
     input  wire [{RATE_BITS - 1}:0] weight_rate,
@@ -136,6 +144,9 @@ module {name} (
 );
     localparam IDLE = 2'd0, COMMAND = 2'd1, RUN = 2'd2;
 
+    initial clk = 1'b0;
+    always #{CLOCK_NS // 2} clk = ~clk;
+
     function [31:0] xorshift(input [31:0] x);
         reg [31:0] y;
         begin
@@ -146,12 +157,15 @@ module {name} (
     endfunction
 
     reg  [1:0]   state;
+    // The records' unused high bits and the beats' padding to whole bytes:
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [191:0] command;
     reg  [191:0] command_next;
     reg  [{w_pad - 1}:0] weight_word;
     reg  [{w_pad - 1}:0] weight_next;
     reg  [{a_pad - 1}:0] activation_word;
     reg  [{a_pad - 1}:0] activation_next;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [31:0]  weights_left;
     reg  [31:0]  activations_left;
     reg  [31:0]  results_left;
@@ -206,6 +220,8 @@ module {name} (
         .results__ready(results_ready)
     );
 
+    // The file reads go through blocking assignments to *_next, then into registers.
+    /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
         if (rst) begin
             state <= IDLE;
@@ -304,6 +320,7 @@ module {name} (
             endcase
         end
     end
+    /* verilator lint_on BLKSEQ */
 endmodule
 """
 

@@ -17,18 +17,19 @@ import pathlib
 from cocotb.triggers import First, RisingEdge, Timer
 
 
-__all__ = ["HarnessDriver", "HarnessStall", "CLOCK_NS"]
+__all__ = ["HarnessDriver", "HarnessError"]
 
-#: The clock period the benches use (:func:`cosim.bench.start_clock`), in ns.
+#: The wrapper's clock period in ns (:data:`cosim.harness.CLOCK_NS`; not imported from there,
+#: which needs the generator).
 CLOCK_NS = 10
 
 
-class HarnessStall(RuntimeError):
+class HarnessError(RuntimeError):
     """The harness did not finish within its cycle limit, or could not open its files."""
 
 
 class HarnessDriver:
-    """Drives a harness wrapper whose ``clk`` is already toggled (period :data:`CLOCK_NS`).
+    """Drives a harness wrapper (which makes its own clock, period :data:`CLOCK_NS`).
 
     Parameters
     ----------
@@ -62,7 +63,7 @@ class HarnessDriver:
                   result_rate=1 << 16, seed=0):
         """Run the jobs of the files in :attr:`folder`: ``(cycles, jobs)`` as the wrapper
         counted them. Rates are the wrapper's 17-bit inputs
-        (:func:`cosim.harness.rate_value`). Raises :class:`HarnessStall` after
+        (:func:`cosim.harness.rate_value`). Raises :class:`HarnessError` after
         ``max_cycles`` cycles without ``finished``, with the beats taken so far, or when a
         file could not be opened."""
         dut = self.dut
@@ -76,7 +77,7 @@ class HarnessDriver:
         finished = RisingEdge(dut.finished)
         fired = await First(finished, Timer(max_cycles * CLOCK_NS, unit="ns"))
         if fired is not finished:
-            raise HarnessStall(
+            raise HarnessError(
                 f"the harness did not finish within {max_cycles} cycles: "
                 f"{dut.jobs.value.to_unsigned()} jobs done, "
                 f"{dut.weights_taken.value.to_unsigned()} weight, "
@@ -84,7 +85,7 @@ class HarnessDriver:
                 f"{dut.results_taken.value.to_unsigned()} result beats taken"
                 + (", cmd_error set" if dut.cmd_error.value else ""))
         if dut.failed.value:
-            raise HarnessStall(f"the harness could not open its files in "
+            raise HarnessError(f"the harness could not open its files in "
                                f"{self.folder.resolve()}")
         return dut.cycles.value.to_unsigned(), dut.jobs.value.to_unsigned()
 
