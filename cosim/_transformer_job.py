@@ -2,8 +2,9 @@
 
 Golden's own generation loop (:meth:`golden.BitNetModel.generate_with_logits`) runs unchanged
 in a ``cocotb.bridge`` thread; the model's GEMM backend is :class:`HardwareGemm`, which hands
-each projection's integer GEMM to the cocotb driver with ``cocotb.resume`` and blocks until the
-hardware has produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's
+each projection's integer GEMM to the harness driver (:class:`cosim.harness_driver.HarnessDriver`:
+the GEMM streamed from files by the Verilog harness at full simulator speed) with
+``cocotb.resume`` and blocks until the hardware has produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's
 NumPy code. The job (a JSON file, see ``cosim/transformer.py``) names the checkpoint, the
 prompts and the generation options; the outcome is written beside it.
 """
@@ -20,8 +21,7 @@ from cocotb.task import bridge, resume
 import golden
 from rtl.config import AccelConfig
 
-from .bench import start_clock
-from .driver import AccelDriver
+from .harness_driver import HarnessDriver
 from .runner import job_config, job_file, progress
 
 
@@ -93,8 +93,7 @@ async def transformer_job(dut):
     path = job_file()
     job = json.loads(path.read_text())
     model = golden.load_checkpoint(job["checkpoint"])
-    start_clock(dut)
-    driver = AccelDriver(dut, config)
+    driver = HarnessDriver(dut, config, folder=path.parent)
     await driver.reset()
 
     backend = HardwareGemm(driver, model, progress=progress if job["progress"] else None)

@@ -79,8 +79,9 @@ def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_R
     simulation, and ``RuntimeError`` if the build or the simulation fails (a hardware result
     that differs from golden is reported with its layer, projection, tile and element).
     """
-    from gen.emit import emit_verilog
-    from .build import build_simulator
+    from .design_cache import cached_simulator
+    from .harness import BUILD_ARGS as HARNESS_ARGS
+    from .harness import harness_design
     from .runner import SimulatorJob
 
     began = time.perf_counter()
@@ -104,9 +105,9 @@ def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_R
     if widest > cfg.max_k:
         raise ValueError(f"a projection has K={widest}, beyond max_k={cfg.max_k}")
 
-    build = build_simulator("top", emit_verilog(cfg), cfg.name, label=cfg.digest,
-                            notify=sys.stderr if progress else None,
-                            title=f"{cfg.rows}x{cfg.cols} {cfg.format.name} accelerator")
+    build = cached_simulator("harness", cfg, harness_design, extra_args=HARNESS_ARGS,
+                             notify=sys.stderr if progress else None,
+                             title=f"{cfg.rows}x{cfg.cols} {cfg.format.name} accelerator")
     run_began = time.perf_counter()
     with SimulatorJob(build, "transformer") as job:
         job.path("job.json").write_text(json.dumps({
