@@ -23,7 +23,7 @@ import os
 import sys
 
 
-__all__ = ["UsageError", "OneLineParser", "run_cli", "integer", "integer_range",
+__all__ = ["UsageError", "OneLineParser", "run_cli", "one_line", "integer", "integer_range",
            "positive_number", "option_name", "check_output_file", "check_output_folder"]
 
 
@@ -46,9 +46,19 @@ def run_cli(prog, body, argv=None):
     try:
         status = body(argv)
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(str(error))}", file=sys.stderr)
         return 2
     return 0 if status is None else status
+
+
+#: What ``str.splitlines`` splits at; :func:`one_line` writes them as escapes.
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def one_line(text):
+    """``text`` with its line breaks written as escapes (``\\n``), so that a message that
+    quotes user input (an unrecognized argument, a path) stays one line."""
+    return "".join(repr(c)[1:-1] if c in _LINE_BREAKS else c for c in text)
 
 
 def integer(text):
@@ -90,6 +100,8 @@ def option_name(field):
 
 def check_output_folder(folder, what="output folder"):
     """Raise :class:`UsageError` unless ``folder`` is a writable folder or can be created."""
+    if not folder:
+        raise UsageError(f"{what} must not be empty")
     if os.path.exists(folder):
         if not os.path.isdir(folder):
             raise UsageError(f"{what} {folder!r} exists and is not a folder")
@@ -107,9 +119,12 @@ def check_output_folder(folder, what="output folder"):
 
 def check_output_file(path, option):
     """Raise :class:`UsageError` (naming ``option``) unless a file can be written at ``path``:
-    not a folder, its folder exists and is writable, an existing file is writable."""
+    not a folder, a file name (not empty, not ending in a separator), its folder exists and
+    is writable, an existing file is writable."""
     if os.path.isdir(path):
         raise UsageError(f"{option} {path!r} is a folder, not a file")
+    if not path or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
+        raise UsageError(f"{option} {path!r} is not a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write {option} {path!r}: its folder does not exist")

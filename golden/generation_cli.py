@@ -50,6 +50,9 @@ def token_ids(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, not {text!r}") from None
+    except OverflowError:   # beyond int64: no vocabulary is that large
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers of at most 64 bits, not {text!r}") from None
 
 
 def add_generation_options(parser):

@@ -40,7 +40,7 @@ from golden.checks import (as_integer_array, as_real_array, check_count, check_t
                            first_bad_index, format_index)
 from golden.config import BitNetConfig, param_shapes, projection_names
 from golden.gemm import int_gemm
-from golden.quant import bitlinear
+from golden.quant import checked_bitlinear
 
 __all__ = ["BitNetModel", "KVCache"]
 
@@ -269,8 +269,9 @@ class BitNetModel:
 
     def _linear(self, x, name):
         self.current_projection = name
-        return bitlinear(x, self.params[f"{name}.weight"], self.params[f"{name}.gamma"],
-                         gemm=self._gemm)
+        # The weights and gamma were checked at construction and are read-only.
+        return checked_bitlinear(x, self.params[f"{name}.weight"],
+                                 self.params[f"{name}.gamma"], self._gemm)
 
     def forward(self, token_ids, cache=None, *, last_only=False):
         """Run ``token_ids`` at the positions after ``cache`` and append them to it.
@@ -467,8 +468,11 @@ def _pick(logits, temperature, top_k, rng):
     """Next token from float32 ``logits`` ``[vocab]``: greedy argmax or seeded sampling."""
     if temperature == 0:
         return int(np.argmax(logits))
-    z = logits.astype(np.float64) / temperature
-    order = np.argsort(-z, kind="stable")[:top_k]    # largest first; ties to the lower id
+    with np.errstate(over="ignore"):
+        z = logits.astype(np.float64) / temperature
+    order = np.argsort(-logits, kind="stable")[:top_k]    # largest first; ties to the lower id
+    if not np.isfinite(z[order[0]]):    # logits / temperature overflows: the limit is greedy
+        return int(order[0])
     weights = np.cumsum(np.exp(z[order] - z[order[0]]))
     index = int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))
     return int(order[min(index, order.size - 1)])
