@@ -24,6 +24,7 @@ Projection weights ``<proj>.weight`` come in two forms:
 models too large to hold twice in memory.
 """
 
+import collections.abc
 import json
 import os
 import re
@@ -181,7 +182,7 @@ class _Tensors:
                                   f"expected F32, F16 or BF16")
         if shape != expected:
             raise CheckpointError(f"{path}: tensor {name!r} has shape {shape}; expected {expected}")
-        value = self.read(name).astype(np.float32)
+        value = self.read(name).astype(np.float32, copy=False)
         bad = ~np.isfinite(value)
         if bad.any():
             index = first_bad_index(bad)
@@ -275,22 +276,47 @@ def load_checkpoint(path):
     linear_class = _linear_class(raw, config_path)
     tensors = _Tensors(folder)
     tensors.check_layers(config.num_hidden_layers)
-    params = {}
-    for name, (shape, kind) in param_shapes(config).items():
-        if kind == "float":
-            params[name] = tensors.float_tensor(name, shape)
-        elif kind == "ternary":
-            prefix = name[:-len(".weight")]
-            params[name], params[f"{prefix}.gamma"] = tensors.projection(prefix, shape,
-                                                                         linear_class)
+    model = BitNetModel(config, _Params(tensors, param_shapes(config), linear_class))
     tokenizer_path = os.path.join(folder, "tokenizer.json")
-    tokenizer = None
     if os.path.exists(tokenizer_path):
         try:
-            tokenizer = Tokenizer.from_file(tokenizer_path)
+            model.tokenizer = Tokenizer.from_file(tokenizer_path)
         except ValueError as error:
             raise CheckpointError(str(error)) from None
-    return BitNetModel(config, params, tokenizer=tokenizer)
+    return model
+
+
+class _Params(collections.abc.Mapping):
+    """The params of a checkpoint, each read from its file when :class:`BitNetModel` asks
+    for it (once, in :func:`golden.param_shapes` order) and not kept: the model copies it, so
+    loading never holds the weights twice (the 2B-4T shape peaks at about 6 GB, not 9)."""
+
+    def __init__(self, tensors, shapes, linear_class):
+        self._tensors, self._shapes, self._linear_class = tensors, shapes, linear_class
+        self._gammas = {}
+
+    def __iter__(self):
+        return iter(self._shapes)
+
+    def __len__(self):
+        return len(self._shapes)
+
+    def __contains__(self, name):
+        return name in self._shapes
+
+    def __getitem__(self, name):
+        shape, kind = self._shapes[name]
+        if kind == "float":
+            return self._tensors.float_tensor(name, shape)
+        prefix = name.rsplit(".", 1)[0]
+        if kind == "gamma" and name in self._gammas:
+            return self._gammas.pop(name)
+        weight_shape = self._shapes[f"{prefix}.weight"][0]
+        wq, gamma = self._tensors.projection(prefix, weight_shape, self._linear_class)
+        if kind == "gamma":
+            return gamma
+        self._gammas[f"{prefix}.gamma"] = gamma
+        return wq
 
 
 def _weight_scale(gamma, name, linear_class):

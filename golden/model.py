@@ -40,7 +40,7 @@ from golden.checks import (as_integer_array, as_real_array, check_count, check_t
                            first_bad_index, format_index)
 from golden.config import BitNetConfig, param_shapes, projection_names
 from golden.gemm import int_gemm
-from golden.quant import bitlinear
+from golden.quant import checked_bitlinear
 
 __all__ = ["BitNetModel", "KVCache"]
 
@@ -269,8 +269,9 @@ class BitNetModel:
 
     def _linear(self, x, name):
         self.current_projection = name
-        return bitlinear(x, self.params[f"{name}.weight"], self.params[f"{name}.gamma"],
-                         gemm=self._gemm)
+        # The weights and gamma were checked at construction and are read-only.
+        return checked_bitlinear(x, self.params[f"{name}.weight"],
+                                 self.params[f"{name}.gamma"], self._gemm)
 
     def forward(self, token_ids, cache=None, *, last_only=False):
         """Run ``token_ids`` at the positions after ``cache`` and append them to it.

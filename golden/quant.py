@@ -278,13 +278,20 @@ def bitlinear(x, wq, gamma, *, gemm=int_gemm):
         raise ValueError(
             f"K mismatch: activations have K={arr.shape[-1]} but weights have K={w.shape[1]}"
         )
+    return checked_bitlinear(arr, w.astype(np.int8, copy=False), g32, gemm)
 
-    xq, scale = quantize_activations(arr)
+
+def checked_bitlinear(x, wq, gamma, gemm):
+    """:func:`bitlinear` on arguments already checked: ``x`` real ``[..., K]``, ``wq`` int8
+    ternary ``[N, K]``, ``gamma`` a positive finite float32, ``gemm`` callable (the
+    transformer validates its weights once, at construction, not on every call). Same steps,
+    same result; the ``gemm`` result is still checked, with the errors of :func:`bitlinear`."""
+    xq, scale = quantize_activations(x)
     lead = xq.shape[:-1]
-    m, n = int(np.prod(lead, dtype=np.int64)), w.shape[0]
-    y = np.asarray(gemm(xq.reshape(m, w.shape[1]), w.astype(np.int8, copy=False)))
+    m, n = int(np.prod(lead, dtype=np.int64)), wq.shape[0]
+    y = np.asarray(gemm(xq.reshape(m, wq.shape[1]), wq))
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"gemm must return an integer array, got {y.dtype}")
     if y.shape != (m, n):
         raise ValueError(f"gemm returned shape {y.shape}; expected {(m, n)}")
-    return dequantize(y.reshape(lead + (n,)), scale, g32)
+    return dequantize(y.reshape(lead + (n,)), scale, gamma)
