@@ -85,7 +85,8 @@ __all__ = [
 ]
 
 # The BitNet b1.58 transformer, its checkpoints and tokenizer (see docs/model.md).
-from golden.checkpoint import LINEAR_CLASSES, CheckpointError, load_checkpoint, save_checkpoint
+from golden.checkpoint import (LINEAR_CLASSES, CheckpointError, load_checkpoint, save_checkpoint,
+                               save_checkpoint_shards)
 from golden.config import BitNetConfig, param_shapes, projection_names, random_params
 from golden.model import BitNetModel, KVCache
 from golden.tokenizer import Tokenizer
@@ -103,5 +104,6 @@ __all__ += [
     "LINEAR_CLASSES",
     "load_checkpoint",
     "save_checkpoint",
+    "save_checkpoint_shards",
     "Tokenizer",
 ]
