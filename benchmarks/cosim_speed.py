@@ -15,7 +15,8 @@ Both are checked bit-exact against ``golden.int_gemm`` with the cycle count of t
 (``AccelConfig.cycles``). Printed: cycles, the wall time (median of ``--runs``) and cycles/s of
 each, their ratio, and the fixed cost per call (a 1x1x1 GEMM: ``run_gemm`` within a process
 whose session is up; the first call of a process, which starts the session, the design
-already built; and the raw binary). ``--fno-inline`` builds
+already built; and the raw binary). The raw and co-simulation runs alternate, so that other
+load on the machine weighs on both alike.. ``--fno-inline`` builds
 the raw binary with ``-fno-inline`` as well (the flag the builds had before).
 Builds are cached under ``sim_build/`` like every other.
 """
@@ -119,15 +120,6 @@ def run_raw(binary, config, x, w, folder):
     return seconds, int(fields[0]), read_results(folder, job)
 
 
-def timed(function, runs):
-    times, value = [], None
-    for _ in range(runs):
-        began = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - began)
-    return statistics.median(times), value
-
-
 def check(label, config, x, w, cycles, y):
     m, k = x.shape
     expected_cycles = sum(config.cycles(min(config.max_m, m - m0), k, w.shape[0])
@@ -160,24 +152,32 @@ def main():
                                 extra_args=HARNESS_ARGS).reused:
             print(f"built the {size}x{size} co-simulation in "
                   f"{time.perf_counter() - began:.0f} s", file=sys.stderr)
-        began = time.perf_counter()
-        run_gemm(one, one, **options)            # starts the simulator session
-        first_call = time.perf_counter() - began
-        cosim_seconds, result = timed(lambda: run_gemm(x, w, **options), args.runs)
-        check(f"{size}x{size} co-simulation", config, x, w, result.cycles, result.y)
-        cosim_fixed, _ = timed(lambda: run_gemm(one, one, **options), args.runs)
-
         binary, built = build_raw(config, ["-fno-inline"] if args.fno_inline else [])
         if built:
             print(f"built the {size}x{size} raw testbench in {built:.0f} s", file=sys.stderr)
+        began = time.perf_counter()
+        run_gemm(one, one, **options)            # starts the simulator session
+        first_call = time.perf_counter() - began
+        # Raw and co-simulation runs alternate, so that other load on the machine weighs on
+        # both alike.
+        times = {"raw": [], "cosim": [], "raw fixed": [], "cosim fixed": []}
         with tempfile.TemporaryDirectory() as folder:
             folder = pathlib.Path(folder)
-            raw_seconds, (raw_cycles, raw_y) = timed(
-                lambda: run_raw(binary, config, x, w, folder)[1:], args.runs)
-            check(f"{size}x{size} raw", config, x, w, raw_cycles, raw_y)
-            raw_fixed, _ = timed(lambda: run_raw(binary, config, one, one, folder), args.runs)
-        rows.append((size, m, k, n, result.cycles, raw_seconds, cosim_seconds, cosim_fixed,
-                     first_call, raw_fixed))
+            for _ in range(args.runs):
+                seconds, raw_cycles, raw_y = run_raw(binary, config, x, w, folder)
+                check(f"{size}x{size} raw", config, x, w, raw_cycles, raw_y)
+                times["raw"].append(seconds)
+                began = time.perf_counter()
+                result = run_gemm(x, w, **options)
+                times["cosim"].append(time.perf_counter() - began)
+                check(f"{size}x{size} co-simulation", config, x, w, result.cycles, result.y)
+                times["raw fixed"].append(run_raw(binary, config, one, one, folder)[0])
+                began = time.perf_counter()
+                run_gemm(one, one, **options)
+                times["cosim fixed"].append(time.perf_counter() - began)
+        median = {name: statistics.median(values) for name, values in times.items()}
+        rows.append((size, m, k, n, result.cycles, median["raw"], median["cosim"],
+                     median["cosim fixed"], first_call, median["raw fixed"]))
         print(f"{size}x{size}: done", file=sys.stderr, flush=True)
 
     print(f"| array | M x K x N | cycles | raw (verilator --binary) | co-simulation (run_gemm) "
