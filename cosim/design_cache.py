@@ -3,9 +3,10 @@
 :func:`cosim.build.build_simulator` identifies a build by the Verilog text (the source of
 truth), which costs a generation (0.6 s at 16x16, 3 s at 64x64) before the cache can even be
 consulted. This module keeps a small on-disk index beside the builds
-(``<build root>/index/<key>.json``) from what the Verilog is made of to the build folder:
-the key (:func:`index_key`) hashes the configuration (its parameters, resolved), a digest of
-every Python source of the generator (:data:`SOURCE_FOLDERS` and :data:`SOURCE_FILES`: any
+(``<build root>/index/<kind>-<config digest>-<key>.json``, one per design: writing an entry
+removes the design's entries of earlier sources) from what the Verilog is made of to the
+build folder: the key (:func:`index_key`) hashes the configuration (its parameters, resolved),
+a digest of every Python source of the generator (:data:`SOURCE_FOLDERS` and :data:`SOURCE_FILES`: any
 edit changes it, even one that leaves the Verilog as it was), the versions of the generation
 tools (Amaranth, its yosys) and of the simulator tools (:func:`cosim.build.tool_versions`),
 and the build's arguments. An index entry is used only when the build it names is finished;
@@ -85,7 +86,7 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
     waves = _build.waves_requested()
     key = index_key(kind, config, sources=sources_digest(), build_args=[*_build.BUILD_ARGS, *extra_args],
                     versions={**generation_versions(), **_build.tool_versions()})
-    entry = root / "index" / f"{kind}-{key}.json"
+    entry = root / "index" / f"{kind}-{config.digest}-{key}.json"
     if not waves and entry.exists():
         recorded = json.loads(entry.read_text())
         folder = root / recorded["folder"]
@@ -98,6 +99,8 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
                                        extra_args=extra_args)
     if not waves:
         entry.parent.mkdir(parents=True, exist_ok=True)
+        for stale in entry.parent.glob(f"{kind}-{config.digest}-*.json"):
+            stale.unlink(missing_ok=True)     # earlier sources: one entry per design
         temporary = entry.with_suffix(".tmp")
         temporary.write_text(json.dumps({"folder": simulator.folder.name,
                                          "toplevel": toplevel}) + "\n")

@@ -49,7 +49,7 @@ from .layout import JobLayout
 
 __all__ = ["CLOCK_NS", "BUILD_ARGS", "ALWAYS", "COMMAND_FILE", "COMMAND_RECORD", "WEIGHT_FILE",
            "ACTIVATION_FILE", "RESULT_FILE", "HarnessJob", "harness_name", "harness_verilog",
-           "harness_design", "rate_value", "job_sizes", "write_stimulus", "read_results"]
+           "harness_design", "rate_value", "seed_value", "job_sizes", "write_stimulus", "read_results"]
 
 #: The clock period, in ns: the wrapper makes its own clock (``--timing``, :data:`BUILD_ARGS`),
 #: so that no clock edge costs a call into Python.
@@ -94,6 +94,16 @@ def rate_value(probability, name):
     if not 0 <= probability <= 1:
         raise ValueError(f"{name} must be a number from 0 to 1, not {probability!r}")
     return round(probability * ALWAYS)
+
+
+def seed_value(seed):
+    """``seed`` checked as the wrapper's 32-bit ``seed`` input. Raises ``TypeError`` for a
+    non-integer and ``ValueError`` outside ``0 .. 2**32 - 1``."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer from 0 to {(1 << 32) - 1}, not {seed!r}")
+    if not 0 <= seed < 1 << 32:
+        raise ValueError(f"seed must be an integer from 0 to {(1 << 32) - 1}, not {seed!r}")
+    return seed
 
 
 def _check_config(config):

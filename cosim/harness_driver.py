@@ -99,13 +99,12 @@ class HarnessDriver:
         job) bounds the run. Returns :class:`cosim.driver.GemmResult`.
         """
         from .driver import GemmResult, check_gemm_operands, result_dtype
-        from .harness import rate_value, read_results, write_stimulus
+        from .harness import rate_value, read_results, seed_value, write_stimulus
         cfg = self.config
         rates = {name: rate_value(value, name) for name, value in (
             ("weight_rate", weight_rate), ("activation_rate", activation_rate),
             ("result_rate", result_rate))}
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 32:
-            raise ValueError(f"seed must be an integer from 0 to {(1 << 32) - 1}, not {seed!r}")
+        seed = seed_value(seed)
         x, w = check_gemm_operands(x, w, cfg)
         job = write_stimulus(self.folder, cfg, x, w)
         if max_cycles is None:

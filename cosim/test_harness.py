@@ -11,6 +11,8 @@ Run by ``pytest cosim/test_harness.py``; one Verilator build per configuration (
 the build of ``cosim/test_run_gemm.py``).
 """
 
+import uuid
+
 import numpy as np
 import pytest
 
@@ -184,6 +186,11 @@ def test_design_index_skips_generation(monkeypatch):
         calls.append(cfg)
         return harness_design(cfg)
 
-    monkeypatch.setattr(design_cache, "sources_digest", lambda: "an edited generator")
+    edited = f"an edited generator {uuid.uuid4()}"     # a digest no index entry has
+    monkeypatch.setattr(design_cache, "sources_digest", lambda: edited)
+    index = built.folder.parent / "index"
+    entries = set(index.iterdir())
     again = design_cache.cached_simulator("harness", config, generate, extra_args=BUILD_ARGS)
     assert calls == [config] and again.folder == built.folder and again.reused
+    for entry in set(index.iterdir()) - entries:      # the entry of the made-up digest
+        entry.unlink()

@@ -12,7 +12,7 @@ import pytest
 from cosim import design_cache
 from cosim.harness import (COMMAND_FILE, WEIGHT_FILE, ACTIVATION_FILE, RESULT_FILE,
                            harness_name, harness_verilog, rate_value, read_results,
-                           write_stimulus)
+                           seed_value, write_stimulus)
 from gen.emit import top_ports
 from rtl.config import AccelConfig
 
@@ -57,6 +57,16 @@ def test_arguments():
         rate_value(True, "result_rate")
     with pytest.raises(TypeError, match=r"^result_rate must be a number from 0 to 1, not '1'$"):
         rate_value("1", "result_rate")
+    assert seed_value(0) == 0 and seed_value(2**32 - 1) == 2**32 - 1
+    with pytest.raises(ValueError, match=r"^seed must be an integer from 0 to 4294967295, "
+                       r"not 4294967296$"):
+        seed_value(2**32)
+    with pytest.raises(ValueError, match=r"^seed must be an integer from 0 to 4294967295, "
+                       r"not -1$"):
+        seed_value(-1)
+    with pytest.raises(TypeError, match=r"^seed must be an integer from 0 to 4294967295, "
+                       r"not 1\.0$"):
+        seed_value(1.0)
 
 
 def test_stimulus_files(tmp_path):
