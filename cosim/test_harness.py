@@ -194,3 +194,25 @@ def test_design_index_skips_generation(monkeypatch):
     assert calls == [config] and again.folder == built.folder and again.reused
     for entry in set(index.iterdir()) - entries:      # the entry of the made-up digest
         entry.unlink()
+
+
+@pytest.mark.parametrize("config", [*CONFIGS.values(),
+                                    AccelConfig(rows=3, cols=7, weight_format="t5"),
+                                    AccelConfig(rows=2, cols=3, pe="int8")],
+                         ids=lambda c: f"{c.rows}x{c.cols}-{c.format.name}")
+def test_lint_clean(config, tmp_path):
+    """The wrapper with the design passes ``verilator --lint-only -Wall`` with the waivers of
+    the design alone (``cosim/test_lint.py``): the wrapper adds no warning."""
+    import subprocess
+    from .build import verilator_environment
+    from .harness import BUILD_ARGS, harness_design
+    from .test_lint import WAIVED, WAIVER_FILE
+    verilator_environment()
+    verilog, toplevel = harness_design(config)
+    path = tmp_path / f"{toplevel}.v"
+    path.write_text(verilog)
+    result = subprocess.run(["verilator", "--lint-only", "-Wall", *BUILD_ARGS,
+                             *(f"-Wno-{name}" for name in WAIVED), str(WAIVER_FILE),
+                             "--top-module", toplevel, str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
