@@ -2,11 +2,12 @@
 
 Golden's own generation loop (:meth:`golden.BitNetModel.generate_with_logits`) runs unchanged
 in a ``cocotb.bridge`` thread; the model's GEMM backend is :class:`HardwareGemm`, which hands
-each projection's integer GEMM to the harness driver (:class:`cosim.harness_driver.HarnessDriver`:
-the GEMM streamed from files by the Verilog harness at full simulator speed) with
-``cocotb.resume`` and blocks until the hardware has produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's
-NumPy code. The job (a JSON file, see ``cosim/transformer.py``) names the checkpoint, the
-prompts and the generation options; the outcome is written beside it.
+each projection's integer GEMM to the harness driver
+(:class:`cosim.harness_driver.HarnessDriver`: the GEMM streamed from files by the Verilog
+harness at full simulator speed) with ``cocotb.resume`` and blocks until the hardware has
+produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's NumPy code.
+The job (a JSON file, see ``cosim/transformer.py``) names the checkpoint, the prompts and the
+generation options; the outcome is written beside it.
 """
 
 import json

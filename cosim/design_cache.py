@@ -5,11 +5,11 @@ truth), which costs a generation (0.6 s at 16x16, 3 s at 64x64) before the cache
 consulted. This module keeps a small on-disk index beside the builds
 (``<build root>/index/<kind>-<config digest>-<key>.json``, one per design: writing an entry
 removes the design's entries of earlier sources) from what the Verilog is made of to the
-build folder: the key (:func:`index_key`) hashes the configuration (its parameters, resolved),
-a digest of every Python source of the generator (:data:`SOURCE_FOLDERS` and :data:`SOURCE_FILES`: any
-edit changes it, even one that leaves the Verilog as it was), the versions of the generation
-tools (Amaranth, its yosys) and of the simulator tools (:func:`cosim.build.tool_versions`),
-and the build's arguments. An index entry is used only when the build it names is finished;
+build folder: the key (:func:`index_key`) hashes the configuration (its parameters,
+resolved), a digest of every Python source of the generator (:data:`SOURCE_FOLDERS` and
+:data:`SOURCE_FILES`: any edit changes it, even one that leaves the Verilog as it was), the
+versions of the generation tools (Amaranth, its yosys) and of the simulator tools
+(:func:`cosim.build.tool_versions`), and the build's arguments. An index entry is used only when the build it names is finished;
 otherwise (or with no entry) the design is generated and built as before, and the entry
 written.
 """
@@ -79,12 +79,13 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
     With an index entry naming a finished build, returns it without calling ``design``
     (``reused`` True, ``seconds`` 0.0). Otherwise calls ``design`` and
     :func:`cosim.build.build_simulator` (which reuses a build of the same Verilog, or builds
-    one; ``notify``, ``title`` and ``extra_args`` as there) and records the entry. Builds with waveforms
-    (``TERNARY_ACCEL_WAVES``) are never indexed.
+    one; ``notify``, ``title`` and ``extra_args`` as there) and records the entry. Builds
+    with waveforms (``TERNARY_ACCEL_WAVES``) are never indexed.
     """
     root = pathlib.Path(root or _build.BUILD_ROOT)
     waves = _build.waves_requested()
-    key = index_key(kind, config, sources=sources_digest(), build_args=[*_build.BUILD_ARGS, *extra_args],
+    key = index_key(kind, config, sources=sources_digest(),
+                    build_args=[*_build.BUILD_ARGS, *extra_args],
                     versions={**generation_versions(), **_build.tool_versions()})
     entry = root / "index" / f"{kind}-{config.digest}-{key}.json"
     if not waves and entry.exists():

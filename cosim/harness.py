@@ -49,7 +49,8 @@ from .layout import JobLayout
 
 __all__ = ["CLOCK_NS", "BUILD_ARGS", "ALWAYS", "COMMAND_FILE", "COMMAND_RECORD", "WEIGHT_FILE",
            "ACTIVATION_FILE", "RESULT_FILE", "HarnessJob", "harness_name", "harness_verilog",
-           "harness_design", "rate_value", "seed_value", "job_sizes", "write_stimulus", "read_results"]
+           "harness_design", "rate_value", "seed_value", "job_sizes", "write_stimulus",
+           "read_results"]
 
 #: The clock period, in ns: the wrapper makes its own clock (``--timing``, :data:`BUILD_ARGS`),
 #: so that no clock edge costs a call into Python.
