@@ -28,7 +28,8 @@ WAIVER_FILE = pathlib.Path(__file__).with_name("waivers.vlt")
 CONFIGS = [AccelConfig(rows=4, cols=3), AccelConfig(rows=3, cols=7, weight_format="t5"),
            AccelConfig(rows=1, cols=1, acc_bits=20, max_k=1000), AccelConfig(rows=16, cols=5),
            AccelConfig(rows=2, cols=3, pe="int8"),
-           AccelConfig(rows=3, cols=7, result_lanes=2)]     # a row over four beats
+           AccelConfig(rows=3, cols=7, result_lanes=2),     # a row over four beats
+           AccelConfig(rows=3, cols=7, weight_format="t5", max_m=6)]   # a small job register
 
 
 def _lint(path, top, *, waivers=True):

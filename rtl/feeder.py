@@ -95,9 +95,14 @@ class ActivationFeeder(wiring.Component):
         history = [Signal(name=f"accepted_{age}") for age in range(1, ROW_SPACING - 1)]
         for newer, older in zip([accept] + history, history):
             m.d.sync += older.eq(newer)
-        recent = sum(history)
+        # Rows accepted in the last ROW_SPACING - 1 cycles (this one included when ``accept``),
+        # and M, both at one width so that the comparison has operands of equal width.
+        width = max(len(job.job_m), ROW_SPACING.bit_length())
+        recent = Signal(width)
+        job_m = Signal(width)
+        m.d.comb += [recent.eq(sum(history) + accept), job_m.eq(job.job_m)]
         spacing_wait = Signal()
-        m.d.sync += spacing_wait.eq(Mux(accept, recent + 1 >= job.job_m, recent >= job.job_m))
+        m.d.sync += spacing_wait.eq(recent >= job_m)
 
         tile_start = rows.at_start
         m.d.comb += [
