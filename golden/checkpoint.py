@@ -229,7 +229,7 @@ class _Tensors:
             raise CheckpointError(f"{path}: tensor {scale_name!r} has dtype {dtype} and shape "
                                   f"{shape}; expected a float of shape (1,)")
         s = np.float32(self.read(scale_name).reshape(()))
-        with np.errstate(over="ignore", divide="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             gamma = s if linear_class == "autobitlinear" else np.float32(1) / s
         if not (np.isfinite(s) and s > 0 and np.isfinite(gamma)):
             raise CheckpointError(f"{path}: tensor {scale_name!r} must be positive with a finite "

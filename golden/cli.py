@@ -120,7 +120,8 @@ def check_output_folder(folder, what="output folder"):
 def check_output_file(path, option):
     """Raise :class:`UsageError` (naming ``option``) unless a file can be written at ``path``:
     not a folder, a file name (not empty, not ending in a separator), its folder exists and
-    is writable, an existing file is writable."""
+    is writable, an existing file is writable, and the file can be opened for writing
+    (without changing an existing one; a file created to find out is removed)."""
     if os.path.isdir(path):
         raise UsageError(f"{option} {path!r} is a folder, not a file")
     if not path or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
@@ -133,3 +134,14 @@ def check_output_file(path, option):
             raise UsageError(f"cannot write {option} {path!r}: the file is not writable")
     elif not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {option} {path!r}: its folder is not writable")
+    # access() cannot tell everything (a folder such as /proc that refuses new files, or any
+    # folder for root): open the file as the writer will, creating nothing that stays.
+    created = not os.path.exists(path)
+    try:
+        with open(path, "xb" if created else "ab"):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {option} {path!r}: "
+                         f"{error.strerror or error}") from None
+    if created:
+        os.remove(path)

@@ -122,6 +122,26 @@ def check_unpack(unpack, packed, n, expected):
         assert got.dtype == np.int8 and np.array_equal(got, expected)
 
 
+# --- every packer refuses a weight that is not ternary, at its first position ----------------------
+
+@examples(150)
+@given(st.data(), shapes_2d, st.sampled_from([np.int8, np.int32, np.int64, np.uint8]))
+def test_packers_refuse_non_ternary(data, shape, dtype):
+    info = np.iinfo(dtype)
+    w = data.draw(hnp.arrays(dtype, shape, elements=st.one_of(
+        st.sampled_from([v for v in (-1, 0, 1) if info.min <= v]),
+        st.integers(int(info.min), int(info.max)))))
+    bad = [index for index in np.ndindex(*shape) if int(w[index]) not in (-1, 0, 1)]
+    for pack in (pack_i2, pack_i2_lanes, pack_t5):
+        if not bad:
+            pack(w)
+            continue
+        with pytest.raises(ValueError) as error:
+            pack(w)
+        assert str(error.value) == (f"weights must be ternary (-1, 0, +1); found "
+                                    f"{int(w[bad[0]])} at {index_text(bad[0])}")
+
+
 # --- i2, HuggingFace checkpoint layout ----------------------------------------------------------
 
 @examples(150)

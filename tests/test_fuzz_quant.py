@@ -160,7 +160,7 @@ def outcome(function, *args):
 
 # --- properties ---------------------------------------------------------------------------------
 
-@examples(150)
+@examples(400)
 @given(st.data(), shapes, st.booleans())
 @example(None, np.array([0.5, 1.5, 1.0, 1.0]), False)       # mean 1: 0.5 -> 0, 1.5 -> 2 -> 1
 @example(None, np.array([-0.5, -1.5, 1.0, 1.0]), False)     # -0.5 -> -0 -> 0
@@ -179,7 +179,7 @@ def test_quantize_weights(data, shape_or_array, allow_non_finite):
     check(got, expected)
 
 
-@examples(150)
+@examples(400)
 @given(st.data(), shapes, st.booleans())
 @example(None, np.array([[127, 2.5, 3.5, -2.5, -0.5]]), False)   # docs/numerics.md
 @example(None, np.array([1, -2, 0.5]), False)                     # s = 63.5: 63.5 -> 64
