@@ -1,6 +1,7 @@
 """Formal checks of the top level's stream ports and job protocol (rtl/top.py,
 ``docs/interface.md``), on a small accelerator: 2x2 array, 2-bit activations, ``max_m = 2``,
-``max_k = 4``, ``max_n = 2``, a 4-word weight SRAM (``CONFIG``).
+``max_k = 4``, ``max_n = 2``, a 4-word weight SRAM (``CONFIG``), with one result beat per
+row and with two (``result_lanes = 1``, through the result serializer).
 
 * **Combinational paths** (structural, exact for the netlist): no output port depends
   combinationally on any input port. That contains the interface's rules: no ``ready`` depends
@@ -8,14 +9,14 @@
   Checked by yosys on the flattened design: the combinational input cone of every output holds
   no input (``select -assert-none``); a control design with a combinational path shows the
   check can fail.
-* **Stream and job rules** (bounded model check from reset, depth :data:`BMC_DEPTH`): for any
+* **Stream and job rules** (bounded model check from reset, depth :func:`bmc_depth`): for any
   command sequence (sizes in or out of range, commands offered while busy), any weights,
   activations and result backpressure the sources may produce under the stream rules
   (``Assume``: a source holds ``valid`` and its payload until ``ready``), and a reset at any
   cycle: ``results`` holds ``valid`` and its payload until ``ready``; ``cmd.ready`` is
   ``~busy``; ``busy``, ``done`` and ``cmd_error`` follow an independent model of the interface
   document (a valid command starts a job whose ``busy`` falls, and ``done`` pulses, in the
-  cycle after its ``M * ceil(N / cols)``-th result beat; an invalid one only sets
+  cycle after its ``M * ceil(N / cols) * result_beats_per_row``-th result beat; an invalid one only sets
   ``cmd_error``; the next valid one clears it; reset clears all three); no result beat, weight
   ``ready`` or activation ``ready`` outside a job, and no job takes more weight or activation
   beats than its tiles hold.
@@ -23,10 +24,11 @@
   command with a bad size; a job completes after a reset in the middle of another.
 
 The depth: the largest job this configuration accepts (M = 2, K = 4, N = 2) takes
-``AccelConfig.cycles(2, 4, 2)`` = 18 cycles from its first weight word to its last result
-beat with sources always valid and the sink always ready; with the command cycle and the cycle
-``done`` pulses that is 20 cycles from reset. :data:`BMC_DEPTH` adds margin for a bad command
-and a few idle or stalled cycles, so every path from reset through one complete job of any
+``AccelConfig.cycles(2, 4, 2)`` = 18 cycles (20 with two result beats per row) from its first
+weight word to its last result beat with sources always valid and the sink always ready; with
+the command cycle and the cycle ``done`` pulses that is 20 (22) cycles from reset.
+:func:`bmc_depth` adds margin for a bad command and a few idle or stalled cycles (depth 24,
+26), so every path from reset through one complete job of any
 size, preceded by an invalid command or a reset, lies within the checked depth (the covers
 show they are reached). Longer runs repeat the same blocks, whose own protocols are proven
 unbounded (``tests/test_formal_fifos.py``).
@@ -51,11 +53,18 @@ from rtl.top import TernaryAccelerator
 CONFIG = AccelConfig(rows=2, cols=2, act_bits=2, acc_bits=5, max_m=2, max_k=4, max_n=2,
                      wmem_depth=4)
 
-#: Steps of the bounded check: the largest job from reset (20 cycles, see above) plus margin.
-BMC_DEPTH = 24
+#: The configurations checked: one result beat per row, and two (the result serializer).
+CONFIGS = {"one_beat": CONFIG, "two_beats": replace(CONFIG, result_lanes=1)}
 
-#: Steps of the covers: the largest job after a bad command or an aborted job.
-COVER_DEPTH = 26
+#: Steps beyond the largest job's cycles: reset, command, the cycle ``done`` pulses, and
+#: margin for a bad command before it and a few idle or stalled cycles.
+MARGIN = 6
+
+
+def bmc_depth(cfg):
+    """Steps of the bounded check: the largest job's cycles (``AccelConfig.cycles``) plus
+    :data:`MARGIN` (24 for ``CONFIG``, 26 with two result beats per row)."""
+    return cfg.cycles(cfg.max_m, cfg.max_k, cfg.max_n) + MARGIN
 
 
 def _ceil_div(a, b):
@@ -83,9 +92,12 @@ def _sink_rules(m, port):
 class TopProtocol(Elaboratable):
     """The harness: the accelerator with free inputs and the interface document's model."""
 
+    def __init__(self, cfg):
+        self.cfg = cfg
+
     def elaborate(self, platform):
         m = Module()
-        cfg = CONFIG
+        cfg = self.cfg
         m.submodules.dut = dut = TernaryAccelerator(cfg)
         m.d.comb += [
             dut.cmd.valid.eq(AnySeq(1)),
@@ -126,7 +138,7 @@ class TopProtocol(Elaboratable):
             with m.If(sizes_ok):
                 m.d.sync += [
                     busy.eq(1), error.eq(0),
-                    results_left.eq(size.m * n_tiles),
+                    results_left.eq(size.m * n_tiles * cfg.result_beats_per_row),
                     weights_left.eq(cfg.rows * k_tiles * n_tiles),
                     activations_left.eq(size.m * k_tiles * n_tiles),
                 ]
@@ -219,15 +231,20 @@ def test_check_finds_a_combinational_path():
     assert combinational_paths(_ReadyFromValid(), "comb_control") == ["i__valid"]
 
 
-@pytest.mark.parametrize("result_lanes", [None, 1], ids=["one_beat_per_row", "two_beats"])
-def test_no_output_depends_combinationally_on_an_input(result_lanes):
-    config = CONFIG if result_lanes is None else replace(CONFIG, result_lanes=result_lanes)
-    assert combinational_paths(TernaryAccelerator(config), f"comb_top_{result_lanes}") == []
+@pytest.mark.parametrize("name", CONFIGS)
+def test_no_output_depends_combinationally_on_an_input(name):
+    assert combinational_paths(TernaryAccelerator(CONFIGS[name]), f"comb_top_{name}") == []
 
 
-def test_top_stream_and_job_rules_bounded():
-    prove(TopProtocol(), "top_protocol", mode="bmc", depth=BMC_DEPTH, solver="yices")
+@pytest.mark.parametrize("name", CONFIGS)
+def test_top_stream_and_job_rules_bounded(name):
+    cfg = CONFIGS[name]
+    prove(TopProtocol(cfg), f"top_protocol_{name}", mode="bmc", depth=bmc_depth(cfg),
+          solver="yices")
 
 
-def test_top_completes_jobs():
-    prove(TopProtocol(), "top_cover", mode="cover", depth=COVER_DEPTH, solver="yices")
+@pytest.mark.parametrize("name", CONFIGS)
+def test_top_completes_jobs(name):
+    cfg = CONFIGS[name]
+    prove(TopProtocol(cfg), f"top_cover_{name}", mode="cover", depth=bmc_depth(cfg) + 2,
+          solver="yices")
