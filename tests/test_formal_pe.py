@@ -24,7 +24,7 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assert, Cover
 
-from formal_sby import elaborate_with_internals, prove
+from formal_sby import elaborate_with_internals, prove, ternary_weight
 from rtl.pe import TernaryPE
 
 #: (act_bits, psum_in_bits, psum_out_bits): the top row (no psum_in), a row whose sum needs
@@ -32,10 +32,6 @@ from rtl.pe import TernaryPE
 #: the narrowest activation.
 WIDTHS = [(8, 0, 9), (8, 9, 10), (8, 12, 12), (2, 3, 4)]
 
-
-def _weight(code):
-    """-1, 0 or +1 of a TernaryCode, by the table of its docstring (a signed 2-bit value)."""
-    return Mux(code.nz, Mux(code.neg, C(-1, signed(2)), C(1, signed(2))), C(0, signed(2)))
 
 
 class PEProperties(Elaboratable):
@@ -75,7 +71,7 @@ class PEProperties(Elaboratable):
         # The expectation of the next cycle, computed wide and then taken modulo the output.
         psum_in = dut.psum_in if psum_in_bits else C(0, signed(1))
         wide = Signal(signed(max(psum_in_bits, act_bits) + 4))
-        m.d.comb += wide.eq(psum_in + _weight(code) * dut.x_in)
+        m.d.comb += wide.eq(psum_in + ternary_weight(code) * dut.x_in)
         expected = Signal(signed(psum_out_bits))
         expected_valid = Signal()
         x_before = Signal(signed(act_bits))

