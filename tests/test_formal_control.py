@@ -23,7 +23,7 @@ from amaranth import *
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert, Assume, Cover
 
-from formal_sby import elaborate_with_internals, prove
+from formal_sby import combinational_paths, elaborate_with_internals, prove
 from rtl.command import JobControl
 from rtl.config import AccelConfig
 from rtl.result_serializer import ResultSerializer
@@ -161,3 +161,17 @@ def test_result_serializer_keeps_the_stream_rules(cols, lanes):
 
 def test_result_serializer_property_is_reachable():
     prove(SerializerProperties(5, 2), "serializer_cover", mode="cover", depth=6)
+
+
+def test_serializer_cuts_through_only_as_documented():
+    """The serializer's documented cut-through paths, and no other: ``o.valid`` from
+    ``i.valid``, ``o.payload`` from ``i.payload``, ``i.ready`` from ``o.ready``. The job
+    control's ``start`` and ``size`` follow the command in its cycle (documented); every other
+    output, ``cmd.ready`` included, is a register."""
+    assert combinational_paths(ResultSerializer(signed(LANE_BITS), cols=5, lanes=2),
+                               "comb_serializer") == ["i__payload", "i__valid", "o__ready"]
+    assert combinational_paths(JobControl(CONFIG), "comb_job_start",
+                               ["job__start", "job__size"]) == ["cmd__payload", "cmd__valid"]
+    others = ["cmd__ready", "done", "cmd_error", "job__busy", "job__job_m", "job__job_k",
+              "job__single_m", "job__m_minus_2"]
+    assert combinational_paths(JobControl(CONFIG), "comb_job_registers", others) == []

