@@ -8,7 +8,8 @@ change one or two things. Every run must exit 0 or 2, never raise; exit 2 prints
 line, ``PROG: error: ...``, on stderr, nothing on stdout and writes nothing; exit 0 prints
 what the tool documents (the answer and one timing line, or the generator's one line).
 
-Nothing expensive runs: ``python -m gen`` writes into a temporary folder and generates the
+Every path drawn is in a temporary folder (the trained checkpoint is copied there). Nothing
+expensive runs: ``python -m gen`` writes into a temporary folder and generates the
 real Verilog only for arrays of at most 2x2 (larger ones get three stand-in files, since
 the generator itself is tested in tests/test_gen_cli.py), synthesis is never started;
 golden runs a checkpoint of 6 tokens; the co-simulation stops where the Verilog of the
@@ -21,6 +22,7 @@ Example counts: ``tests/fuzzing.py`` profiles.
 import os
 import pathlib
 import re
+import shutil
 
 import pytest
 from hypothesis import currently_in_test_context, event, given, strategies as st
@@ -57,6 +59,7 @@ def places(tmp_path_factory):
                           num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=8,
                           eos_token_id=1)
     save_checkpoint(BitNetModel(config, random_params(config, seed=3)), root / "tiny")
+    shutil.copytree(SORT_DIGITS, root / "sort-digits")   # python -m gen -o may write there
     (root / "file.txt").write_text("x")
     (root / "folder").mkdir()
     return root
@@ -129,7 +132,8 @@ def run(main, argv, capsys, *folders):
 # --- argument lists -----------------------------------------------------------------------------
 
 def path_values(places):
-    return st.sampled_from([str(places / "tiny"), SORT_DIGITS, str(places / "file.txt"),
+    return st.sampled_from([str(places / "tiny"), str(places / "sort-digits"),
+                            str(places / "file.txt"),
                             str(places / "folder"), str(places / "folder") + os.sep,
                             str(places / "missing" / "x"), "out", "out/", "", "-", ".",
                             "a\nb", "logits.npy", "run.json", "run.png", "/proc/x",
@@ -181,8 +185,8 @@ def valid_start(tool, places):
                                 ["--rows", "8", "--cols", "8", "--synth", "ecp5"]])
     base = [["--checkpoint", str(places / "tiny"), "--prompt-ids", "0,3", "--max-new-tokens",
              "3"],
-            ["--checkpoint", SORT_DIGITS, "--prompt", "531962=", "--max-new-tokens", "2",
-             "--stop-at-eos"],
+            ["--checkpoint", str(places / "sort-digits"), "--prompt", "531962=",
+             "--max-new-tokens", "2", "--stop-at-eos"],
             ["--checkpoint", str(places / "tiny"), "--prompt-ids", "2", "--max-new-tokens", "2",
              "--temperature", "1.5", "--top-k", "3", "--seed", "4"]]
     return st.sampled_from(base)
