@@ -27,6 +27,8 @@ import shutil
 import pytest
 from hypothesis import currently_in_test_context, event, given, strategies as st
 
+import cosim.build
+import cosim.design_cache
 import cosim.transformer
 import gen.cli
 import gen.emit
@@ -92,10 +94,14 @@ def sandbox(tmp_path, monkeypatch):
 
 @pytest.fixture
 def no_cosim(sandbox, monkeypatch):
-    """The co-simulation stops where it would generate the accelerator's Verilog."""
-    def emit_verilog(config):
+    """The co-simulation stops where it would look for a built simulator (the design index
+    would otherwise find one that an earlier test built, and run it) or generate the
+    accelerator's Verilog; builds go to the sandbox."""
+    def stop(*args, **kwargs):
         raise Reached("co-simulation")
-    monkeypatch.setattr(gen.emit, "emit_verilog", emit_verilog)
+    monkeypatch.setattr(cosim.design_cache, "cached_simulator", stop)
+    monkeypatch.setattr(gen.emit, "emit_verilog", stop)
+    monkeypatch.setattr(cosim.build, "BUILD_ROOT", sandbox / "sim_build")
     return sandbox
 
 
