@@ -78,9 +78,10 @@ endmodule
 @cocotb.test()
 async def x_on_busy(dut):
     """After reset, an X deposited into the job control's ``busy`` register
-    (``control.job__busy``; Icarus exposes internal signals) between two rising edges: ``busy`` and ``cmd__ready = ~busy`` are X at
-    the falling edge, so the monitor must stop the simulation (this test fails when the
-    monitor is live; the pytest side expects that failure). (An X on an input port would not
+    (``control.job__busy``; Icarus exposes internal signals) between two rising edges:
+    ``busy`` and ``cmd__ready = ~busy`` are X at the falling edge, so the monitor must stop
+    the simulation (this test fails when the monitor is live; the pytest side expects that
+    failure). (An X on an input port would not
     do: the design reads ``cmd__valid`` in ``if`` statements, which take X as false.)"""
     from cocotb.triggers import FallingEdge
     from cocotb.types import Logic
