@@ -88,12 +88,14 @@ class SimulatorJob:
         return self.path("sim.log")
 
     def run(self, module, *, config=None, job_file=None, env=None, test_filter=None,
-            show_progress=False, log_to_file=True):
+            plusargs=(), show_progress=False, log_to_file=True):
         """Run the cocotb tests of ``module``; return the number of tests that ran (all
         passed).
 
         ``config`` (JSON-able) and ``job_file`` (a name in the run folder) reach the tests
-        through :func:`job_config` and :func:`job_file`; ``env`` adds variables. The
+        through :func:`job_config` and :func:`job_file`; ``env`` adds variables; ``plusargs``
+        go to the simulator's command line (``+verilator+seed+N`` ...). ``module`` may be a
+        list of modules. The
         simulator's output goes to ``sim.log`` in the run folder; with ``show_progress``, the
         lines the tests print with :func:`progress` also reach this process's standard error.
         ``log_to_file=False`` leaves all output to this process (a bench under pytest, which
@@ -120,8 +122,8 @@ class SimulatorJob:
             runner.test(test_module=module, hdl_toplevel=self.build.toplevel,
                         hdl_toplevel_lang="verilog", build_dir=self.build.folder,
                         test_dir=self.folder, extra_env=variables, test_filter=test_filter,
-                        waves=waves_requested(), results_xml=str(results),
-                        log_file=self.log if log_to_file else None)
+                        plusargs=list(plusargs), waves=waves_requested(),
+                        results_xml=str(results), log_file=self.log if log_to_file else None)
         except (SystemExit, RuntimeError) as error:   # cocotb's runner exits on a failure
             stopped = f"the simulator stopped ({error})"
         try:

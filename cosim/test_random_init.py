@@ -142,24 +142,11 @@ def test_strip_initial_values_design(label):
 def _run(build, module_names, seed, folder, config, test_filter):
     """Run ``module_names``' cocotb tests in ``build`` with Verilator's random initial state
     from ``seed``; fail unless every test ran and passed."""
-    import json
-    import os
-    from cocotb_tools.runner import get_results
-    from .build import TopPortsVerilator, verilator_environment
-    from .runner import CONFIG_VARIABLE, SEED_VARIABLE
-    verilator_environment()
-    variables = {CONFIG_VARIABLE: json.dumps(config)}
-    if SEED_VARIABLE in os.environ:
-        variables[SEED_VARIABLE] = os.environ[SEED_VARIABLE]
-    folder.mkdir(parents=True, exist_ok=True)
-    results = folder / "results.xml"
-    TopPortsVerilator().test(
-        test_module=list(module_names), hdl_toplevel=build.toplevel,
-        hdl_toplevel_lang="verilog", build_dir=build.folder, test_dir=folder,
-        extra_env=variables, test_filter=test_filter, results_xml=str(results),
-        plusargs=[f"+verilator+seed+{seed}", "+verilator+rand+reset+2"])
-    total, failed = get_results(results)
-    assert failed == 0, f"seed {seed}: {failed} of {total} cocotb tests failed"
+    from .runner import SimulatorJob
+    with SimulatorJob(build, f"seed{seed}", folder=folder) as job:
+        total = job.run(list(module_names), config=config, test_filter=test_filter,
+                        plusargs=[f"+verilator+seed+{seed}", "+verilator+rand+reset+2"],
+                        log_to_file=False)
     assert total > len(TOP_TESTS), f"seed {seed}: only {total} cocotb tests ran"
     return total
 
