@@ -97,6 +97,22 @@ def gemm_bound(k):
     return 128 * int(k)
 
 
+def _gemm_operands(xq, wq):
+    """``xq [M, K]`` and ``wq [N, K]`` as integer arrays with one K, or the documented
+    ``TypeError``/``ValueError`` (types, then dimensions, then K)."""
+    xq = as_integer_array(xq, "activations")
+    wq = as_integer_array(wq, "weights")
+    if xq.ndim != 2:
+        raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
+    if wq.ndim != 2:
+        raise ValueError(f"weights must be a 2-D array [N, K], got shape {wq.shape}")
+    if wq.shape[1] != xq.shape[1]:
+        raise ValueError(
+            f"K mismatch: activations have K={xq.shape[1]} but weights have K={wq.shape[1]}"
+        )
+    return xq, wq
+
+
 def int_gemm(xq, wq):
     """Exact integer matrix product ``Y = Xq @ Wq.T``.
 
@@ -130,17 +146,8 @@ def int_gemm(xq, wq):
         * ``"activations must be int8 (-128..127); found 200 at [0, 1]"``
         * ``"weights must be ternary (-1, 0, +1); found 2 at [0, 1]"``
     """
-    xq = as_integer_array(xq, "activations")
-    wq = as_integer_array(wq, "weights")
-    if xq.ndim != 2:
-        raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
-    if wq.ndim != 2:
-        raise ValueError(f"weights must be a 2-D array [N, K], got shape {wq.shape}")
+    xq, wq = _gemm_operands(xq, wq)
     k = xq.shape[1]
-    if wq.shape[1] != k:
-        raise ValueError(
-            f"K mismatch: activations have K={k} but weights have K={wq.shape[1]}"
-        )
     if k > MAX_K:
         raise ValueError(
             f"K={k} is too large; int32 results are exact only for K <= {MAX_K}"
@@ -183,16 +190,7 @@ def int8_gemm(xq, wq):
         As :func:`int_gemm`, with ``"weights must be int8 (-128..127); found 200 at [0, 1]"``
         for a weight out of range.
     """
-    xq = as_integer_array(xq, "activations")
-    wq = as_integer_array(wq, "weights")
-    if xq.ndim != 2:
-        raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
-    if wq.ndim != 2:
-        raise ValueError(f"weights must be a 2-D array [N, K], got shape {wq.shape}")
-    if wq.shape[1] != xq.shape[1]:
-        raise ValueError(
-            f"K mismatch: activations have K={xq.shape[1]} but weights have K={wq.shape[1]}"
-        )
+    xq, wq = _gemm_operands(xq, wq)
     check_int8(xq, "activations")
     check_int8(wq, "weights")
     y = None
