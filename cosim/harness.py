@@ -231,6 +231,16 @@ module {name} (
         .results__ready(results_ready)
     );
 
+    // The run is over: the result file is flushed and every file closed.
+    task close_files;
+        begin
+            $fclose(command_file);
+            $fclose(weight_file);
+            $fclose(activation_file);
+            $fclose(result_file);
+        end
+    endtask
+
     // The file reads go through blocking assignments to *_next, then into registers.
     /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
@@ -274,10 +284,7 @@ module {name} (
                         state <= COMMAND;
                     end else begin
                         finished <= 1'b1;
-                        $fclose(command_file);
-                        $fclose(weight_file);
-                        $fclose(activation_file);
-                        $fclose(result_file);
+                        close_files();
                     end
                 end
             end
@@ -319,10 +326,7 @@ module {name} (
                         end else begin
                             state <= IDLE;
                             finished <= 1'b1;
-                            $fclose(command_file);
-                            $fclose(weight_file);
-                            $fclose(activation_file);
-                            $fclose(result_file);
+                            close_files();
                         end
                     end
                 end
