@@ -18,6 +18,14 @@ Numerics. Every step is float32 and, where it reduces, has a fixed summation ord
 logits do not depend on a BLAS library, on how many tokens one call processes, or on the
 cache: prefill and token-by-token decoding give identical arrays (``np.array_equal``).
 
+Batches. :meth:`BitNetModel.forward_batch` runs several sequences (each with its own cache and
+positions, of any lengths) in one pass: every BitLinear projection is one GEMM over the rows of
+all sequences stacked, attention runs per sequence. Every step but attention is row by row
+(activations are quantized per token, the integer GEMM is exact), so each sequence's logits
+equal its own :meth:`~BitNetModel.forward` bit for bit. :meth:`BitNetModel.steps_batch` is
+batched decode on top of it (prefill stacked, then one GEMM per projection per decode step with
+``M`` = the live sequences); the single-sequence loop is the same code with a batch of one.
+
 * RMSNorm: ``(x * (1 / sqrt(mean(x*x) + eps))) * weight``; ``mean`` is NumPy's pairwise
   float32 sum over the row divided by its length.
 * Rotary embedding, half split (``rotate_half``): ``inv_freq[i] = 1 / theta**(2i/d)``,
@@ -252,18 +260,21 @@ class BitNetModel:
         """Logits of a whole sequence: ``forward(token_ids)`` with a fresh cache."""
         return self.forward(token_ids)
 
-    def _check_tokens(self, token_ids, start):
-        ids = as_integer_array(token_ids, "token_ids")
+    def _check_tokens(self, token_ids, start, name="token_ids"):
+        """``token_ids`` as int64 ``[T]``, checked; ``name`` labels the messages (a batch names
+        its entry, ``"prompts[1]"``, and prefixes the context message with it)."""
+        ids = as_integer_array(token_ids, name)
         if ids.ndim != 1 or ids.size == 0:
-            raise ValueError(f"token_ids must be a non-empty 1-D array [T], got shape {ids.shape}")
+            raise ValueError(f"{name} must be a non-empty 1-D array [T], got shape {ids.shape}")
         bad = (ids < 0) | (ids >= self.config.vocab_size)
         if bad.any():
             index = first_bad_index(bad)
-            raise ValueError(f"token_ids must lie in [0, {self.config.vocab_size}); found "
+            raise ValueError(f"{name} must lie in [0, {self.config.vocab_size}); found "
                              f"{ids[index]} at {format_index(index)}")
         limit = self.config.max_position_embeddings
         if start + ids.size > limit:
-            raise ValueError(f"{start} cached + {ids.size} new positions exceed "
+            where = "" if name == "token_ids" else f"{name}: "
+            raise ValueError(f"{where}{start} cached + {ids.size} new positions exceed "
                              f"max_position_embeddings={limit}")
         return ids.astype(np.int64)
 
@@ -301,18 +312,84 @@ class BitNetModel:
             ``"60 cached + 8 new positions exceed max_position_embeddings=64"``,
             ``"cache belongs to a different configuration"``.
         """
+        cache = self.new_cache() if cache is None else self._check_cache(cache, "cache")
+        ids = self._check_tokens(token_ids, cache.length)
+        return self._forward([(ids, cache)], last_only)[0]
+
+    def forward_batch(self, token_ids, caches, *, last_only=False):
+        """:meth:`forward` for several sequences in one pass: every projection is ONE GEMM
+        over the rows of all sequences stacked (sequence 0's tokens, then sequence 1's ...),
+        so a hardware backend streams each weight matrix once for the whole batch.
+
+        Each sequence keeps its own cache and positions; sequences may have different lengths
+        and different cache lengths. Everything but attention works row by row (per-token
+        activation quantization, exact integer GEMM, norms, rotary embedding, ``lm_head``), and
+        attention runs per sequence against its own cache, so every sequence's logits are
+        bit-identical to :meth:`forward` on it alone.
+
+        Parameters
+        ----------
+        token_ids : sequence of array_like of integer dtype, each shape [T_i], T_i >= 1
+        caches : sequence of KVCache, one distinct cache per sequence
+            Each advanced by its ``T_i`` on success; a pass that raises advances none.
+        last_only : bool, keyword-only
+
+        Returns
+        -------
+        list of numpy.ndarray of float32, ``[T_i, vocab_size]`` (or ``[1, vocab_size]``)
+
+        Raises
+        ------
+        TypeError
+            ``"token_ids must be a list of token id arrays, not int"``, ``"caches must be a
+            list of KVCache, not dict"``, ``"caches[1] must be a KVCache, not dict"``, and
+            those of :meth:`forward` naming the entry (``"token_ids[1] must be an integer
+            array, got float64"``).
+        ValueError
+            ``"token_ids must hold at least one sequence"``,
+            ``"caches has 2 entries for 3 sequences"``,
+            ``"caches[0] and caches[2] are the same cache"``,
+            ``"token_ids[1]: 60 cached + 8 new positions exceed max_position_embeddings=64"``,
+            and those of :meth:`forward` naming the entry.
+        """
+        token_ids = _check_list(token_ids, "token_ids", "a list of token id arrays")
+        if not token_ids:
+            raise ValueError("token_ids must hold at least one sequence")
+        caches = _check_list(caches, "caches", "a list of KVCache")
+        if len(caches) != len(token_ids):
+            raise ValueError(f"caches has {len(caches)} entries for {len(token_ids)} sequences")
+        seen = {}
+        for i, cache in enumerate(caches):
+            self._check_cache(cache, f"caches[{i}]")
+            if id(cache) in seen:
+                raise ValueError(f"caches[{seen[id(cache)]}] and caches[{i}] are the same cache")
+            seen[id(cache)] = i
+        segments = [(self._check_tokens(ids, cache.length, f"token_ids[{i}]"), cache)
+                    for i, (ids, cache) in enumerate(zip(token_ids, caches))]
+        return self._forward(segments, last_only)
+
+    def _check_cache(self, cache, name):
+        if not isinstance(cache, KVCache):
+            what = "a KVCache or None" if name == "cache" else "a KVCache"
+            raise TypeError(f"{name} must be {what}, not {type(cache).__name__}")
+        if cache.config != self.config:
+            raise ValueError(f"{name} belongs to a different configuration")
+        return cache
+
+    def _forward(self, segments, last_only):
+        """The forward pass of checked ``segments`` (``[(ids int64 [T_i], cache)]``, distinct
+        caches): rows stacked for every row-wise step, attention per segment. Returns the list
+        of each segment's logits and advances every cache only when the whole pass succeeded."""
         c = self.config
-        if cache is None:
-            cache = self.new_cache()
-        elif not isinstance(cache, KVCache):
-            raise TypeError(f"cache must be a KVCache or None, not {type(cache).__name__}")
-        elif cache.config != c:
-            raise ValueError("cache belongs to a different configuration")
-        start = cache.length
-        ids = self._check_tokens(token_ids, start)
-        t, heads, kv, d = ids.size, c.num_attention_heads, c.num_key_value_heads, c.head_dim
-        cos, sin = (table[start:] for table in self._rotary(start + t))
-        x = self.params["model.embed_tokens.weight"][ids]
+        heads, kv, d = c.num_attention_heads, c.num_key_value_heads, c.head_dim
+        starts = [cache.length for _, cache in segments]
+        bounds = np.cumsum([0] + [ids.size for ids, _ in segments])
+        t = int(bounds[-1])
+        cos_table, sin_table = self._rotary(max(s + ids.size
+                                                for s, (ids, _) in zip(starts, segments)))
+        cos = np.concatenate([cos_table[s:s + ids.size] for s, (ids, _) in zip(starts, segments)])
+        sin = np.concatenate([sin_table[s:s + ids.size] for s, (ids, _) in zip(starts, segments)])
+        x = self.params["model.embed_tokens.weight"][np.concatenate([ids for ids, _ in segments])]
         try:
             for i in range(c.num_hidden_layers):
                 p, w = f"model.layers.{i}", self.params
@@ -322,10 +399,14 @@ class BitNetModel:
                 v = self._linear(n, f"{p}.self_attn.v_proj").reshape(t, kv, d)
                 q = _rotate(q.transpose(1, 0, 2), cos, sin)              # [heads, T, d]
                 k = _rotate(k.transpose(1, 0, 2), cos, sin)              # [kv, T, d]
-                keys, values = cache._store(i, k.transpose(0, 2, 1), v.transpose(1, 2, 0))
-                a = _attention(q.reshape(kv, heads // kv, t, d), keys, values, start,
-                               self._scale)
-                a = a.reshape(heads, t, d).transpose(1, 0, 2).reshape(t, heads * d)
+                parts = []
+                for (_, cache), start, lo, hi in zip(segments, starts, bounds[:-1], bounds[1:]):
+                    keys, values = cache._store(i, k[:, lo:hi].transpose(0, 2, 1),
+                                                v[lo:hi].transpose(1, 2, 0))
+                    a = _attention(q[:, lo:hi].reshape(kv, heads // kv, hi - lo, d), keys,
+                                   values, start, self._scale)
+                    parts.append(a.reshape(heads, hi - lo, d))
+                a = np.concatenate(parts, axis=1).transpose(1, 0, 2).reshape(t, heads * d)
                 a = _rms_norm(a, w[f"{p}.self_attn.attn_sub_norm.weight"], self._eps)
                 h = x + self._linear(a, f"{p}.self_attn.o_proj")
                 n = _rms_norm(h, w[f"{p}.post_attention_layernorm.weight"], self._eps)
@@ -335,14 +416,17 @@ class BitNetModel:
                 x = h + self._linear(m, f"{p}.mlp.down_proj")
         finally:
             self.current_projection = None
-        cache.length = start + t
-        x = _rms_norm(x[-1:] if last_only else x, self.params["model.norm.weight"], self._eps)
+        for (ids, cache), start in zip(segments, starts):
+            cache.length = start + ids.size
+        if last_only:
+            x, bounds = x[bounds[1:] - 1], np.arange(len(segments) + 1)
+        x = _rms_norm(x, self.params["model.norm.weight"], self._eps)
         logits = np.zeros((x.shape[0], c.vocab_size), np.float32)
         term = np.empty_like(logits)
         for k_index in range(c.hidden_size):         # sequential over the hidden dimension
             np.multiply(x[:, k_index, None], self._lm_head_t[k_index], out=term)
             logits += term
-        return logits
+        return [logits[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
     def generate(self, prompt_ids, max_new_tokens, *, temperature=0.0, top_k=None, seed=None,
                  stop_at_eos=False):
@@ -420,9 +504,118 @@ class BitNetModel:
         ``step`` 0 is the prefill, ``step`` i >= 1 feeds new token i (a hardware GEMM backend
         labels its calls with it). The other arguments and the errors are those of
         :meth:`generate`, checked when this is called, plus ``"on_forward must be callable or
-        None, not int"`` (TypeError).
+        None, not int"`` (TypeError). This is :meth:`steps_batch` with a batch of one.
         """
         prompt = self._check_tokens(prompt_ids, 0)
+        count, options = self._check_generation(max_new_tokens, temperature, top_k,
+                                                stop_at_eos, on_forward)
+        rng = np.random.default_rng(None if seed is None else check_count(seed, "seed"))
+        self._check_room(prompt.size, count, "")
+        return self._steps(prompt, count, rng, options)
+
+    def _steps(self, prompt, count, rng, options):
+        for step in self._batch_steps([prompt], count, [rng], *options):
+            (_, token, logits), = step
+            yield token, logits
+
+    def generate_batch(self, prompts, max_new_tokens, *, temperature=0.0, top_k=None,
+                       seed=None, stop_at_eos=False):
+        """:meth:`generate` for a batch of prompts decoded together (see :meth:`steps_batch`):
+        a list of int64 arrays, the new tokens of each prompt in order, each equal to
+        :meth:`generate` of that prompt alone."""
+        return [ids for ids, _ in self.generate_batch_with_logits(
+            prompts, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+            stop_at_eos=stop_at_eos)]
+
+    def generate_batch_with_logits(self, prompts, max_new_tokens, *, temperature=0.0,
+                                   top_k=None, seed=None, stop_at_eos=False, on_forward=None):
+        """:meth:`generate_with_logits` for a batch of prompts decoded together: a list with
+        one ``(ids int64 [n_i], logits float32 [n_i, vocab_size])`` per prompt, in order, each
+        bit-identical to :meth:`generate_with_logits` of that prompt alone (with its seed).
+        Arguments and errors as :meth:`steps_batch`."""
+        steps = self.steps_batch(prompts, max_new_tokens, temperature=temperature, top_k=top_k,
+                                 seed=seed, stop_at_eos=stop_at_eos, on_forward=on_forward)
+        tokens = [[] for _ in range(len(prompts))]
+        rows = [[] for _ in range(len(prompts))]
+        for step in steps:
+            for index, token, logits in step:
+                tokens[index].append(token)
+                rows[index].append(logits)
+        vocab = self.config.vocab_size
+        return [(np.asarray(ids, dtype=np.int64),
+                 np.stack(chosen) if chosen else np.zeros((0, vocab), np.float32))
+                for ids, chosen in zip(tokens, rows)]
+
+    def steps_batch(self, prompts, max_new_tokens, *, temperature=0.0, top_k=None, seed=None,
+                    stop_at_eos=False, on_forward=None):
+        """Batched decode: the generation loop of :meth:`steps` for several prompts at once.
+
+        Each sequence has its own :class:`KVCache` and positions; prompts may have different
+        lengths. The prefill is ONE :meth:`forward_batch` pass over all prompts stacked (every
+        projection is one GEMM with ``M = sum of the prompt lengths``); each decode pass feeds
+        the last token of every live sequence, so every projection of a decode step is ONE
+        GEMM with ``M = number of live sequences``: a hardware backend streams each weight
+        matrix once per step for the whole batch. A sequence leaves the batch after its last
+        token (``max_new_tokens`` reached, or an EOS with ``stop_at_eos``); the loop ends when
+        none is left. Activations are quantized per token (row) and the integer GEMM is exact,
+        so stacking rows changes nothing: every sequence's tokens and logits are bit-identical
+        to :meth:`steps` on its prompt alone.
+
+        Yields, once per pass, a list of ``(index, token, logits)`` for the sequences that
+        chose a token in it (index into ``prompts``, ascending; ``logits`` float32
+        ``[vocab_size]``). ``on_forward(step)`` is called before each pass as in
+        :meth:`steps` (0: the prefill; i: the pass that feeds new token i of the live
+        sequences).
+
+        Parameters
+        ----------
+        prompts : sequence of array_like of integer dtype, each shape [P_i], P_i >= 1
+        max_new_tokens : int
+            The same for every prompt; ``P_i + max_new_tokens`` must not exceed
+            ``max_position_embeddings`` for every prompt.
+        seed : None, int, or a sequence of one int per prompt, keyword-only
+            Every sequence samples from its own ``numpy.random.default_rng``: an int seeds
+            each of them with that int (so sequence i equals :meth:`generate` of prompt i
+            with that seed), a sequence gives each prompt its own seed.
+        temperature, top_k, stop_at_eos, on_forward
+            As :meth:`steps`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            All checked when this is called, before any computation: those of :meth:`steps`,
+            the prompt errors naming the entry (``"prompts[1] must lie in [0, 64); found 64
+            at [0]"``), and ``"prompts must be a list of token id arrays, not int"``,
+            ``"seed must be None, an integer or a list of one integer per prompt, not str"``
+            (TypeError); ``"prompts must hold at least one prompt"``,
+            ``"prompts[1]: 9 prompt tokens + 32 new tokens exceed max_position_embeddings=40"``,
+            ``"seed has 2 entries for 3 prompts"``, ``"seed[1] must be a non-negative
+            integer, not -1"`` (ValueError).
+        """
+        prompts = _check_list(prompts, "prompts", "a list of token id arrays")
+        if not prompts:
+            raise ValueError("prompts must hold at least one prompt")
+        checked = [self._check_tokens(prompt, 0, f"prompts[{i}]")
+                   for i, prompt in enumerate(prompts)]
+        count, options = self._check_generation(max_new_tokens, temperature, top_k,
+                                                stop_at_eos, on_forward)
+        if seed is None or isinstance(seed, numbers.Integral):
+            seeds = [None if seed is None else check_count(seed, "seed")] * len(checked)
+        elif isinstance(seed, (list, tuple, np.ndarray)):
+            if len(seed) != len(checked):
+                raise ValueError(f"seed has {len(seed)} entries for {len(checked)} prompts")
+            seeds = [check_count(value, f"seed[{i}]") for i, value in enumerate(seed)]
+        else:
+            raise TypeError(f"seed must be None, an integer or a list of one integer per "
+                            f"prompt, not {type(seed).__name__}")
+        for i, prompt in enumerate(checked):
+            self._check_room(prompt.size, count, f"prompts[{i}]: ")
+        rngs = [np.random.default_rng(value) for value in seeds]
+        return self._batch_steps(checked, count, rngs, *options)
+
+    def _check_generation(self, max_new_tokens, temperature, top_k, stop_at_eos, on_forward):
+        """The checked ``max_new_tokens`` and the options ``(temperature, top_k, stops,
+        on_forward)`` of the loop (see :meth:`steps`)."""
         count = check_count(max_new_tokens, "max_new_tokens")
         if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
             raise TypeError(f"temperature must be a number, not {type(temperature).__name__}")
@@ -435,33 +628,51 @@ class BitNetModel:
                 raise TypeError(f"top_k must be an integer or None, not {type(top_k).__name__}")
             if not 1 <= top_k <= vocab:
                 raise ValueError(f"top_k must be an integer from 1 to {vocab}, not {top_k}")
-        rng = np.random.default_rng(None if seed is None else check_count(seed, "seed"))
         stops = self.config.eos_token_ids if stop_at_eos else ()
         if stop_at_eos and not stops:
             raise ValueError("stop_at_eos needs an eos_token_id in the config")
-        limit = self.config.max_position_embeddings
-        if prompt.size + count > limit:
-            raise ValueError(f"{prompt.size} prompt tokens + {count} new tokens exceed "
-                             f"max_position_embeddings={limit}")
         if on_forward is not None and not callable(on_forward):
             raise TypeError(f"on_forward must be callable or None, "
                             f"not {type(on_forward).__name__}")
-        return self._steps(prompt, count, float(temperature), top_k, rng, stops,
-                           on_forward or (lambda step: None))
+        return count, (float(temperature), top_k, stops, on_forward or (lambda step: None))
 
-    def _steps(self, prompt, count, temperature, top_k, rng, stops, on_forward):
+    def _check_room(self, prompt_tokens, count, where):
+        limit = self.config.max_position_embeddings
+        if prompt_tokens + count > limit:
+            raise ValueError(f"{where}{prompt_tokens} prompt tokens + {count} new tokens exceed "
+                             f"max_position_embeddings={limit}")
+
+    def _batch_steps(self, prompts, count, rngs, temperature, top_k, stops, on_forward):
+        """The loop of :meth:`steps_batch` on checked arguments (``rngs``: one per prompt)."""
         if count == 0:
             return
-        cache = self.new_cache()
+        caches = [self.new_cache() for _ in prompts]
+        live = list(range(len(prompts)))
         on_forward(0)
-        logits = self.forward(prompt, cache, last_only=True)[0]
+        logits = self._forward([(prompt, cache) for prompt, cache in zip(prompts, caches)],
+                               last_only=True)
         for produced in range(1, count + 1):
-            token = _pick(logits, temperature, top_k, rng)
-            yield token, logits
-            if token in stops or produced == count:
+            step, fed = [], []
+            for index, rows in zip(live, logits):
+                token = _pick(rows[0], temperature, top_k, rngs[index])
+                step.append((index, token, rows[0]))
+                if token not in stops and produced < count:
+                    fed.append((index, token))
+            yield step
+            if not fed:
                 return
             on_forward(produced)
-            logits = self.forward(np.array([token]), cache, last_only=True)[0]
+            live = [index for index, _ in fed]
+            logits = self._forward([(np.array([token], dtype=np.int64), caches[index])
+                                    for index, token in fed], last_only=True)
+
+
+def _check_list(value, name, what):
+    """``value`` as a list when it is a list, tuple or array (its entries along the first
+    axis); otherwise the TypeError ``"<name> must be <what>, not <type>"``."""
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be {what}, not {type(value).__name__}")
+    return list(value)
 
 
 def _pick(logits, temperature, top_k, rng):

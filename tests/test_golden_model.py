@@ -366,3 +366,179 @@ def test_rope_theta_from_transformers5_rope_parameters():
         BitNetConfig.from_dict(dict(base, rope_parameters={"rope_type": "yarn"}))
     with pytest.raises(ValueError, match=r"disagree$"):
         BitNetConfig.from_dict(dict(base, rope_theta=5.0, rope_parameters={"rope_theta": 6.0}))
+
+
+# --- batched decode -----------------------------------------------------------------------------
+
+
+BATCH_PROMPTS = [[7], [1, 9, 27, 4], list(range(10, 19)), [3, 3, 60, 2, 2, 8, 1]]   # 1, 4, 9, 7
+
+
+def _recording(model):
+    """A GEMM backend that records ``(pass, projection, xq)`` of every call."""
+    calls, current = [], [None]
+
+    def backend(xq, wq):
+        calls.append((current[0], model.current_projection, xq.copy()))
+        return int_gemm(xq, wq)
+
+    def on_forward(step):
+        current[0] = step
+    return backend, on_forward, calls
+
+
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(temperature=3.0, seed=17),
+    dict(temperature=2.0, top_k=5, seed=[4, 5, 6, 7]),
+], ids=["greedy", "sampled-one-seed", "top-k-seed-per-prompt"])
+def test_batched_generation_equals_each_prompt_alone(options):
+    """Every sequence's tokens and logits are bit-identical to generate_with_logits on its
+    prompt alone (prompts of 1, 4, 9 and 7 tokens)."""
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=21))
+    results = model.generate_batch_with_logits(BATCH_PROMPTS, 12, **options)
+    assert len(results) == len(BATCH_PROMPTS)
+    for i, (prompt, (ids, logits)) in enumerate(zip(BATCH_PROMPTS, results)):
+        alone = dict(options)
+        if isinstance(alone.get("seed"), list):
+            alone["seed"] = alone["seed"][i]
+        expected_ids, expected_logits = model.generate_with_logits(prompt, 12, **alone)
+        assert ids.dtype == np.int64 and np.array_equal(ids, expected_ids), i
+        assert logits.dtype == np.float32 and logits.shape == (12, config.vocab_size)
+        assert np.array_equal(logits, expected_logits), i
+    plain = model.generate_batch(BATCH_PROMPTS, 12, **options)
+    assert all(np.array_equal(a, ids) for a, (ids, _) in zip(plain, results))
+    if "seed" in options:                       # the sampling really depends on the seed
+        other = model.generate_batch(BATCH_PROMPTS, 12, **dict(options, seed=99))
+        assert any(not np.array_equal(a, b) for a, b in zip(plain, other))
+
+
+def test_every_projection_of_a_decode_step_is_one_gemm_over_the_live_sequences():
+    """Prefill: one GEMM per projection over all prompts stacked (M = 1 + 4 + 9 + 7); decode
+    step i: one GEMM per projection with M = the live sequences, whose rows are exactly the
+    rows each sequence's own GEMM gets when it is generated alone (per-token activation
+    quantization keeps every row's scale). A sequence that meets its EOS leaves the batch."""
+    config = tiny_config()
+    model = BitNetModel(config, random_params(config, seed=21))
+    greedy = [model.generate(prompt, 6) for prompt in BATCH_PROMPTS]
+    eos = int(greedy[2][1])                     # prompt 2 stops after its second new token
+    eos_model = BitNetModel(tiny_config(eos_token_id=eos), model.params)
+    alone = [eos_model.generate(prompt, 6, stop_at_eos=True) for prompt in BATCH_PROMPTS]
+    assert len(alone[2]) == 2 and any(len(ids) == 6 for ids in alone)
+    backend, on_forward, calls = _recording(eos_model)
+    eos_model.gemm = backend
+    results = eos_model.generate_batch_with_logits(BATCH_PROMPTS, 6, stop_at_eos=True,
+                                                   on_forward=on_forward)
+    assert [ids.tolist() for ids, _ in results] == [ids.tolist() for ids in alone]
+    names = projection_names(config)
+    passes = sorted({step for step, _, _ in calls})
+    assert passes == list(range(6))             # the prefill, then new tokens 1..5 fed back
+    for step in passes:
+        batch = [(name, xq) for s, name, xq in calls if s == step]
+        assert [name for name, _ in batch] == names           # one GEMM per projection
+        live = [i for i, ids in enumerate(alone) if len(ids) > step]
+        rows = 21 if step == 0 else len(live)
+        assert all(xq.shape[0] == rows for _, xq in batch), step
+    assert len([c for c in calls if c[0] == 3 and c[1] == names[0]][0][2]) == 3  # 2 left
+    for i, prompt in enumerate(BATCH_PROMPTS):  # the batch's rows are the solo run's rows
+        solo_backend, solo_forward, solo = _recording(eos_model)
+        eos_model.gemm = solo_backend
+        eos_model.generate_with_logits(prompt, 6, stop_at_eos=True, on_forward=solo_forward)
+        for step, name, xq in solo:
+            live = [j for j, ids in enumerate(alone) if len(ids) > step]
+            if step == 0:
+                lo = sum(len(p) for p in BATCH_PROMPTS[:i])
+                rows = slice(lo, lo + len(prompt))
+            else:
+                rows = slice(live.index(i), live.index(i) + 1)
+            batch = [b for s, n, b in calls if s == step and n == name][0]
+            assert np.array_equal(batch[rows], xq), (i, step, name)
+
+
+def test_forward_batch_equals_forward_with_caches_of_different_lengths(rng):
+    config = tiny_config(num_key_value_heads=1)
+    model = BitNetModel(config, random_params(config, seed=22))
+    history = [rng.integers(0, config.vocab_size, n) for n in (0, 3, 11)]
+    new = [rng.integers(0, config.vocab_size, n) for n in (5, 1, 2)]
+
+    def caches():
+        made = []
+        for past in history:
+            cache = model.new_cache()
+            if past.size:
+                model.forward(past, cache)
+            made.append(cache)
+        return made
+    batch_caches = caches()
+    got = model.forward_batch(new, batch_caches)
+    assert [c.length for c in batch_caches] == [5, 4, 13]
+    for past, ids, logits in zip(history, new, got):
+        full = model(np.concatenate([past, ids]).astype(np.int64))
+        assert logits.dtype == np.float32 and np.array_equal(logits, full[past.size:])
+    last = model.forward_batch(new, caches(), last_only=True)
+    assert [x.shape for x in last] == [(1, config.vocab_size)] * 3
+    assert all(np.array_equal(a, b[-1:]) for a, b in zip(last, got))
+
+
+def _refusing(config):
+    model = BitNetModel(config, random_params(config, seed=1))
+
+    def refuse(xq, wq):
+        raise AssertionError("a GEMM ran")
+    model.gemm = refuse
+    return model
+
+
+@pytest.mark.parametrize("prompts, kwargs, error, message", [
+    ([], {}, ValueError, "prompts must hold at least one prompt"),
+    ((), {}, ValueError, "prompts must hold at least one prompt"),
+    (5, {}, TypeError, "prompts must be a list of token id arrays, not int"),
+    ([[1, 2], list(range(30))], dict(max_new_tokens=11), ValueError,
+     "prompts[1]: 30 prompt tokens + 11 new tokens exceed max_position_embeddings=40"),
+    ([[1], [2, 64]], {}, ValueError, "prompts[1] must lie in [0, 64); found 64 at [1]"),
+    ([[1], np.array([], np.int64)], {}, ValueError,
+     "prompts[1] must be a non-empty 1-D array [T], got shape (0,)"),
+    ([[1], [1.5]], {}, TypeError, "prompts[1] must be an integer array, got float64"),
+    ([[1], [2]], dict(seed=[1, 2, 3]), ValueError, "seed has 3 entries for 2 prompts"),
+    ([[1], [2]], dict(seed=[1, -1]), ValueError,
+     "seed[1] must be a non-negative integer, not -1"),
+    ([[1], [2]], dict(seed="s"), TypeError,
+     "seed must be None, an integer or a list of one integer per prompt, not str"),
+    ([[1], [2]], dict(seed=-2), ValueError, "seed must be a non-negative integer, not -2"),
+    ([[1], [2]], dict(top_k=65), ValueError, "top_k must be an integer from 1 to 64, not 65"),
+    ([[1], [2]], dict(max_new_tokens=-1), ValueError,
+     "max_new_tokens must be a non-negative integer, not -1"),
+])
+def test_batch_errors_come_before_any_computation(prompts, kwargs, error, message):
+    model = _refusing(tiny_config())
+    arguments = {"max_new_tokens": 3, **kwargs}
+    count = arguments.pop("max_new_tokens")
+    for call in (model.generate_batch, model.generate_batch_with_logits, model.steps_batch):
+        with pytest.raises(error, match="^" + re.escape(message) + "$"):
+            call(prompts, count, **arguments)
+    assert [ids.shape for ids in model.generate_batch([[1], [2]], 0)] == [(0,), (0,)]
+
+
+def test_forward_batch_errors():
+    config = tiny_config()
+    model = _refusing(config)
+    cache = model.new_cache()
+    other = tiny_config(num_key_value_heads=4)
+    cases = [
+        ([], [], ValueError, "token_ids must hold at least one sequence"),
+        (3, [cache], TypeError, "token_ids must be a list of token id arrays, not int"),
+        ([[1]], {}, TypeError, "caches must be a list of KVCache, not dict"),
+        ([[1], [2]], [cache], ValueError, "caches has 1 entries for 2 sequences"),
+        ([[1], [2]], [cache, {}], TypeError, "caches[1] must be a KVCache, not dict"),
+        ([[1], [2], [3]], [cache, model.new_cache(), cache], ValueError,
+         "caches[0] and caches[2] are the same cache"),
+        ([[1]], [BitNetModel(other, random_params(other)).new_cache()], ValueError,
+         "caches[0] belongs to a different configuration"),
+        ([[1], np.arange(41)], [cache, model.new_cache()], ValueError,
+         "token_ids[1]: 0 cached + 41 new positions exceed max_position_embeddings=40"),
+    ]
+    for ids, caches, error, message in cases:
+        with pytest.raises(error, match="^" + re.escape(message) + "$"):
+            model.forward_batch(ids, caches)
+    assert cache.length == 0
