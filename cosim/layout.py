@@ -75,7 +75,8 @@ class JobLayout:
 
     @property
     def weight_beats(self):
-        return self.tiles * self.config.rows
+        """``ceil(tiles * rows / rows_per_beat)``: :meth:`rtl.config.AccelConfig.weight_beats`."""
+        return self.config.weight_beats(self.k, self.n)
 
     @property
     def activation_beats(self):
@@ -87,19 +88,21 @@ class JobLayout:
         return self.n_tiles * self.m * self.config.result_beats_per_row
 
     def weight_words(self, wq):
-        """Weights ``W[N, K]`` (ternary, or int8 for the int8 baseline) -> packed SRAM words of
-        the configuration's format (golden's table, :mod:`golden.formats`), in the order the
-        ``weights`` stream takes them: for each N tile, for each K tile, array rows
-        ``0 .. rows-1``; word ``r`` of tile ``(nt, kt)`` holds
-        ``W[nt*cols : nt*cols+cols, kt*rows + r]``, padded with zero weights (which are code
-        ``01``, not all-zero bits, in ``i2``)."""
+        """Weights ``W[N, K]`` (ternary, or int8 for the int8 baseline) -> the ``weights``
+        stream's beats in the configuration's format (golden's table, :mod:`golden.formats`).
+        The job's tile rows, in order: for each N tile, for each K tile, array rows
+        ``0 .. rows-1``, row ``r`` of tile ``(nt, kt)`` holding
+        ``W[nt*cols : nt*cols+cols, kt*rows + r]`` padded with zero weights (which are code
+        ``01``, not all-zero bits, in ``i2``); each beat packs ``rows_per_beat`` consecutive
+        rows together (:meth:`golden.formats.WeightFormat.beats`), the last beat padded with
+        zero rows."""
         cfg = self.config
         padded = np.zeros((self.n_tiles * cfg.cols, self.k_tiles * cfg.rows), dtype=np.int64)
         padded[:self.n, :self.k] = wq
         # [nt, cols, kt, rows] -> [nt, kt, rows, cols]: one word per (tile, row).
         rows = padded.reshape(self.n_tiles, cfg.cols, self.k_tiles, cfg.rows)
         rows = rows.transpose(0, 2, 3, 1).reshape(-1, cfg.cols)
-        return cfg.format.words(rows)
+        return cfg.format.beats(rows, cfg.rows_per_beat)
 
     def activation_words(self, xq):
         """int8 ``X[M, K]`` -> activation beats: for each N tile, for each K tile, rows

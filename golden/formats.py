@@ -106,6 +106,21 @@ class WeightFormat:
         mask = (1 << self.word_bits(rows.shape[1])) - 1
         return [int.from_bytes(row.tobytes(), "little") & mask for row in packed]
 
+    def beats(self, rows, rows_per_beat):
+        """Weights ``[R, lanes]`` -> the words of a port that carries ``rows_per_beat`` rows
+        per beat: rows ``b*k .. b*k+k-1`` packed together as one word of ``k * lanes``
+        weights (:meth:`words`), the last beat padded with zero-weight rows;
+        ``ceil(R / k)`` words. ``rows_per_beat=1`` is :meth:`words`."""
+        rows = as_integer_array(rows, "weights")
+        if rows.ndim != 2:
+            raise ValueError(f"weights must be a 2-D array [rows, lanes], got shape "
+                             f"{rows.shape}")
+        per_beat = check_count(rows_per_beat, "rows_per_beat", positive=True)
+        count = _ceil_div(rows.shape[0], per_beat)
+        padded = np.zeros((count * per_beat, rows.shape[1]), dtype=rows.dtype)
+        padded[:rows.shape[0]] = rows
+        return self.words(padded.reshape(count, per_beat * rows.shape[1]))
+
     def unwords(self, words, lanes):
         """Inverse of :meth:`words`: word integers -> int8 ``[len(words), lanes]``.
 

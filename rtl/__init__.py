@@ -1,4 +1,4 @@
-"""Amaranth description of the ternary systolic-array accelerator.
+"""Amaranth description of the ternary weight-stationary array accelerator.
 
 Start at :class:`TernaryAccelerator` (the top level) and :class:`AccelConfig` (every parameter
 and derived width, and the exact cycle model).
@@ -8,19 +8,18 @@ from .config import AccelConfig, ConfigError, psum_width
 from .pe import TernaryCode, TernaryPE
 from .array import SystolicArray, SystolicColumn
 from .decoder import WeightDecoder
-from .weight_buffer import WeightBuffer
 from .accumulator import Accumulator
 from .skew import SkewBuffer
 from .result_queue import ResultQueue
 from .command import JobControl, command_layout
 from .tile_counter import TileCounter
-from .loader import WeightLoader
+from .weight_store import WeightStore
 from .feeder import ActivationFeeder
 from .delay_line import DelayLine
 from .drain import ResultDrain
 from .top import TernaryAccelerator
 
 __all__ = ["AccelConfig", "ConfigError", "psum_width", "TernaryCode", "TernaryPE",
-           "SystolicArray", "SystolicColumn", "WeightDecoder", "WeightBuffer", "Accumulator",
+           "SystolicArray", "SystolicColumn", "WeightDecoder", "WeightStore", "Accumulator",
            "SkewBuffer", "ResultQueue", "JobControl", "command_layout", "TileCounter",
-           "WeightLoader", "ActivationFeeder", "DelayLine", "ResultDrain", "TernaryAccelerator"]
+           "ActivationFeeder", "DelayLine", "ResultDrain", "TernaryAccelerator"]

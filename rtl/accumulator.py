@@ -4,8 +4,7 @@ from amaranth import *
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .checks import check_integer
-from .config import ROW_SPACING
+from .checks import check_bool, check_integer
 
 
 __all__ = ["Accumulator"]
@@ -31,9 +30,13 @@ class Accumulator(wiring.Component):
               ``result``/``result_valid`` instead
     ========  ===================================================================
 
-    There is no forwarding: a row ``m`` must not arrive again before ``t + ROW_SPACING``
-    (:data:`~rtl.config.ROW_SPACING`, 4 cycles). The accelerator's admission logic guarantees
-    it, and with ``max(M, rows) >= 4`` and a source that keeps up it never has to wait.
+    Without ``forward``, a row ``m`` must not arrive again before ``t + row_spacing`` (4
+    cycles); the accelerator's admission logic guarantees it. With ``forward`` a row may
+    arrive on every cycle: the sums of the last three arrivals (registered at ``t+1``,
+    ``t+2``, ``t+3``, the ones the memory does not yet return) are kept beside it, and an
+    arrival whose row matches one of them adds the most recent instead of the stored sum. The
+    accelerator forwards only when its tiles can be shorter than 4 cycles
+    (:attr:`rtl.config.AccelConfig.accumulator_forwarding`).
 
     The accumulator never stalls; the result sink behind it must take ``result`` on every
     cycle ``result_valid`` is high (the accelerator reserves room in its result queue before
@@ -60,6 +63,8 @@ class Accumulator(wiring.Component):
         Signed width of ``psum``, at least 1.
     depth : int
         Rows stored (``max_m``), at least 1.
+    forward : bool
+        Forward the last three sums (a row may return every cycle); default False.
 
     Attributes
     ----------
@@ -68,16 +73,16 @@ class Accumulator(wiring.Component):
     read_ahead : int
         2: ``read_m`` leads the token by this many cycles (the token pipe taps it there).
     row_spacing : int
-        4: the fewest cycles between two arrivals of one row (the read-ahead, the write one
-        cycle after the arrival, and one cycle for the written word to be readable): the
-        accelerator's :data:`~rtl.config.ROW_SPACING`.
+        4: without ``forward``, the fewest cycles between two arrivals of one row (the
+        read-ahead, the write one cycle after the arrival, and one cycle for the written word
+        to be readable): the accelerator's :data:`~rtl.config.ROW_SPACING`.
     """
 
     latency = 1
     read_ahead = 2
     row_spacing = read_ahead + latency + 1
 
-    def __init__(self, *, cols, acc_bits, column_bits, depth):
+    def __init__(self, *, cols, acc_bits, column_bits, depth, forward=False):
         check_integer("cols", cols, 1)
         check_integer("acc_bits", acc_bits, 1)
         check_integer("column_bits", column_bits, 1)
@@ -88,6 +93,7 @@ class Accumulator(wiring.Component):
         self.cols = cols
         self.acc_bits = acc_bits
         self.depth = depth
+        self.forward = check_bool("forward", forward)
         super().__init__({
             "read_m": In(range(depth)),
             "valid": In(1),
@@ -112,10 +118,26 @@ class Accumulator(wiring.Component):
         m.d.sync += stored.eq(read.data)
 
         total = Signal(layout)
-        for n in range(self.cols):
-            m.d.comb += total[n].eq(Mux(self.first, 0, stored[n]) + self.psum[n])
-
         total_q = Signal(layout, reset_less=True)
+        previous = stored
+        if self.forward:
+            # The sums of the arrivals 1, 2 and 3 cycles ago; the memory returns older ones.
+            recent = [(Signal(name=f"valid_{age}"), Signal(range(self.depth), name=f"m_{age}"),
+                       total_q if age == 1 else Signal(layout, reset_less=True,
+                                                       name=f"total_{age}"))
+                      for age in (1, 2, 3)]
+            m.d.sync += [recent[0][0].eq(self.valid), recent[0][1].eq(self.m)]
+            for (valid, row, value), (older_valid, older_row, older_value) in zip(recent,
+                                                                                  recent[1:]):
+                m.d.sync += [older_valid.eq(valid), older_row.eq(row), older_value.eq(value)]
+            previous = Signal(layout)
+            m.d.comb += previous.eq(stored)
+            for valid, row, value in reversed(recent):     # the most recent match wins
+                with m.If(valid & (row == self.m)):
+                    m.d.comb += previous.eq(value)
+        for n in range(self.cols):
+            m.d.comb += total[n].eq(Mux(self.first, 0, previous[n]) + self.psum[n])
+
         m_q = Signal(range(self.depth))
         write_q = Signal()
         m.d.sync += [

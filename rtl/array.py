@@ -1,5 +1,6 @@
-"""The R x C weight-stationary systolic array of ternary PEs (or, for the int8 baseline, of
-int8 multiply-accumulate PEs), built as ``cols`` identical columns of ``rows`` PEs."""
+"""The R x C weight-stationary array of ternary PEs (or, for the int8 baseline, of int8
+multiply-accumulate PEs), built as ``cols`` identical columns of ``rows`` PEs: activations are
+broadcast along rows, partial sums flow down the columns through one register per PE."""
 
 from amaranth import *
 from amaranth.lib import data, wiring
@@ -11,20 +12,13 @@ from .pe_int8 import Int8PE
 
 
 __all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
-           "column_module_name", "weight_shape", "row_select_bits", "make_pe", "pe_class",
-           "column_signature"]
+           "column_module_name", "weight_shape", "make_pe", "pe_class", "column_signature"]
 
 
 def weight_shape(config):
     """The shape of one weight on the array's load bus: :class:`~rtl.pe.TernaryCode`, or a
     signed ``config.weight_bits`` integer for the int8 baseline."""
     return TernaryCode if config.pe == "ternary" else signed(config.weight_bits)
-
-
-def row_select_bits(config):
-    """Width of an array row number on the load bus (and of the weight counters' beat count):
-    enough for ``rows - 1``, at least 1."""
-    return max(1, (config.rows - 1).bit_length())
 
 
 def pe_class(config):
@@ -65,15 +59,9 @@ def column_module_name(config):
 
 def column_signature(config):
     """The ports of one :class:`SystolicColumn` of ``config``."""
-    row_bits = row_select_bits(config)
     return wiring.Signature({
         "x_in": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
-        "swap_in": In(config.rows),
-        "code": In(weight_shape(config)),
-        "load_row": In(row_bits),
-        "load_valid": In(1),
-        "x_out": Out(data.ArrayLayout(signed(config.act_bits), config.rows)),
-        "swap_out": Out(config.rows),
+        "code": In(data.ArrayLayout(weight_shape(config), config.rows)),
         "psum_out": Out(signed(config.column_bits)),
     })
 
@@ -101,13 +89,11 @@ def _attach(m, name, module_name, instantiate, make, signature, ports):
 
 
 class SystolicColumn(wiring.Component):
-    """One column of ``rows`` PEs: partial sums flow down, activations pass through to the
-    next column.
+    """One column of ``rows`` PEs: partial sums flow down through one register per PE.
 
-    Row ``k`` receives ``x_in[k]`` and ``swap_in[k]`` and forwards them on ``x_out[k]`` and
-    ``swap_out[k]`` one cycle later. The column's weight bus ``code`` fans out to every PE;
-    ``load_row`` / ``load_valid`` select the one PE whose shadow weight is written.
-    ``psum_out`` is the column sum leaving the bottom row.
+    Row ``k`` multiplies ``x_in[k]`` by ``code[k]`` and adds the partial sum of row ``k - 1``
+    (registered there a cycle earlier); ``psum_out`` is the column sum leaving the bottom
+    row's register.
 
     Parameters
     ----------
@@ -123,8 +109,7 @@ class SystolicColumn(wiring.Component):
     ----------
     latency : int
         The PE's latency (1) per row for the partial sum (``rows`` from row 0's activation to
-        ``psum_out``, see :meth:`SystolicArray.sum_delay`), and once for ``x_out`` /
-        ``swap_out``.
+        ``psum_out``, see :meth:`SystolicArray.sum_delay`).
     """
 
     def __init__(self, config, *, instantiate=False):
@@ -137,18 +122,11 @@ class SystolicColumn(wiring.Component):
         m = Module()
         cfg = self.config
         variants = pe_variants(cfg)
-        select = Signal(cfg.rows)
-        m.d.comb += select.eq(Mux(self.load_valid, 1 << self.load_row, 0))
         psum_above = None
         for k in range(cfg.rows):
             in_bits, out_bits = variants[k]
             psum = Signal(signed(out_bits), name=f"psum_{k}")
-            ports = {
-                "x_in": self.x_in[k], "swap_in": self.swap_in[k],
-                "load": select[k], "code": self.code,
-                "x_out": self.x_out[k], "swap_out": self.swap_out[k],
-                "psum_out": psum,
-            }
+            ports = {"x_in": self.x_in[k], "code": self.code[k], "psum_out": psum}
             if in_bits:
                 ports["psum_in"] = psum_above
             signature = wiring.Signature(
@@ -162,18 +140,15 @@ class SystolicColumn(wiring.Component):
 
 class SystolicArray(wiring.Component):
     """A grid of :class:`~rtl.pe.TernaryPE` (or :class:`~rtl.pe_int8.Int8PE` with
-    ``config.pe == "int8"``): activations flow right along rows, partial sums flow down columns,
-    weights stay.
+    ``config.pe == "int8"``): activations are broadcast along rows, partial sums flow down
+    columns, weights stay.
 
-    PE ``(k, n)`` holds the weight ``W[n, k]`` of the current tile. Activation lane ``k`` must
-    arrive skewed by ``k`` cycles (see :class:`~rtl.skew.SkewBuffer`) and then reaches column
-    ``n`` after ``n`` more cycles; the finished sum of column ``n`` leaves the bottom ``rows``
-    cycles after its row-0 activation entered column ``n``.
-
-    Weights load one tile row per cycle: column ``n`` receives ``code[n]`` with
-    ``load_row[n]`` naming the array row to write and ``load_valid[n]``, skewed like the
-    activations so that row ``k`` of column ``n`` is written on the same diagonal as the swap
-    that retires its previous weight.
+    PE ``(k, n)`` multiplies ``x[k]`` by ``weights[k][n]``, the weight ``W[n, k]`` of the tile
+    that row ``k`` is working on. Activation lane ``k`` must arrive skewed by ``k`` cycles (see
+    :class:`~rtl.skew.SkewBuffer`), and so must row ``k``'s weights when a new tile starts (the
+    weight store reads its bank ``k`` on that diagonal); every column's finished sum then
+    leaves the bottom ``rows`` cycles after its row-0 activation entered, all columns in the
+    same cycle, so nothing needs deskewing and nothing waits for a column to its left.
 
     Parameters
     ----------
@@ -186,47 +161,41 @@ class SystolicArray(wiring.Component):
     Raises ``TypeError`` if ``config`` is not an :class:`~rtl.config.AccelConfig` or
     ``instantiate`` not a bool.
 
+    Members
+    -------
+    x : ``In(ArrayLayout(signed(act_bits), rows))``
+    weights : ``In(ArrayLayout(ArrayLayout(weight_shape, cols), rows))``
+    psum : ``Out(ArrayLayout(signed(column_bits), cols))``
+
     Attributes
     ----------
-    sum_delay(config, column) : classmethod
-        Cycles from a row-0 activation entering column 0 to the sum of column ``column``
-        leaving the bottom: ``rows + column`` (one PE register per row down, one per column
-        across), computed from the PE's ``latency`` without building the array.
+    sum_delay(config) : classmethod
+        Cycles from a row-0 activation to the column sums leaving the bottom: ``rows`` (one
+        PE register per row), computed from the PE's ``latency`` without building the array.
     """
 
     @classmethod
-    def sum_delay(cls, config, column):
-        return (config.rows + column) * pe_class(config).latency
+    def sum_delay(cls, config):
+        return config.rows * pe_class(config).latency
 
     def __init__(self, config, *, instantiate=False):
         self.config = check_config(config)
         self.instantiate = check_bool("instantiate", instantiate)
-        row_bits = row_select_bits(config)
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
-            "swap": In(config.rows),
-            "code": In(data.ArrayLayout(weight_shape(config), config.cols)),
-            "load_row": In(data.ArrayLayout(unsigned(row_bits), config.cols)),
-            "load_valid": In(config.cols),
+            "weights": In(data.ArrayLayout(
+                data.ArrayLayout(weight_shape(config), config.cols), config.rows)),
             "psum": Out(data.ArrayLayout(signed(config.column_bits), config.cols)),
         })
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
-        x = self.x.as_value()
-        swap = self.swap
         for n in range(cfg.cols):
-            x_next = Signal(len(x), name=f"x_{n + 1}")
-            swap_next = Signal(cfg.rows, name=f"swap_{n + 1}")
+            codes = Signal(data.ArrayLayout(weight_shape(cfg), cfg.rows), name=f"codes_{n}")
+            m.d.comb += [codes[k].eq(self.weights[k][n]) for k in range(cfg.rows)]
             _attach(m, f"column_{n}", column_module_name(cfg), self.instantiate,
                     lambda: SystolicColumn(cfg), column_signature(cfg),
-                    {
-                        "x_in": x, "swap_in": swap,
-                        "code": Value.cast(self.code[n]),
-                        "load_row": self.load_row[n], "load_valid": self.load_valid[n],
-                        "x_out": x_next, "swap_out": swap_next,
-                        "psum_out": self.psum[n],
-                    })
-            x, swap = x_next, swap_next
+                    {"x_in": self.x.as_value(), "code": codes.as_value(),
+                     "psum_out": self.psum[n]})
         return m

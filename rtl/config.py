@@ -14,7 +14,7 @@ from golden.formats import FORMATS, INT8_WEIGHT_BITS, TERNARY_FORMATS
 
 
 __all__ = ["AccelConfig", "ConfigError", "ConfigTypeError", "psum_width", "WEIGHT_FORMATS",
-           "PE_TYPES", "ROW_SPACING", "VERILOG_KEYWORDS"]
+           "PE_TYPES", "ROW_SPACING", "VERILOG_KEYWORDS", "MIN_WMEM_TILES"]
 
 
 #: Packed formats of ternary weights the hardware decodes (golden's table, :mod:`golden.formats`).
@@ -29,16 +29,21 @@ PE_TYPES = ("ternary", "int8")
 DEFAULT_WEIGHT_FORMAT = {"ternary": "i2", "int8": "int8"}
 
 #: The accumulator reads a row's stored sum two cycles before the row arrives and writes the
-#: new sum one cycle after, without forwarding: a row may return at the earliest this many
-#: cycles after its previous visit (``rtl.accumulator``).
+#: new sum one cycle after: without forwarding a row may return at the earliest this many
+#: cycles after its previous visit (``rtl.accumulator``). Configurations whose tiles can arrive
+#: faster than that (:attr:`AccelConfig.accumulator_forwarding`) forward the sums instead and
+#: take a row every cycle (:attr:`AccelConfig.row_spacing`).
 ROW_SPACING = 4
+
+#: Fewest tile slots of the weight store: one being read along the diagonal, one being written.
+MIN_WMEM_TILES = 2
 
 MAX_ARRAY_DIM = 256
 #: Widest activation: golden, the driver and the benches verify int8 activations (narrower
 #: ones are int8 values in a smaller range), so nothing wider is generated.
 MAX_ACT_BITS = 8
 MAX_ACC_BITS = 64
-MAX_WMEM_DEPTH = 1 << 20
+MAX_WMEM_TILES = 1 << 12
 MAX_ACC_DEPTH = 1 << 16
 MAX_K_LIMIT = (1 << 24) - 1
 
@@ -142,11 +147,19 @@ class AccelConfig:
         PEs; ``"int8"`` (one byte per weight, the only format of the int8 baseline). None (the
         default) means ``"i2"``, or ``"int8"`` when ``pe="int8"``; :attr:`format` is the
         resolved :class:`golden.formats.WeightFormat`.
-    wmem_depth : int or None
-        Words in the packed weight SRAM, one word per array row of a tile, at least
-        ``2 * rows`` so that the next tile streams in while the current one loads. None (the
-        default) means ``2 * rows`` rounded up to a power of two, at least 32;
-        :attr:`weight_buffer_depth` is the resolved depth.
+    weight_port_bits : int or None
+        Width ``W`` of the ``weights`` stream: one beat carries ``k`` whole tile rows
+        (:attr:`rows_per_beat`, 1 to ``rows``), their ``k * cols`` weights packed together by
+        the format, so ``W = format.word_bits(k * cols)`` (``2 * k * cols`` for ``i2``,
+        ``8 * ceil(k * cols / 5)`` for ``t5``). None (the default) means one row per beat;
+        :attr:`word_bits` is the resolved width. Anything else is refused, naming the
+        smallest and the largest legal width.
+    wmem_tiles : int or None
+        Tile slots of the weight store (``rtl.weight_store``): ``rows`` banks, one per array
+        row, each holding that row of every stored tile, ``cols`` decoded weights wide. At
+        least 2. None (the default) means :attr:`default_wmem_tiles`, enough that the weight
+        stream never waits at the port's full rate; :attr:`weight_store_tiles` is the resolved
+        count.
     max_m : int
         Largest M (activation rows) of one job: the depth of the on-chip accumulator.
     max_k : int
@@ -179,7 +192,8 @@ class AccelConfig:
     act_bits: int = 8
     acc_bits: int = 32
     weight_format: str | None = None
-    wmem_depth: int | None = None
+    weight_port_bits: int | None = None
+    wmem_tiles: int | None = None
     max_m: int = 256
     max_k: int = 65535
     max_n: int = 65535
@@ -199,9 +213,11 @@ class AccelConfig:
                                   f"not {self.weight_format!r}", field="weight_format")
         elif self.weight_format is not None:
             _check_choice("weight_format", self.weight_format, TERNARY_FORMATS)
-        if self.wmem_depth is not None:
-            _check_int("wmem_depth", self.wmem_depth, 2 * self.rows, MAX_WMEM_DEPTH,
-                       f" (it must hold two tiles of {self.rows} rows)")
+        if self.weight_port_bits is not None:
+            self._check_weight_port_bits()
+        if self.wmem_tiles is not None:
+            _check_int("wmem_tiles", self.wmem_tiles, MIN_WMEM_TILES, MAX_WMEM_TILES,
+                       " (one tile being read, one being written)")
         _check_int("max_m", self.max_m, 1, MAX_ACC_DEPTH)
         _check_int("max_k", self.max_k, 1, MAX_K_LIMIT)
         _check_int("max_n", self.max_n, 1, MAX_K_LIMIT)
@@ -230,13 +246,58 @@ class AccelConfig:
         """The packed weight format (:class:`golden.formats.WeightFormat`), default resolved."""
         return FORMATS[self.weight_format or DEFAULT_WEIGHT_FORMAT[self.pe]]
 
+    def _check_weight_port_bits(self):
+        value, fmt = self.weight_port_bits, self.format
+        low, high = fmt.word_bits(self.cols), fmt.word_bits(self.rows * self.cols)
+        what = (f"the width of a whole number of tile rows of {self.cols} {fmt.name} weights, "
+                f"from {low} (one row) to {high} (the whole tile of {self.rows} rows)")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigTypeError(f"weight_port_bits must be {what}, not {value!r}",
+                                  field="weight_port_bits")
+        if value not in self.legal_weight_port_bits:
+            powers = [bits for bits in self.legal_weight_port_bits if bits & (bits - 1) == 0]
+            hint = f"; powers of two among them: {', '.join(map(str, powers))}" if powers \
+                else ""
+            raise ConfigError(f"weight_port_bits must be {what}, not {value}{hint}",
+                              field="weight_port_bits")
+
     @property
-    def weight_buffer_depth(self):
-        """Words in the packed weight SRAM: ``wmem_depth``, or by default ``2 * rows`` rounded
-        up to a power of two, at least 32."""
-        if self.wmem_depth is not None:
-            return self.wmem_depth
-        return max(32, 1 << (2 * self.rows - 1).bit_length())
+    def legal_weight_port_bits(self):
+        """Every legal ``weight_port_bits``, ascending: the format's word of ``k`` rows for
+        ``k = 1 .. rows``."""
+        return tuple(self.format.word_bits(k * self.cols) for k in range(1, self.rows + 1))
+
+    @property
+    def rows_per_beat(self):
+        """Tile rows in one ``weights`` beat (``k``): 1 by default, up to ``rows``."""
+        if self.weight_port_bits is None:
+            return 1
+        return self.legal_weight_port_bits.index(self.weight_port_bits) + 1
+
+    @property
+    def default_wmem_tiles(self):
+        """``2 + ceil((rows + 1) / floor(rows / k))``: a tile's slot is held from its first beat
+        until its last row is read, ``rows + 1`` cycles after its first row is, so this many
+        slots keep the weight stream at one beat per cycle while tiles take ``rows / k``
+        cycles each (``tests/test_config.py`` checks that more never helps)."""
+        return 2 + math.ceil((self.rows + 1) / (self.rows // self.rows_per_beat))
+
+    @property
+    def weight_store_tiles(self):
+        """Tile slots of the weight store: ``wmem_tiles``, or :attr:`default_wmem_tiles`."""
+        return self.default_wmem_tiles if self.wmem_tiles is None else self.wmem_tiles
+
+    @property
+    def accumulator_forwarding(self):
+        """The accumulator forwards its last three sums (``rtl.accumulator``): only when a
+        tile can take fewer than :data:`ROW_SPACING` cycles, ``floor(rows / k) < 4``."""
+        return self.rows // self.rows_per_beat < ROW_SPACING
+
+    @property
+    def row_spacing(self):
+        """Fewest cycles between two visits of one activation row to the accumulator: 1 with
+        :attr:`accumulator_forwarding`, else :data:`ROW_SPACING` (4)."""
+        return 1 if self.accumulator_forwarding else ROW_SPACING
 
     @property
     def result_beat_lanes(self):
@@ -276,8 +337,20 @@ class AccelConfig:
 
     @property
     def word_bits(self):
-        """Bits of one packed weight SRAM word: one array row of ``cols`` weights."""
-        return self.format.word_bits(self.cols)
+        """Bits of one ``weights`` beat (``W``): :attr:`rows_per_beat` tile rows of ``cols``
+        weights packed together (``weight_port_bits``, by default one row)."""
+        return self.format.word_bits(self.rows_per_beat * self.cols)
+
+    @property
+    def beat_bits_per_weight(self):
+        """Bits the port moves per weight: ``W / (k * cols)`` (1.6 for ``t5`` when ``k * cols``
+        is a multiple of 5)."""
+        return self.word_bits / (self.rows_per_beat * self.cols)
+
+    def weight_beats(self, k, n):
+        """``weights`` beats of a ``K x N`` job: ``ceil(tiles * rows / k)`` (the job's last
+        beat is padded with zero rows)."""
+        return math.ceil(self.tiles(k, n) * self.rows / self.rows_per_beat)
 
     @property
     def act_stream_bits(self):
@@ -317,11 +390,11 @@ class AccelConfig:
 
     @property
     def latency(self):
-        """Cycles from an activation beat accepted to its result beat valid, ``rows + cols +
-        5``: the sum of the latencies the blocks on the path declare (:mod:`rtl.pipeline`):
-        the input registers (the weight loader's 2, plus 1), the row skew, the array and the
-        column deskew (``rows + cols - 1`` for every column), the accumulator's registered sum
-        (1) and the result queue (2)."""
+        """Cycles from an activation beat accepted to its result beat valid, ``rows + 5``: the
+        sum of the latencies the blocks on the path declare (:mod:`rtl.pipeline`): the input
+        registers (the weight store's fetch register and bank read, 2), the row skew and the
+        array's partial-sum pipeline (``rows`` for every column: activations are broadcast
+        along a row), the accumulator's registered sum (1) and the result queue (2)."""
         from .pipeline import result_latency    # the blocks import this module
         return result_latency(self)
 
@@ -333,55 +406,106 @@ class AccelConfig:
         never hold the activations back (``tests/test_result_queue.py``)."""
         return self.latency + 2
 
+    @property
+    def slot_hold(self):
+        """Cycles from a tile's first activation row accepted to the first cycle the weight
+        store may take a beat into its slot again: the fetch register, then ``rows`` bank reads
+        down the diagonal, then the store's occupancy register; ``rows + 1``."""
+        from .pipeline import slot_hold    # the blocks import this module
+        return slot_hold(self)
+
     def cycles(self, m, k, n):
         """Exact cycles of one job, sources always valid and sinks always ready.
 
-        Counted from the first input beat accepted (the first weight word) to the last
-        result beat accepted, both included. With one result beat per row
-        (:attr:`result_beats_per_row` 1, the default), ``T`` tiles and
-        ``P = max(M, rows, ROW_SPACING)``::
+        Counted from the first input beat accepted (the first weight beat) to the last
+        result beat accepted, both included. With the default weight store
+        (:attr:`default_wmem_tiles`) and one result beat per row, for ``T`` tiles, ``k``
+        tile rows per weight beat and ``S`` = :attr:`row_spacing`::
 
-            cycles = rows + 1 + (T - 1) * P + M - 1 + latency + 1
-                   = 2 * rows + cols + 6 + (T - 1) * max(M, rows, 4) + M
+            cycles = max(ceil(rows / k) + (T - 1) * max(M, S), ceil(T * rows / k))
+                     + M + latency
 
-        The first tile's ``rows`` words are buffered before the loader starts (``rows``
-        cycles); its activations may enter one cycle later (the loader sets ``shadow_full``
-        in the cycle it starts, and the first row of a tile waits for it); each further tile
-        starts ``P`` cycles after the previous one, bounded by the M activation beats, by the
-        ``rows`` words the loader moves into the shadow weights, or by the accumulator, which
-        needs a row's visits ``ROW_SPACING`` (4) cycles apart.
-
-        With several beats per row the result stream can be the bottleneck, and the result
-        queue's credits then hold the activations back: the count is
-        :meth:`schedule_cycles`, the exact recurrence over the job's activation rows (which
-        also gives the formula above with one beat per row, ``tests/test_config.py``).
+        The first tile may start once its last row is in the store (``ceil(rows / k)``
+        beats); then every tile takes ``max(M, S)`` cycles of activations, unless the weight
+        stream is slower: the job then ends ``M + latency`` cycles after its last weight beat
+        (``ceil(T * rows / k)`` beats, one per cycle). :meth:`tile_starts` is the exact
+        recurrence for any store depth; with several result beats per row the result stream
+        can also hold the activations back, and the count is :meth:`schedule_cycles`.
         """
         self._check_job(m, k, n)
         if self.result_beats_per_row > 1:
             return self.schedule_cycles(m, k, n)
-        tiles = self.tiles(k, n)
-        period = max(m, self.rows, ROW_SPACING)
-        return self.rows + 1 + (tiles - 1) * period + m - 1 + self.latency + 1
+        starts = self.tile_starts(m, k, n)
+        return starts[-1] + m - 1 + self.latency + 1
 
     def _check_job(self, m, k, n):
         for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
                                   ("N", n, self.max_n)):
             _check_int(label, value, 1, top, is_field=False)
 
+    def _weight_schedule(self, tiles):
+        """The weight side of the cycle model: ``complete(j, starts)`` is the cycle the beat
+        holding tile ``j``'s last row is accepted, given ``starts`` (the first-row cycles of the
+        tiles before ``j``). Beats are one per cycle except the beat that holds a tile's row 0,
+        which needs a free slot: it waits until the tile ``wmem_tiles`` earlier is
+        :attr:`slot_hold` cycles past its start. The last tile's padding rows need none."""
+        rows, per_beat, depth = self.rows, self.rows_per_beat, self.weight_store_tiles
+        hold = self.slot_hold
+
+        def first_beat(j):
+            return j * rows // per_beat
+
+        admitted = []       # the cycle the first beat of tile j is accepted
+
+        def admit(j, starts):
+            t = 0 if j == 0 else admitted[j - 1] + first_beat(j) - first_beat(j - 1)
+            if j >= depth:
+                t = max(t, starts[j - depth] + hold)
+            admitted.append(t)
+
+        def complete(j, starts):
+            while len(admitted) <= j:
+                admit(len(admitted), starts)
+            last = ((j + 1) * rows - 1) // per_beat
+            if j + 1 < tiles and last == first_beat(j + 1):
+                if len(admitted) <= j + 1:
+                    admit(j + 1, starts)
+                return admitted[j + 1]
+            return admitted[j] + last - first_beat(j)
+
+        return complete
+
+    def tile_starts(self, m, k, n):
+        """The cycle each tile's first activation row is accepted (one result beat per row, a
+        source that keeps up): ``a(0) = c(0) + 1`` and ``a(j) = max(a(j-1) + max(M, S),
+        c(j) + 1)``, with ``c(j)`` the cycle the beat completing tile ``j`` is accepted
+        (:meth:`_weight_schedule`) and ``S`` = :attr:`row_spacing`. The rows of a tile then
+        enter on consecutive cycles."""
+        self._check_job(m, k, n)
+        tiles = self.tiles(k, n)
+        complete = self._weight_schedule(tiles)
+        period = max(m, self.row_spacing)
+        starts = []
+        for j in range(tiles):
+            t = complete(j, starts) + 1
+            if starts:
+                t = max(t, starts[-1] + period)
+            starts.append(t)
+        return starts
+
     def schedule_cycles(self, m, k, n):
         """Exact cycles of one job (as :meth:`cycles`) by a recurrence over its activation
         rows that mirrors the hardware's handshakes cycle for cycle; valid for every
         configuration, and the only model with several result beats per row.
 
-        Cycle 0 takes the first weight word. Rows ``i`` are numbered in job order (tiles
+        Cycle 0 takes the first weight beat. Rows ``i`` are numbered in job order (tiles
         ``j`` N-tile-major, rows ``0 .. M-1`` in each); ``a(i)`` is the cycle row ``i``
-        enters, ``L = latency``, ``B = result_beats_per_row``, ``D = result_queue_depth``.
+        enters, ``L = latency``, ``B = result_beats_per_row``, ``D = result_queue_depth``,
+        ``S`` = :attr:`row_spacing`.
 
-        * The loader starts tile ``j`` at ``s(0) = rows``, ``s(j) = max(a(first row of
-          j-1) + 1, s(j-1) + rows)`` (after the swap that empties the shadow weights, and
-          after loading tile ``j-1``'s ``rows`` words); the first row of tile ``j`` enters
-          no earlier than ``s(j) + 1``.
-        * ``a(i) >= a(i-1) + 1`` and ``a(i) >= a(i-M) + ROW_SPACING`` (the accumulator).
+        * The first row of tile ``j`` enters no earlier than ``c(j) + 1``, ``c(j)`` the cycle
+          the weight beat completing tile ``j`` is accepted (:meth:`_weight_schedule`).
+        * ``a(i) >= a(i-1) + 1`` and ``a(i) >= a(i-M) + S`` (the accumulator).
         * A row of a last K tile (the ``q``-th such row, ``q`` from 0) enters only in a cycle
           ``t`` whose ``has_room`` holds: the claims of cycles up to ``t - 2`` minus the rows
           that left the queue in cycles up to ``t - 2`` are at most ``D - 2``. Its result
@@ -394,27 +518,30 @@ class AccelConfig:
         import bisect
         beats, room, latency = self.result_beats_per_row, self.result_queue_depth - 2, \
             self.latency
+        spacing = self.row_spacing
         k_tiles = math.ceil(k / self.rows)
+        tiles = self.tiles(k, n)
+        complete = self._weight_schedule(tiles)
         accepted = []       # a(i), every row
+        starts = []         # a(i) of the first row of every tile
         claims = []         # a(i) of the rows of last K tiles
         leaves = []         # e(q), the cycle each result row's last beat leaves
-        load = self.rows
-        for tile in range(self.tiles(k, n)):
+        for tile in range(tiles):
             last_k = tile % k_tiles == k_tiles - 1
-            if tile:
-                load = max(accepted[-m] + 1, load + self.rows)
             for row in range(m):
                 t = accepted[-1] + 1 if accepted else 0
                 if row == 0:
-                    t = max(t, load + 1)
+                    t = max(t, complete(tile, starts) + 1)
                 if len(accepted) >= m:
-                    t = max(t, accepted[-m] + ROW_SPACING)
+                    t = max(t, accepted[-m] + spacing)
                 while last_k:
                     held = bisect.bisect_right(claims, t - 2) - room
                     if held <= 0 or leaves[held - 1] <= t - 2:
                         break
                     t = leaves[held - 1] + 2
                 accepted.append(t)
+                if row == 0:
+                    starts.append(t)
                 if last_k:
                     claims.append(t)
                     head = max(t + latency, leaves[-1] + 1) if leaves else t + latency
@@ -430,14 +557,16 @@ class AccelConfig:
     # -- identity -------------------------------------------------------------------------
 
     def as_dict(self):
-        """Every parameter with its default resolved (``weight_format``, ``wmem_depth``;
+        """Every parameter with its default resolved (``weight_format``,
+        ``weight_port_bits``, ``wmem_tiles``;
         ``result_lanes`` only when a row takes several beats, so that the one-beat design keeps
         the digest and the Verilog header it had before the option):
         what the manifest records and the digest hashes. ``AccelConfig(**d)`` rebuilds the
         same hardware."""
         values = asdict(self)
         values["weight_format"] = self.format.name
-        values["wmem_depth"] = self.weight_buffer_depth
+        values["weight_port_bits"] = self.word_bits
+        values["wmem_tiles"] = self.weight_store_tiles
         if self.result_beats_per_row == 1:
             # One beat per row is the hardware of before the option: same digest, same Verilog.
             del values["result_lanes"]

@@ -14,10 +14,10 @@ class DelayLine(wiring.Component):
     """``o`` is ``i`` delayed by ``delay`` cycles, through a chain of ``delay`` registers that
     advance every cycle (the accelerator's datapath never stalls, so neither does this).
 
-    The accelerator uses two kinds. The *input registers* carry an accepted activation row
-    and its ``swap`` flag towards the array: their delay is the weight loader's latency plus
-    one (the loader starts the cycle after the swap that empties the shadow weights, and its
-    first row must reach each PE no earlier than that swap). The *token pipe* carries each
+    The accelerator uses three. The *input registers* carry an accepted activation row
+    towards the array: their delay is the fetch register plus the weight store's read
+    latency, so that a new tile's weights and its first activations meet. The *fetch
+    register* carries a tile's start to the weight store. The *token pipe* carries each
     accepted row's token (valid, row ``m``, first and last K tile) beside the array, so that
     it meets the row's column sums at the accumulator; its ``tap`` output leads ``o`` by the
     accumulator's read-ahead. Both delays are computed in :mod:`rtl.pipeline` from the

@@ -6,7 +6,6 @@ from amaranth.lib.wiring import In, Out
 
 from .checks import check_config
 from .command import job_signature
-from .config import ROW_SPACING
 from .tile_counter import TileCounter
 
 
@@ -25,18 +24,19 @@ class ActivationFeeder(wiring.Component):
 
     ``activations.ready`` is high while a job runs, its rows are not all in, and:
 
-    * at the first row of a tile, the tile's weights wait in the shadow registers
-      (``shadow_full``); that row carries ``swap``, which makes them active;
+    * at the first row of a tile, the whole tile waits in the weight store (``tile_ready``);
+      that row starts the tile (``tile_start``);
     * in the last K tile of an N tile, the result queue has room (``has_room``); the row
       then claims a slot (``reserve``);
-    * the row's previous visit to the accumulator is at least ``ROW_SPACING`` (4) cycles
-      ago. Every tile takes its rows in the same order 0..M-1, so the previous visit of the
-      next row is the M-th most recent accepted row: the next row waits while M or more of the
-      last ``ROW_SPACING - 1`` cycles accepted one (only possible with ``M < 4``). That test
-      is computed a cycle ahead into a register.
+    * the row's previous visit to the accumulator is at least ``config.row_spacing`` cycles
+      ago (4, or 1 when the accumulator forwards). Every tile takes its rows in the same
+      order 0..M-1, so the previous visit of the next row is the M-th most recent accepted
+      row: the next row waits while M or more of the last ``row_spacing - 1`` cycles accepted
+      one (only possible with ``M < row_spacing``). That test is computed a cycle ahead into a
+      register.
 
     Every term of ``activations.ready`` is a register or an input that is one (``job.busy``,
-    ``shadow_full``, ``has_room``); none depends on ``activations.valid``.
+    ``tile_ready``, ``has_room``); none depends on ``activations.valid``.
 
     Parameters
     ----------
@@ -48,12 +48,12 @@ class ActivationFeeder(wiring.Component):
         The activation rows of the job, in tile order.
     job : ``In(job_signature(config))``
         The running job (:class:`~rtl.command.JobControl`).
-    shadow_full : ``In(1)``
-        The next tile's weights are loaded (the weight loader's register).
+    tile_ready : ``In(1)``
+        A complete tile waits in the weight store (its register).
     has_room : ``In(1)``
         The result queue can take a claim (its register).
     token : ``Out(token_layout(config))``, x : ``Out(ArrayLayout(signed(act_bits), rows))``,
-    swap : ``Out(1)``
+    tile_start : ``Out(1)``
         The accepted row (``token.valid`` is the handshake), its activations and whether it
         starts a tile: combinational, in the cycle of the handshake.
     reserve : ``Out(1)``
@@ -62,7 +62,7 @@ class ActivationFeeder(wiring.Component):
     Attributes
     ----------
     latency : int
-        0: ``token``, ``x`` and ``swap`` leave in the cycle the row is accepted.
+        0: ``token``, ``x`` and ``tile_start`` leave in the cycle the row is accepted.
     """
 
     latency = 0
@@ -74,11 +74,11 @@ class ActivationFeeder(wiring.Component):
         super().__init__({
             "activations": In(stream.Signature(rows)),
             "job": In(job_signature(cfg)),
-            "shadow_full": In(1),
+            "tile_ready": In(1),
             "has_room": In(1),
             "token": Out(token_layout(cfg)),
             "x": Out(rows),
-            "swap": Out(1),
+            "tile_start": Out(1),
             "reserve": Out(1),
         })
 
@@ -92,26 +92,29 @@ class ActivationFeeder(wiring.Component):
         m.d.comb += rows.follow(job)
 
         accept = Signal()
-        history = [Signal(name=f"accepted_{age}") for age in range(1, ROW_SPACING - 1)]
-        for newer, older in zip([accept] + history, history):
-            m.d.sync += older.eq(newer)
-        # Rows accepted in the last ROW_SPACING - 1 cycles (this one included when ``accept``),
-        # and M, both at one width so that the comparison has operands of equal width.
-        width = max(len(job.job_m), ROW_SPACING.bit_length())
-        recent = Signal(width)
-        job_m = Signal(width)
-        m.d.comb += [recent.eq(sum(history) + accept), job_m.eq(job.job_m)]
+        spacing = cfg.row_spacing
         spacing_wait = Signal()
-        m.d.sync += spacing_wait.eq(recent >= job_m)
+        if spacing > 1:
+            history = [Signal(name=f"accepted_{age}") for age in range(1, spacing - 1)]
+            for newer, older in zip([accept] + history, history):
+                m.d.sync += older.eq(newer)
+            # Rows accepted in the last spacing - 1 cycles (this one included when
+            # ``accept``), and M, both at one width so that the comparison has operands of
+            # equal width.
+            width = max(len(job.job_m), spacing.bit_length())
+            recent = Signal(width)
+            job_m = Signal(width)
+            m.d.comb += [recent.eq(sum(history) + accept), job_m.eq(job.job_m)]
+            m.d.sync += spacing_wait.eq(recent >= job_m)
 
         tile_start = rows.at_start
         m.d.comb += [
             self.activations.ready.eq(job.busy & ~rows.done & ~spacing_wait &
-                                      (~tile_start | self.shadow_full) &
+                                      (~tile_start | self.tile_ready) &
                                       (~rows.last_k | self.has_room)),
             accept.eq(self.activations.valid & self.activations.ready),
             rows.step.eq(accept),
-            self.swap.eq(accept & tile_start),
+            self.tile_start.eq(accept & tile_start),
             self.reserve.eq(accept & rows.last_k),
             self.token.valid.eq(accept),
             self.token.m.eq(rows.inner),

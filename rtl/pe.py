@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 from .checks import check_integer
 
 
-__all__ = ["TernaryCode", "TernaryPE", "pe_signature", "psum_from_above", "stationary_weight",
-           "pass_on", "check_pe_widths"]
+__all__ = ["TernaryCode", "TernaryPE", "pe_signature", "psum_from_above", "register_psum",
+           "check_pe_widths"]
 
 
 class TernaryCode(data.Struct):
@@ -45,15 +45,12 @@ def check_pe_widths(act_bits, psum_in_bits, psum_out_bits, product_bits):
 
 
 def pe_signature(act_bits, psum_in_bits, psum_out_bits, code_shape):
-    """The ports of a weight-stationary PE (:class:`TernaryPE`, the int8 baseline's
-    :class:`~rtl.pe_int8.Int8PE`): ``psum_in`` only below the top row (``psum_in_bits > 0``)."""
+    """The ports of a PE (:class:`TernaryPE`, the int8 baseline's
+    :class:`~rtl.pe_int8.Int8PE`): the activation, the weight that multiplies it this cycle,
+    and ``psum_in`` only below the top row (``psum_in_bits > 0``)."""
     members = {
         "x_in": In(signed(act_bits)),
-        "swap_in": In(1),
-        "load": In(1),
         "code": In(code_shape),
-        "x_out": Out(signed(act_bits)),
-        "swap_out": Out(1),
         "psum_out": Out(signed(psum_out_bits)),
     }
     if psum_in_bits:
@@ -66,43 +63,23 @@ def psum_from_above(pe):
     return pe.psum_in if pe.psum_in_bits else C(0, 1)
 
 
-def stationary_weight(m, pe, shape):
-    """The double-buffered weight of a weight-stationary PE ``pe`` (ports ``code``, ``load``,
-    ``swap_in``): ``load`` writes ``code`` into the shadow register; an activation with
-    ``swap_in`` high uses the shadow weight, which becomes the active one. Returns the weight
-    that multiplies this cycle's activation (combinational)."""
-    shadow = Signal(shape, reset_less=True)
-    active = Signal(shape, reset_less=True)
-    weight = Signal(shape)
-    m.d.comb += weight.eq(Mux(pe.swap_in, shadow, active))
-    with m.If(pe.swap_in):
-        m.d.sync += active.eq(shadow)
-    with m.If(pe.load):
-        m.d.sync += shadow.eq(pe.code)
-    return weight
-
-
-def pass_on(m, pe, psum):
-    """The PE's output registers: ``psum`` down, the activation and ``swap`` to the right."""
+def register_psum(m, pe, psum):
+    """The PE's one register: ``psum`` passed down on ``psum_out`` a cycle later."""
     psum_reg = Signal(signed(pe.psum_out_bits), reset_less=True)
-    x_reg = Signal(signed(pe.act_bits), reset_less=True)
-    swap_reg = Signal(reset_less=True)
-    m.d.sync += [psum_reg.eq(psum), x_reg.eq(pe.x_in), swap_reg.eq(pe.swap_in)]
-    m.d.comb += [pe.psum_out.eq(psum_reg), pe.x_out.eq(x_reg), pe.swap_out.eq(swap_reg)]
+    m.d.sync += psum_reg.eq(psum)
+    m.d.comb += pe.psum_out.eq(psum_reg)
 
 
 class TernaryPE(wiring.Component):
     """A weight-stationary ternary multiply-accumulate cell.
 
-    Computes ``psum_out <= psum_in + w * x_in`` with ``w`` in {-1, 0, +1} using one adder:
-    the activation is conditionally inverted and the adder's carry-in supplies the ``+1`` of
-    the two's-complement negation; a zero weight adds nothing. Activations and the ``swap``
-    flag pass through to the right with one register.
+    Computes ``psum_out <= psum_in + w * x_in`` with ``w`` in {-1, 0, +1} (``code``) using one
+    adder: the activation is conditionally inverted and the adder's carry-in supplies the
+    ``+1`` of the two's-complement negation; a zero weight adds nothing.
 
-    The weight is double-buffered: ``load`` writes ``code`` into the shadow register, and an
-    activation arriving with ``swap_in`` high is multiplied by the shadow weight, which becomes
-    the active weight from then on. A load and a swap in the same cycle are allowed: the swap
-    takes the old shadow weight.
+    The weight is held outside the PE, in the output register of its row's bank of the weight
+    store (:class:`~rtl.weight_store.WeightStore`), which changes only when a new tile reaches
+    the row; the activation is broadcast to every PE of the row.
 
     The PE never stalls: every register advances every cycle, and a cycle without an activation
     simply carries a value nobody reads. No register is reset, because only the accelerator's
@@ -130,7 +107,7 @@ class TernaryPE(wiring.Component):
     Attributes
     ----------
     latency : int
-        1: cycles from ``x_in`` to ``x_out``, ``swap_out`` and ``psum_out``.
+        1: cycles from ``x_in``, ``code`` and ``psum_in`` to ``psum_out``.
     """
 
     latency = 1
@@ -146,7 +123,7 @@ class TernaryPE(wiring.Component):
         m = Module()
         width = self.psum_out_bits
 
-        weight = stationary_weight(m, self, TernaryCode)
+        weight = self.code
 
         # One adder with a carry-in: {psum, 1} + {x ^ neg, neg} keeps the +1 of the negation
         # in the adder's carry chain instead of a second add.
@@ -162,5 +139,5 @@ class TernaryPE(wiring.Component):
         total = Signal(width + 1)
         m.d.comb += total.eq(Cat(C(1, 1), psum_ext) + Cat(negate, operand))
 
-        pass_on(m, self, total[1:])
+        register_psum(m, self, total[1:])
         return m

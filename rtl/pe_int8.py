@@ -11,21 +11,18 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import check_integer
-from .pe import check_pe_widths, pass_on, pe_signature, psum_from_above, stationary_weight
+from .pe import check_pe_widths, pe_signature, psum_from_above, register_psum
 
 
 __all__ = ["Int8PE", "Int8WeightLanes"]
 
 
 class Int8PE(wiring.Component):
-    """A weight-stationary multiply-accumulate cell: ``psum_out <= psum_in + w * x_in`` with
-    ``w`` a signed ``weight_bits`` integer, computed by a multiplier and an adder.
+    """A multiply-accumulate cell: ``psum_out <= psum_in + w * x_in`` with ``w`` (``code``) a
+    signed ``weight_bits`` integer, computed by a multiplier and an adder.
 
     The same ports and timing as :class:`~rtl.pe.TernaryPE`, except that ``code`` is the
-    signed weight itself: ``load`` writes it into the shadow register, an activation arriving
-    with ``swap_in`` high is multiplied by the shadow weight, which becomes the active weight
-    from then on (a load and a swap in the same cycle: the swap takes the old shadow weight).
-    Every register advances every cycle (no stall); none is reset.
+    signed weight itself. The register advances every cycle (no stall) and is not reset.
 
     The product is written as a plain ``*`` so that a synthesis tool may map it to a DSP block
     (or, when told not to, to LUTs): it is the conventional PE the ternary one replaces.
@@ -47,7 +44,7 @@ class Int8PE(wiring.Component):
     Attributes
     ----------
     latency : int
-        1: cycles from ``x_in`` to ``x_out``, ``swap_out`` and ``psum_out``.
+        1: cycles from ``x_in``, ``code`` and ``psum_in`` to ``psum_out``.
     """
 
     latency = 1
@@ -63,11 +60,11 @@ class Int8PE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        weight = stationary_weight(m, self, signed(self.weight_bits))
+        weight = self.code
         psum_in = psum_from_above(self)
         total = Signal(signed(self.psum_out_bits))
         m.d.comb += total.eq(psum_in + weight * self.x_in)
-        pass_on(m, self, total)
+        register_psum(m, self, total)
         return m
 
 

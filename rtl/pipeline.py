@@ -11,38 +11,45 @@ pipe, the accumulator's read-ahead and the cycle model with it.
 from .accumulator import Accumulator
 from .array import SystolicArray
 from .feeder import ActivationFeeder
-from .loader import WeightLoader
 from .result_queue import ResultQueue
 from .result_serializer import ResultSerializer
 from .skew import SkewBuffer
+from .weight_store import WeightStore
 
 
-__all__ = ["input_delay", "array_delay", "token_delay", "token_tap", "result_latency"]
+__all__ = ["FETCH_REGISTERS", "input_delay", "array_delay", "token_delay", "token_tap",
+           "result_latency", "slot_hold"]
+
+
+#: Registers between a tile's first activation row accepted and the weight store's ``fetch``
+#: (the feeder's handshake reaches no memory enable combinationally).
+FETCH_REGISTERS = 1
 
 
 def input_delay(config):
-    """Registers between the feeder and the activation skew: the weight loader's latency plus
-    one. The loader starts at the earliest the cycle after the swap that empties the shadow
-    weights, so with this delay its first row reaches each PE in the same cycle as that swap,
-    never before (a PE takes the old shadow weight when a load and a swap coincide)."""
-    return WeightLoader.latency + 1
+    """Registers between the feeder and the activation skew: the fetch register plus the
+    weight store's read latency, so that row ``k``'s weights of a new tile and its first
+    activation reach the array in the same cycle (both then skewed by ``k``); 2."""
+    return FETCH_REGISTERS + WeightStore.read_latency
 
 
 def array_delay(config):
-    """Cycles from the activation skew's input to the deskewed column sums: the same for every
-    column ``n`` (skew lane 0, the array's ``rows + n``, the deskew's ``cols - 1 - n``), which is
-    checked here; ``rows + cols - 1``."""
-    skew = SkewBuffer.skew_delays(config.rows)
-    deskew = SkewBuffer.deskew_delays(config.cols)
-    delays = {skew[0] + SystolicArray.sum_delay(config, n) + deskew[n]
-              for n in range(config.cols)}
-    assert len(delays) == 1, f"the deskew does not realign the columns: {sorted(delays)}"
-    return delays.pop()
+    """Cycles from the activation skew's input to the column sums: skew lane 0 and the
+    array's ``rows`` (activations are broadcast along rows, so every column's sum leaves in
+    the same cycle); ``rows``."""
+    return SkewBuffer.skew_delays(config.rows)[0] + SystolicArray.sum_delay(config)
+
+
+def slot_hold(config):
+    """Cycles from a tile's first activation row accepted to the first cycle the weight store
+    may take a beat into that tile's slot again: the fetch register and the store's
+    :meth:`~rtl.weight_store.WeightStore.free_delay`; ``rows + 1``."""
+    return FETCH_REGISTERS + WeightStore.free_delay(config)
 
 
 def token_delay(config):
     """Cycles from an activation row accepted to its token and column sums meeting at the
-    accumulator: the feeder, the input registers and the array path; ``rows + cols + 2``."""
+    accumulator: the feeder, the input registers and the array path; ``rows + 2``."""
     return ActivationFeeder.latency + input_delay(config) + array_delay(config)
 
 
@@ -58,6 +65,6 @@ def result_latency(config):
     """Cycles from an activation row accepted to its (first) result beat valid on
     ``results``, the result queue empty: the token delay, the accumulator's registered sum,
     the result queue and, with several beats per row, the result serializer (which cuts
-    through); ``rows + cols + 5``."""
+    through); ``rows + 5``."""
     serializer = ResultSerializer.latency if config.result_beats_per_row > 1 else 0
     return token_delay(config) + Accumulator.latency + ResultQueue.latency + serializer

@@ -6,20 +6,18 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .accumulator import Accumulator
-from .array import SystolicArray, row_select_bits
+from .array import SystolicArray
 from .checks import check_bool, check_config
 from .command import JobControl, command_layout
 from .config import AccelConfig
 from .delay_line import DelayLine
 from .drain import ResultDrain
 from .feeder import ActivationFeeder, token_layout
-from .loader import WeightLoader
-from .pipeline import input_delay, token_delay, token_tap
+from .pipeline import FETCH_REGISTERS, input_delay, token_delay, token_tap
 from .result_queue import ResultQueue
 from .result_serializer import ResultSerializer
 from .skew import SkewBuffer
-from .tile_counter import TileCounter
-from .weight_buffer import WeightBuffer
+from .weight_store import WeightStore
 
 
 __all__ = ["TernaryAccelerator"]
@@ -31,11 +29,12 @@ class TernaryAccelerator(wiring.Component):
     baseline, ``W`` is int8 and each weight word holds ``cols`` int8 lanes.)
 
     The job is split into weight tiles of ``rows`` (K) x ``cols`` (N), N tiles outermost, K tiles
-    inside. For every tile the host streams the tile's ``rows`` packed weight words and, for
-    every activation row ``m``, the ``rows`` activations ``X[m, k0:k0+rows]``; after the last K
-    tile of an N tile the accelerator returns ``M`` result vectors ``Y[m, n0:n0+cols]``. Rows and
-    lanes past K or N are padded by the host with zeros and come back as zeros. The cycle-level
-    protocol is ``docs/interface.md``.
+    inside. The host streams the job's tile rows, ``k = config.rows_per_beat`` rows per weight
+    beat (tile after tile, the last beat padded), and for every tile and every activation row
+    ``m`` the ``rows`` activations ``X[m, k0:k0+rows]``; after the last K tile of an N tile the
+    accelerator returns ``M`` result vectors ``Y[m, n0:n0+cols]``. Rows and lanes past K or N
+    are padded by the host with zeros and come back as zeros. The cycle-level protocol is
+    ``docs/interface.md``.
 
     Parameters
     ----------
@@ -60,7 +59,8 @@ class TernaryAccelerator(wiring.Component):
         The last command accepted had invalid sizes and was ignored; cleared by the next valid
         command.
     weights : ``In(stream.Signature(word_bits))``
-        Packed weight words, one array row of a tile per beat, tiles in job order.
+        Packed weight beats of ``W = word_bits`` bits, ``rows_per_beat`` tile rows each, tiles
+        in job order (:class:`~rtl.weight_store.WeightStore`).
     activations : ``In(stream.Signature(ArrayLayout(signed(act_bits), rows)))``
         One activation row segment per beat, lane ``k`` = ``X[m, k0 + k]``.
     results : ``Out(stream.Signature(ArrayLayout(signed(acc_bits), result_beat_lanes)))``
@@ -72,11 +72,13 @@ class TernaryAccelerator(wiring.Component):
     ``config.result_queue_depth`` entries, and an activation row of a last K tile enters only
     when its result has a reserved slot there, so a slow result sink lowers
     ``activations.ready`` a few cycles later, through registers; ``results.ready`` reaches no
-    other port combinationally. No ready depends on any valid. ``activations.ready`` also
-    waits when a row would return to the accumulator less than 4 cycles after its previous
-    visit (only with ``max(M, rows) < 4`` or an idle activation source).
+    other port combinationally. No ready depends on any valid. ``activations.ready`` waits at
+    a tile's first row until the whole tile is in the weight store, and when a row would
+    return to the accumulator less than ``config.row_spacing`` cycles after its previous visit
+    (4 without forwarding: only with ``M < 4`` and tiles shorter than 4 cycles, or an idle
+    activation source). ``weights.ready`` waits while the store's slots are all taken.
 
-    Latency: ``config.latency`` (``rows + cols + 5``) cycles from an activation beat accepted to
+    Latency: ``config.latency`` (``rows + 5``) cycles from an activation beat accepted to
     its result beat valid, the sum of the blocks' declared latencies (:mod:`rtl.pipeline`).
     """
 
@@ -108,70 +110,51 @@ class TernaryAccelerator(wiring.Component):
         m.d.comb += [self.busy.eq(control.job.busy), self.done.eq(control.done),
                      self.cmd_error.eq(control.cmd_error)]
 
-        # ---- weights: stream -> SRAM -> loader -> shadow weights -------------------------
-        m.submodules.wbuf = wbuf = WeightBuffer(word_bits=cfg.word_bits,
-                                                depth=cfg.weight_buffer_depth)
-        m.submodules.writer = writer = TileCounter(
-            rows=cfg.rows, cols=cfg.cols, inner_bits=row_select_bits(cfg),
-            k_bits=cfg.k_bits, n_bits=cfg.n_bits, beats=cfg.rows)
-        m.submodules.loader = loader = WeightLoader(cfg)
-        wiring.connect(m, weights=wiring.flipped(self.weights), wbuf=wbuf.i)
-        m.d.comb += [
-            *writer.follow(control.job),
-            writer.step.eq(self.weights.valid & self.weights.ready),
-            wbuf.allow.eq(control.job.busy & ~writer.done),
-            loader.level.eq(wbuf.level),
-            wbuf.read.eq(loader.read),
-            loader.word.eq(wbuf.data),
-        ]
+        # ---- weights: stream -> decoder -> banks, read on the diagonal -------------------
+        m.submodules.store = store = WeightStore(cfg)
+        wiring.connect(m, weights=wiring.flipped(self.weights), store=store.weights)
+        wiring.connect(m, control=control.job, store=store.job)
 
         # ---- activations: feeder -> input registers -> skew -> array ---------------------
         m.submodules.feeder = feeder = ActivationFeeder(cfg)
         m.submodules.result_queue = result_queue = ResultQueue(
             data.ArrayLayout(signed(cfg.acc_bits), cfg.cols), depth=cfg.result_queue_depth)
-        wiring.connect(m, control=control.job, feeder=feeder.job, loader=loader.job)
+        wiring.connect(m, control=control.job, feeder=feeder.job)
         wiring.connect(m, activations=wiring.flipped(self.activations),
                        feeder=feeder.activations)
         m.d.comb += [
-            feeder.shadow_full.eq(loader.shadow_full),
+            feeder.tile_ready.eq(store.tile_ready),
             feeder.has_room.eq(result_queue.has_room),
-            loader.swap.eq(feeder.swap),
+            store.start.eq(feeder.tile_start),
             result_queue.reserve.eq(feeder.reserve),
         ]
-        delay = input_delay(cfg)
-        m.submodules.x_in = x_in = DelayLine(feeder.x.shape(), delay=delay, reset_less=True)
-        m.submodules.swap_in = swap_in = DelayLine(1, delay=delay)
-        m.submodules.act_skew = act_skew = SkewBuffer.skew(
-            data.StructLayout({"x": signed(cfg.act_bits), "swap": 1}), cfg.rows)
+        m.submodules.x_in = x_in = DelayLine(feeder.x.shape(), delay=input_delay(cfg),
+                                             reset_less=True)
+        m.submodules.fetch = fetch = DelayLine(1, delay=FETCH_REGISTERS)
+        m.submodules.act_skew = act_skew = SkewBuffer.skew(signed(cfg.act_bits), cfg.rows)
         m.submodules.array = array = SystolicArray(cfg, instantiate=self.instantiate_pes)
-        m.d.comb += [x_in.i.eq(feeder.x), swap_in.i.eq(feeder.swap)]
-        for k in range(cfg.rows):
-            m.d.comb += [
-                act_skew.i[k].x.eq(x_in.o[k]),
-                act_skew.i[k].swap.eq(swap_in.o),
-                array.x[k].eq(act_skew.o[k].x),
-                array.swap[k].eq(act_skew.o[k].swap),
-            ]
         m.d.comb += [
-            array.code.eq(loader.code),
-            array.load_row.eq(loader.load_row),
-            array.load_valid.eq(loader.load_valid),
+            x_in.i.eq(feeder.x),
+            fetch.i.eq(feeder.tile_start),
+            store.fetch.eq(fetch.o),
+            act_skew.i.eq(x_in.o),
+            array.x.eq(act_skew.o),
+            array.weights.eq(store.rows_out),
         ]
 
         # ---- column sums and tokens -> accumulator -> result queue -----------------------
-        m.submodules.deskew = deskew = SkewBuffer.deskew(signed(cfg.column_bits), cfg.cols)
         m.submodules.tokens = tokens = DelayLine(token_layout(cfg), delay=token_delay(cfg),
                                                  tap=token_tap(cfg))
         m.submodules.acc = acc = Accumulator(cols=cfg.cols, acc_bits=cfg.acc_bits,
-                                             column_bits=cfg.column_bits, depth=cfg.max_m)
+                                             column_bits=cfg.column_bits, depth=cfg.max_m,
+                                             forward=cfg.accumulator_forwarding)
         arrived = tokens.o
         m.d.comb += [
-            deskew.i.eq(array.psum),
             tokens.i.eq(feeder.token),
             acc.read_m.eq(tokens.tap_o.m),
             acc.valid.eq(arrived.valid), acc.m.eq(arrived.m),
             acc.first.eq(arrived.first), acc.last.eq(arrived.last),
-            acc.psum.eq(deskew.o),
+            acc.psum.eq(array.psum),
             result_queue.i_valid.eq(acc.result_valid),
             result_queue.i_payload.eq(acc.result),
         ]

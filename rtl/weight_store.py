@@ -1,0 +1,204 @@
+"""The weight store: takes the ``weights`` stream at ``W`` bits per beat, decodes it, and keeps
+each tile in ``rows`` banks (one per array row) until the array reads them on its diagonal."""
+
+import math
+
+from amaranth import *
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .array import weight_shape
+from .checks import check_config
+from .command import job_signature
+from .decoder import WeightDecoder
+from .pe_int8 import Int8WeightLanes
+from .tile_counter import TileCounter
+
+
+__all__ = ["WeightStore", "reachable_row_offsets"]
+
+
+def reachable_row_offsets(config):
+    """The rows of a tile that can open a beat: a job's first beat starts at row 0 and each
+    beat advances ``k = rows_per_beat`` rows (modulo ``rows``), so the multiples of
+    ``gcd(k, rows)``."""
+    step = math.gcd(config.rows_per_beat, config.rows)
+    return range(0, config.rows, step)
+
+
+class WeightStore(wiring.Component):
+    """Decodes ``weights`` beats into tile rows and holds them, ``rows`` banks of
+    ``wmem_tiles`` slots, until the array's diagonal reads them.
+
+    A beat of ``W = config.word_bits`` bits carries ``k = config.rows_per_beat`` whole tile
+    rows of ``cols`` weights, packed together in the configuration's format; the job's rows
+    follow each other tile after tile (``docs/interface.md``), so a beat may end one tile and
+    begin the next, and the job's last beat is padded with zero rows, which are dropped. The
+    beat is decoded at full rate (:class:`~rtl.decoder.WeightDecoder` over ``k * cols`` lanes,
+    or :class:`~rtl.pe_int8.Int8WeightLanes` for the int8 baseline) and registered; the next
+    cycle each of its rows is written into the bank of its array row, in the slot of its tile.
+    When ``k`` divides ``rows`` every bank always takes the same lane group of the beat;
+    otherwise a bank chooses among the ``k / gcd(k, rows)`` groups that can land on it.
+
+    Bank ``r`` is read on the array's diagonal: ``fetch`` reads bank 0, and bank ``r`` is read
+    ``r`` cycles later (a one-bit shift chain); each bank's read register is the weight row
+    its array row multiplies until the next tile's read, so the data waits where it is stored
+    and nothing is skewed. Memory: ``rows * wmem_tiles * cols`` decoded weights, in ``rows``
+    simple-dual-port memories (yosys picks block or distributed RAM by size).
+
+    Flow control (all registers, no ``ready`` depends on a ``valid``):
+
+    * A slot is taken by the beat holding its tile's row 0 and freed when bank ``rows - 1``
+      reads it; ``weights.ready`` is low while a beat would need a slot and all are taken.
+    * ``tile_ready`` is high while a tile is complete in the store and not yet started; the
+      activation feeder starts a tile (``start``) only then, so every bank holds its row by
+      the time the diagonal reads it, whatever the weight source's pauses.
+
+    Parameters
+    ----------
+    config : :class:`~rtl.config.AccelConfig`
+
+    Members
+    -------
+    weights : ``In(stream.Signature(word_bits))``
+        The job's weight beats. ``ready`` is high while a job runs, it still expects beats,
+        and the beat's tile has a slot.
+    job : ``In(job_signature(config))``
+        The running job (:class:`~rtl.command.JobControl`).
+    tile_ready : ``Out(1)``
+        A complete tile waits (register).
+    start : ``In(1)``
+        The activation feeder starts the waiting tile this cycle.
+    fetch : ``In(1)``
+        Read the started tile's row 0 now, row ``r`` ``r`` cycles later.
+    rows_out : ``Out(ArrayLayout(ArrayLayout(weight_shape, cols), rows))``
+        Row ``r``'s weights, from :attr:`read_latency` cycles after its read until the next.
+
+    Attributes
+    ----------
+    read_latency : int
+        1: from a bank's read to its row on ``rows_out``.
+    """
+
+    read_latency = 1
+
+    @staticmethod
+    def free_delay(config):
+        """Cycles from ``fetch`` to the first cycle the freed slot can take a beat: ``rows``
+        (bank ``rows - 1`` is read ``rows - 1`` cycles after ``fetch``, and the slot count is
+        a register)."""
+        return config.rows
+
+    def __init__(self, config):
+        self.config = check_config(config)
+        cfg = config
+        row_layout = data.ArrayLayout(weight_shape(cfg), cfg.cols)
+        super().__init__({
+            "weights": In(stream.Signature(cfg.word_bits)),
+            "job": In(job_signature(cfg)),
+            "tile_ready": Out(1),
+            "start": In(1),
+            "fetch": In(1),
+            "rows_out": Out(data.ArrayLayout(row_layout, cfg.rows)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        rows, per_beat, slots = cfg.rows, cfg.rows_per_beat, cfg.weight_store_tiles
+        lanes = per_beat * cfg.cols
+        if cfg.pe == "ternary":
+            decoder = WeightDecoder(weight_format=cfg.format.name, lanes=lanes,
+                                    word_bits=cfg.word_bits)
+        else:
+            decoder = Int8WeightLanes(lanes=lanes, weight_bits=cfg.weight_bits)
+        m.submodules.decoder = decoder
+        m.submodules.tiles = tiles = TileCounter(rows=rows, cols=cfg.cols, inner_bits=1,
+                                                 k_bits=cfg.k_bits, n_bits=cfg.n_bits, beats=1)
+        m.d.comb += tiles.follow(self.job)
+
+        # ---- the writer: which rows the next beat holds ---------------------------------
+        row0 = Signal(range(rows))          # the tile row the next beat opens with
+        slot = Signal(range(slots))         # the slot of that row's tile
+        taken = Signal(range(slots + 1))    # slots holding a tile not yet read to its end
+        waiting = Signal(range(slots + 1))  # complete tiles not yet started
+        last_tile = Signal()
+        opens_tile = Signal()               # the beat holds row 0 of a tile that needs a slot
+        ends_tile = Signal()
+        spills = Signal()
+        accept = Signal()
+        freed = Signal()
+        m.d.comb += [
+            last_tile.eq(tiles.last_k & tiles.last_n),
+            ends_tile.eq(row0 >= rows - per_beat),
+            spills.eq(row0 > rows - per_beat),
+            opens_tile.eq((row0 == 0) | (spills & ~last_tile)),
+            self.weights.ready.eq(self.job.busy & ~tiles.done &
+                                  (~opens_tile | (taken < slots))),
+            accept.eq(self.weights.valid & self.weights.ready),
+            tiles.step.eq(accept & ends_tile),
+            decoder.word.eq(self.weights.payload),
+        ]
+        with m.If(self.job.start):
+            m.d.sync += row0.eq(0)
+        with m.Elif(accept):
+            with m.If(ends_tile):
+                m.d.sync += [
+                    row0.eq(Mux(last_tile, 0, row0 + (per_beat - rows))),
+                    slot.eq(Mux(slot == slots - 1, 0, slot + 1)),
+                ]
+            with m.Else():
+                m.d.sync += row0.eq(row0 + per_beat)
+        m.d.sync += taken.eq(taken + (accept & opens_tile) - freed)
+        waiting_next = Signal(range(slots + 1))
+        m.d.comb += waiting_next.eq(waiting + (accept & ends_tile) - self.start)
+        m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
+
+        # ---- the write stage: the decoded beat, a cycle later, into the banks ------------
+        beat = Signal(data.ArrayLayout(weight_shape(cfg), lanes), reset_less=True)
+        write = Signal()
+        write_row0 = Signal(range(rows))
+        write_slot = Signal(range(slots))
+        write_spill = Signal()              # rows past the tile's end go to the next tile
+        m.d.sync += [
+            beat.eq(decoder.codes), write.eq(accept), write_row0.eq(row0),
+            write_slot.eq(slot), write_spill.eq(~last_tile),
+        ]
+        next_slot = Signal(range(slots))
+        m.d.comb += next_slot.eq(Mux(write_slot == slots - 1, 0, write_slot + 1))
+        row_bits = cfg.cols * Shape.cast(weight_shape(cfg)).width
+        offsets = set(reachable_row_offsets(cfg))
+
+        # ---- the banks, read down the diagonal ------------------------------------------
+        strobe = self.fetch
+        for r in range(rows):
+            if r:
+                delayed = Signal(name=f"fetch_{r}")
+                m.d.sync += delayed.eq(strobe)
+                strobe = delayed
+            bank = memory.Memory(shape=unsigned(row_bits), depth=slots, init=[])
+            m.submodules[f"bank_{r}"] = bank
+            port_w = bank.write_port()
+            port_r = bank.read_port()
+            for lane_row in range(per_beat):
+                opening = (r - lane_row) % rows     # the beat's first row when it lands here
+                if opening not in offsets:
+                    continue
+                wraps = r < opening                 # the row belongs to the next tile
+                with m.If(write_row0 == opening):
+                    m.d.comb += [
+                        port_w.data.eq(beat.as_value()[lane_row * row_bits:
+                                                       (lane_row + 1) * row_bits]),
+                        port_w.addr.eq(next_slot if wraps else write_slot),
+                        port_w.en.eq(write & (write_spill if wraps else 1)),
+                    ]
+            read_slot = Signal(range(slots), name=f"read_slot_{r}")
+            with m.If(strobe):
+                m.d.sync += read_slot.eq(Mux(read_slot == slots - 1, 0, read_slot + 1))
+            m.d.comb += [
+                port_r.addr.eq(read_slot),
+                port_r.en.eq(strobe),
+                self.rows_out[r].as_value().eq(port_r.data),
+            ]
+        m.d.comb += freed.eq(strobe)
+        return m
