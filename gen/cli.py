@@ -17,7 +17,8 @@ import time
 from golden.cli import (OneLineParser, UsageError, check_output_folder, integer, option_name,
                         positive_number, run_cli)
 from rtl.config import (AccelConfig, ConfigError, MAX_ACC_BITS, MAX_ACC_DEPTH, MAX_ACT_BITS,
-                        MAX_ARRAY_DIM, MAX_K_LIMIT, MAX_WMEM_DEPTH, PE_TYPES, WEIGHT_FORMATS)
+                        MAX_ARRAY_DIM, MAX_K_LIMIT, MAX_WMEM_TILES, MIN_WMEM_TILES, PE_TYPES,
+                        WEIGHT_FORMATS)
 
 from .emit import generate
 from . import synth
@@ -52,10 +53,14 @@ def build_parser():
                         help=f"packed weights: {formats}; i2 = 2 bits/weight, t5 = 1.6 "
                              f"bits/weight (default {defaults.format.name}); int8 = one byte "
                              f"per weight, only with --pe int8 (and its default there)")
-    parser.add_argument("--wmem-depth", type=integer, default=None,
-                        help=f"weight SRAM words, 2*rows to {MAX_WMEM_DEPTH} (default: 2*rows "
-                             f"rounded up to a power of two, at least "
-                             f"{AccelConfig(rows=1).weight_buffer_depth})")
+    parser.add_argument("--weight-port-bits", type=integer, default=None, metavar="W",
+                        help="width of the weights stream: the format's word of k whole tile "
+                             "rows, k = 1 to rows (i2: 2*k*cols bits, t5: 8*ceil(k*cols/5)); "
+                             "a wrong W is refused with the legal range (default: one row)")
+    parser.add_argument("--wmem-tiles", type=integer, default=None,
+                        help=f"tile slots of the weight store (rows banks of cols weights), "
+                             f"{MIN_WMEM_TILES} to {MAX_WMEM_TILES} (default: enough that "
+                             f"the weights stream never waits, 2 + ceil((rows+1)/floor(rows/k)))")
     parser.add_argument("--max-m", type=integer, default=defaults.max_m,
                         help=f"largest M of one job = accumulator depth, 1 to {MAX_ACC_DEPTH} "
                              f"(default %(default)s)")
@@ -113,7 +118,8 @@ def _config(args):
     try:
         return AccelConfig(rows=args.rows, cols=args.cols, act_bits=args.act_bits,
                            acc_bits=args.acc_bits, weight_format=args.weight_format,
-                           wmem_depth=args.wmem_depth, max_m=args.max_m, max_k=args.max_k,
+                           weight_port_bits=args.weight_port_bits,
+                           wmem_tiles=args.wmem_tiles, max_m=args.max_m, max_k=args.max_k,
                            max_n=args.max_n, name=args.name, pe=args.pe,
                            result_lanes=args.result_lanes)
     except ConfigError as error:

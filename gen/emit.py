@@ -9,7 +9,7 @@ from amaranth.lib import data, wiring
 
 from rtl.array import (SystolicArray, SystolicColumn, column_module_name, make_pe,
                        pe_module_name, pe_variants)
-from rtl.config import ROW_SPACING, AccelConfig
+from rtl.config import AccelConfig
 from rtl.top import TernaryAccelerator
 
 
@@ -19,13 +19,18 @@ __all__ = ["GENERATOR_VERSION", "emit_verilog", "emit_array_verilog", "emit_modu
 
 GENERATOR_VERSION = "0.1.0"
 
-CYCLE_FORMULA = "2*rows + cols + 6 + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4) + M"
+#: Clocks at which the manifest states the weight port's bandwidth.
+WEIGHT_PORT_CLOCKS_MHZ = (150, 200, 250)
+
+CYCLE_FORMULA = ("max(ceil(rows/rows_per_beat) + (ceil(K/rows)*ceil(N/cols) - 1)*max(M, S), "
+                 "ceil(ceil(K/rows)*ceil(N/cols)*rows/rows_per_beat)) + M + rows + 5")
 
 #: A lower bound of a job's cycles with ``B`` result beats per row (``result_beats_per_row``),
-#: exact when ``B == 1`` (where it is :data:`CYCLE_FORMULA`) or ``M <= latency``; the exact
-#: count for ``B > 1`` is the recurrence of ``docs/interface.md`` ("Several beats per row").
-CYCLE_BOUND_FORMULA = ("2*rows + cols + 6 + max((ceil(K/rows)*ceil(N/cols) - 1)*max(M, rows, 4)"
-                       " + M*B, (ceil(K/rows) - 1)*max(M, rows, 4) + ceil(N/cols)*M*B)")
+#: exact when ``B == 1`` (where it is :data:`CYCLE_FORMULA`); the exact count for ``B > 1`` is
+#: the recurrence of ``docs/interface.md`` ("Several beats per row").
+CYCLE_BOUND_FORMULA = ("max(ceil(rows/rows_per_beat) + max((ceil(K/rows)*ceil(N/cols) - 1)"
+                       "*max(M, S) + M*B, (ceil(K/rows) - 1)*max(M, S) + ceil(N/cols)*M*B), "
+                       "ceil(ceil(K/rows)*ceil(N/cols)*rows/rows_per_beat) + M*B) + rows + 5")
 
 
 #: An RTLIL memory initialiser (``$meminit_v2`` cell) whose data is all zeros.
@@ -157,8 +162,20 @@ def build_manifest(config, verilog_file):
         "weight_format": {
             "name": config.format.name,
             "word_bits": config.word_bits,
-            "weights_per_word": config.cols,
+            "weights_per_word": config.rows_per_beat * config.cols,
             "encoding": config.format.code_layout,
+        },
+        "weight_port": {
+            "bits": config.word_bits,
+            "rows_per_beat": config.rows_per_beat,
+            "bytes_per_cycle": config.word_bits / 8,
+            "bits_per_weight": config.beat_bits_per_weight,
+            "gbytes_per_s_at_mhz": {str(mhz): config.word_bits / 8 * mhz / 1000
+                                    for mhz in WEIGHT_PORT_CLOCKS_MHZ},
+            "legal_bits": list(config.legal_weight_port_bits),
+            "store_tiles": config.weight_store_tiles,
+            "store_bits": config.rows * config.weight_store_tiles * config.cols
+                          * config.weight_bits,
         },
         "widths": {
             "activation_lane": config.act_bits,
@@ -178,16 +195,18 @@ def build_manifest(config, verilog_file):
             "conditions": "one job; sources always valid, sinks always ready; counted from the "
                           "first input beat accepted to the last result beat accepted, "
                           "inclusive; the formula holds with one result beat per row "
-                          "(result_beats_per_row 1), the examples for every configuration",
+                          "(result_beats_per_row 1) and the default weight store "
+                          "(wmem_tiles), the examples for every configuration",
             "latency": config.latency,
-            "latency_formula": "rows + cols + 5",
+            "latency_formula": "rows + 5",
             "result_queue_depth": config.result_queue_depth,
-            "row_spacing": ROW_SPACING,
+            "row_spacing": config.row_spacing,
+            "formula_names": {"rows_per_beat": config.rows_per_beat, "S": config.row_spacing},
             "result_beats_per_row": config.result_beats_per_row,
             "bound_formula": CYCLE_BOUND_FORMULA,
-            "bound_exact_when": "result_beats_per_row == 1 or M <= latency; otherwise the "
-                                "recurrence of docs/interface.md (Several beats per row), "
-                                "which AccelConfig.cycles evaluates",
+            "bound_exact_when": "result_beats_per_row == 1; otherwise the recurrence of "
+                                "docs/interface.md (Several beats per row), which "
+                                "AccelConfig.cycles evaluates, is the exact count",
             "tiles_formula": "ceil(K/rows)*ceil(N/cols)",
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
                          for m, k, n in example_jobs(config)],
