@@ -19,7 +19,6 @@ from rtl.decoder import WeightDecoder
 from rtl.delay_line import DelayLine
 from rtl.drain import ResultDrain
 from rtl.feeder import ActivationFeeder
-from rtl.loader import WeightLoader
 from rtl.pe import TernaryPE
 from rtl.pe_int8 import Int8PE, Int8WeightLanes
 from rtl.result_queue import ResultQueue
@@ -27,7 +26,7 @@ from rtl.result_serializer import ResultSerializer
 from rtl.skew import SkewBuffer
 from rtl.tile_counter import TileCounter
 from rtl.top import TernaryAccelerator
-from rtl.weight_buffer import WeightBuffer
+from rtl.weight_store import WeightStore
 
 
 def _refused(error, message, make):
@@ -89,9 +88,7 @@ CASES = [
     (TypeError, "weight_bits must be an integer, not '8'",
      lambda: Int8WeightLanes(lanes=2, weight_bits="8")),
     # Storage.
-    (ValueError, "depth must be at least 1, not 0", lambda: WeightBuffer(word_bits=8, depth=0)),
-    (TypeError, "word_bits must be an integer, not None",
-     lambda: WeightBuffer(word_bits=None, depth=32)),
+    (TypeError, "config must be an AccelConfig, not None", lambda: WeightStore(None)),
     (ValueError, "depth must be at least 2, not 1", lambda: ResultQueue(8, depth=1)),
     (TypeError, "depth must be an integer, not 4.0", lambda: ResultQueue(8, depth=4.0)),
     (TypeError, "shape must be a shape, not 'wide'", lambda: ResultQueue("wide", depth=4)),
@@ -138,7 +135,6 @@ CASES = [
      lambda: SystolicColumn(AccelConfig(rows=2, cols=2), instantiate="yes")),
     (TypeError, "config must be an AccelConfig, not None", lambda: JobControl(None)),
     (TypeError, "config must be an AccelConfig, not None", lambda: ActivationFeeder(None)),
-    (TypeError, "config must be an AccelConfig, not None", lambda: WeightLoader(None)),
     (TypeError, "config must be an AccelConfig, not None", lambda: ResultDrain(None)),
     (TypeError, "config must be an AccelConfig, not '8x8'", lambda: TernaryAccelerator("8x8")),
     (TypeError, "instantiate_pes must be True or False, not 'yes'",
@@ -165,7 +161,9 @@ def test_widths_the_array_uses_are_accepted():
 
 def test_smallest_accepted_blocks_elaborate():
     from amaranth.back import rtlil
-    for block in (WeightBuffer(word_bits=1, depth=1), ResultQueue(1, depth=2),
+    for block in (WeightStore(AccelConfig(rows=1, cols=1, wmem_tiles=2)),
+                  WeightStore(AccelConfig(rows=3, cols=2, weight_port_bits=8)),
+                  ResultQueue(1, depth=2),
                   ResultSerializer(1, cols=1, lanes=1), ResultSerializer(2, cols=3, lanes=2),
                   SkewBuffer(data.ArrayLayout(4, 2), [0]), DelayLine(3, delay=0, tap=0),
                   TileCounter(**COUNTER, beats=4, per_k_tile=False),

@@ -91,6 +91,54 @@ def test_narrow_result_stream_under_random_traffic(label, seed):
     assert cycles > cfg.cycles(*x.shape, w.shape[0])
 
 
+#: Wide weight ports: "rows x cols format / rows per beat" -> configuration fields.
+WIDE = {"4x3 i2/2": dict(rows=4, cols=3, weight_port_bits=12),
+        "4x3 i2/4": dict(rows=4, cols=3, weight_port_bits=24),
+        "5x4 i2/3": dict(rows=5, cols=4, weight_port_bits=24),
+        "4x6 t5/4": dict(rows=4, cols=6, weight_format="t5", weight_port_bits=40),
+        "6x5 t5/4": dict(rows=6, cols=5, weight_format="t5", weight_port_bits=32),
+        "8x8 t5/5": dict(rows=8, cols=8, weight_format="t5", weight_port_bits=64),
+        "8x8 i2/8": dict(rows=8, cols=8, weight_port_bits=128),
+        "2x2 int8/2": dict(rows=2, cols=2, pe="int8", weight_port_bits=32),
+        "4x6/4 i2/3": dict(rows=4, cols=6, weight_port_bits=36, result_lanes=4),
+        "8x8 i2/4 d2": dict(rows=8, cols=8, weight_port_bits=64, wmem_tiles=2)}
+
+
+@pytest.mark.parametrize("label, m, k, n", [
+    ("4x3 i2/2", 1, 9, 7), ("4x3 i2/2", 6, 16, 10), ("4x3 i2/4", 1, 24, 12),
+    ("4x3 i2/4", 3, 13, 5), ("5x4 i2/3", 1, 24, 12), ("5x4 i2/3", 6, 16, 10),
+    ("4x6 t5/4", 2, 13, 13), ("6x5 t5/4", 1, 25, 16), ("8x8 t5/5", 1, 40, 24),
+    ("8x8 t5/5", 8, 17, 9), ("8x8 i2/8", 1, 64, 24), ("8x8 i2/8", 2, 20, 17),
+    ("2x2 int8/2", 3, 13, 5), ("4x6/4 i2/3", 9, 5, 13), ("8x8 i2/4 d2", 1, 64, 24),
+])
+def test_wide_weight_port_matches_golden_and_cycle_model(label, m, k, n):
+    """Several tile rows per weight beat (dividing rows or not, so that beats straddle tiles
+    and the last is padded), i2, t5 and the int8 baseline, a narrow result stream, a store of
+    two slots that holds the port back: exact results in exactly ``AccelConfig.cycles``."""
+    rng = np.random.default_rng(21)
+    cfg = AccelConfig(max_m=40, max_k=100, max_n=100, **WIDE[label])
+    x = rng.integers(-128, 128, size=(m, k))
+    low, high = (-1, 2) if cfg.pe == "ternary" else (-128, 128)
+    w = rng.integers(low, high, size=(n, k))
+    y, cycles = _simulate(cfg, x, w)
+    expected = golden.int_gemm(x, w) if cfg.pe == "ternary" else golden.int8_gemm(x, w)
+    assert np.array_equal(y, expected)
+    assert cycles == cfg.cycles(m, k, n)
+
+
+@pytest.mark.parametrize("label, seed", [("5x4 i2/3", 31), ("8x8 t5/5", 32), ("8x8 i2/8", 33)])
+def test_wide_weight_port_under_random_traffic(label, seed):
+    """Idle sources and a stalling sink with a wide port: a tile starts only when complete in
+    the store, so results stay exact; ``results.ready`` reaches no input ``ready``."""
+    rng = np.random.default_rng(seed)
+    cfg = AccelConfig(max_m=40, max_k=100, max_n=100, **WIDE[label])
+    x = rng.integers(-128, 128, size=(3, 3 * cfg.rows + 1))
+    w = rng.integers(-1, 2, size=(2 * cfg.cols + 1, 3 * cfg.rows + 1))
+    y, cycles = _simulate(cfg, x, w, idle=0.4, stall=0.4, seed=seed, probe_ready=True)
+    assert np.array_equal(y, golden.int_gemm(x, w))
+    assert cycles > cfg.cycles(*x.shape, w.shape[0])
+
+
 @pytest.mark.parametrize("rows, m, seed", [(4, 2, 7), (5, 1, 8), (2, 3, 9)])
 def test_idle_source_keeps_rows_apart_in_the_accumulator(rows, m, seed):
     """An activation source with gaps lets the rows of the next K tile follow the previous
@@ -111,12 +159,14 @@ def test_declared_latencies_compose_to_the_documented_pipeline(rows, cols):
     from rtl.accumulator import Accumulator
     from rtl.config import ROW_SPACING
     from rtl.pipeline import input_delay, token_delay, token_tap
+    from rtl.pipeline import slot_hold
     cfg = AccelConfig(rows=rows, cols=cols)
-    assert input_delay(cfg) == 3
-    assert token_delay(cfg) == rows + cols + 2
-    assert token_tap(cfg) == rows + cols
-    assert cfg.latency == rows + cols + 5
-    assert cfg.result_queue_depth == rows + cols + 7
+    assert input_delay(cfg) == 2
+    assert token_delay(cfg) == rows + 2
+    assert token_tap(cfg) == rows
+    assert cfg.latency == rows + 5
+    assert cfg.result_queue_depth == rows + 7
+    assert slot_hold(cfg) == cfg.slot_hold == rows + 1
     assert Accumulator.row_spacing == ROW_SPACING == 4
 
 
