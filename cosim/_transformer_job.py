@@ -1,8 +1,10 @@
 """The cocotb test that :func:`cosim.transformer.run_transformer` runs inside the simulator.
 
-Golden's own generation loop (:meth:`golden.BitNetModel.generate_with_logits`) runs unchanged
-in a ``cocotb.bridge`` thread; the model's GEMM backend is :class:`HardwareGemm`, which hands
-each projection's integer GEMM to the harness driver
+Golden's own batched generation loop (:meth:`golden.BitNetModel.generate_batch_with_logits`:
+the prompts are decoded together, so every projection of a pass is ONE GEMM over the rows of
+all live sequences, ``M`` = the batch) runs unchanged in a ``cocotb.bridge`` thread; the model's
+GEMM backend is :class:`HardwareGemm`, which hands each projection's integer GEMM to the
+harness driver
 (:class:`cosim.harness_driver.HarnessDriver`: the GEMM streamed from files by the Verilog
 harness at full simulator speed) with ``cocotb.resume`` and blocks until the hardware has
 produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's NumPy code.
@@ -48,16 +50,20 @@ class HardwareGemm:
         self.phase, self.step, self.what = "prefill", 0, ""
         self.records = []
 
-    def start_prompt(self, prompt_tokens, new_tokens, prefix=""):
-        """Reset the records for a new prompt; ``prefix`` starts its progress lines."""
+    def start_batch(self, prompt_lengths, new_tokens):
+        """Reset the records for a batch of prompts of these lengths."""
         self.records = []
-        self.prompt_tokens, self.new_tokens, self.prefix = prompt_tokens, new_tokens, prefix
+        self.prompt_lengths, self.new_tokens = list(prompt_lengths), new_tokens
 
     def on_forward(self, step):
         """Called by golden's loop before each forward pass."""
         self.phase, self.step = ("prefill" if step == 0 else "decode"), step
-        self.what = (f"{self.prompt_tokens} prompt tokens" if step == 0
-                     else f"new token {step} of {self.new_tokens}")
+        tokens, count = sum(self.prompt_lengths), len(self.prompt_lengths)
+        if step == 0:
+            self.what = (f"{tokens} prompt tokens" if count == 1
+                         else f"{count} prompts ({tokens} prompt tokens)")
+        else:
+            self.what = f"new token {step} of {self.new_tokens}"
 
     def __call__(self, xq, wq):
         name = self.model.current_projection or "unnamed"
@@ -84,7 +90,9 @@ class HardwareGemm:
             "n": int(wq.shape[0]), "cycles": int(result.cycles), "seconds": seconds,
         })
         if self.progress and parts[-1] == "down_proj":
-            self.progress(f"{self.prefix}{self.what}: layer {layer + 1}/{self.layers} done")
+            rows = (f" ({xq.shape[0]} sequences)"
+                    if self.phase == "decode" and len(self.prompt_lengths) > 1 else "")
+            self.progress(f"{self.what}{rows}: layer {layer + 1}/{self.layers} done")
         return result.y
 
 
@@ -102,21 +110,16 @@ async def transformer_job(dut):
     prompts = job["prompts"]
 
     def run():
-        outcomes = []
-        for index, prompt in enumerate(prompts):
-            prefix = f"prompt {index + 1}/{len(prompts)}, " if len(prompts) > 1 else ""
-            backend.start_prompt(len(prompt), job["max_new_tokens"], prefix)
-            began = time.perf_counter()
-            new_ids, logits = model.generate_with_logits(
-                prompt, job["max_new_tokens"], temperature=job["temperature"],
-                top_k=job["top_k"], seed=job["seed"], stop_at_eos=job["stop_at_eos"],
-                on_forward=backend.on_forward)
-            outcomes.append({"new_ids": [int(i) for i in new_ids], "logits": logits,
-                             "records": backend.records,
-                             "seconds": time.perf_counter() - began})
-        return outcomes
+        backend.start_batch([len(prompt) for prompt in prompts], job["max_new_tokens"])
+        began = time.perf_counter()
+        results = model.generate_batch_with_logits(
+            prompts, job["max_new_tokens"], temperature=job["temperature"], top_k=job["top_k"],
+            seed=job["seed"], stop_at_eos=job["stop_at_eos"], on_forward=backend.on_forward)
+        return results, backend.records, time.perf_counter() - began
 
-    outcomes = await bridge(run)()
-    for index, outcome in enumerate(outcomes):
-        np.save(path.parent / f"logits-{index}.npy", outcome.pop("logits"))
-    (path.parent / "result.json").write_text(json.dumps(outcomes))
+    results, records, seconds = await bridge(run)()
+    for index, (_, logits) in enumerate(results):
+        np.save(path.parent / f"logits-{index}.npy", logits)
+    (path.parent / "result.json").write_text(json.dumps({
+        "new_ids": [[int(i) for i in ids] for ids, _ in results], "records": records,
+        "seconds": seconds}))

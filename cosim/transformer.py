@@ -1,15 +1,19 @@
 """The full BitNet transformer with every BitLinear projection on the simulated accelerator.
 
     python -m cosim.transformer --checkpoint models/sort-digits [--rows 16 --cols 16] \
-        --prompt "531962=" --max-new-tokens 7 [--dump-logits logits.npy] [--report run.json]
+        --prompt "531962=" [--prompt "907134=" ...] --max-new-tokens 7 \
+        [--weight-port-bits W] [--dump-logits logits.npy] [--report run.json]
 
 The same job, with the same options, as ``python -m golden.generate`` (defined once in
 :mod:`golden.generation_cli`), plus the accelerator's (``--rows``, ``--cols``,
-``--weight-format``, ``--clock-mhz``) and ``--report``. Golden's generation loop runs
-unchanged; its GEMM backend is the generated RTL in Verilator driven by cocotb (see
-``cosim/_transformer_job.py``). Standard output carries only the answer; the build notice,
-the progress lines and the report go to standard error. :func:`run_transformer` is the same
-run from Python.
+``--weight-format``, ``--weight-port-bits``, ``--clock-mhz``) and ``--report``. Several
+prompts are decoded as one batch: golden's batched generation loop
+(:meth:`golden.BitNetModel.generate_batch_with_logits`) runs unchanged, so the prefill is one
+GEMM per projection over all prompts stacked and every decode pass one GEMM per projection with
+``M`` = the live sequences; its GEMM backend is the generated RTL in Verilator driven by cocotb
+(see ``cosim/_transformer_job.py``). Standard output carries only the answers (one per prompt,
+in order); the build notice, the progress lines and the report go to standard error.
+:func:`run_transformer` and :func:`run_transformer_batch` are the same run from Python.
 """
 
 import dataclasses
@@ -21,15 +25,17 @@ import time
 import numpy as np
 
 import golden
-from golden.cli import OneLineParser, UsageError, integer_range, positive_number, run_cli
+from golden.cli import OneLineParser, UsageError, integer, integer_range, option_name, \
+    positive_number, run_cli
 from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
-    save_array
-from rtl.config import MAX_ARRAY_DIM, WEIGHT_FORMATS, AccelConfig
+    save_logits
+from rtl.config import MAX_ARRAY_DIM, WEIGHT_FORMATS, AccelConfig, ConfigError
 
 from .report import build_report, format_report, plot_report
 
 
-__all__ = ["TransformerRun", "run_transformer", "run_transformer_batch", "picture_path", "main"]
+__all__ = ["TransformerRun", "TransformerBatchRun", "run_transformer", "run_transformer_batch",
+           "accelerator_config", "batch_figures", "picture_path", "main"]
 
 PROG = "python -m cosim.transformer"
 DEFAULT_ROWS = DEFAULT_COLS = 16
@@ -53,31 +59,72 @@ class TransformerRun:
     records: list
 
 
+@dataclasses.dataclass(frozen=True)
+class TransformerBatchRun:
+    """Outcome of :func:`run_transformer_batch`: one batch decoded together.
+
+    Attributes
+    ----------
+    new_ids : list of ndarray of int64 ``[steps_i]``, one per prompt, in order
+    logits : list of ndarray of float32 ``[steps_i, vocab]``, one per prompt
+    report : dict (see :mod:`cosim.report`) of the whole batch: the GEMMs serve every sequence
+        at once, so cycles are the batch's; ``tokens`` sums over the prompts, and ``batch``
+        (:func:`batch_figures`) gives the per-sequence and total decode rates
+    records : list of dict, one per GEMM (``m`` = rows of all sequences in the pass)
+    """
+    new_ids: list
+    logits: list
+    report: dict
+    records: list
+
+
 def run_transformer(checkpoint, prompt_ids, max_new_tokens, **options):
     """Generation with every projection on a ``rows`` x ``cols`` accelerator.
 
     Takes the arguments of :func:`run_transformer_batch` with one prompt and returns one
     :class:`TransformerRun`.
     """
-    return run_transformer_batch(checkpoint, [prompt_ids], max_new_tokens, **options)[0]
+    batch = run_transformer_batch(checkpoint, [prompt_ids], max_new_tokens, **options)
+    return TransformerRun(new_ids=batch.new_ids[0], logits=batch.logits[0],
+                          report=batch.report, records=batch.records)
+
+
+def accelerator_config(rows=DEFAULT_ROWS, cols=DEFAULT_COLS, weight_format="i2",
+                       weight_port_bits=None, **config):
+    """The :class:`rtl.config.AccelConfig` of a run; ``weight_port_bits`` None keeps the
+    default port (one array row per beat) and is not passed on. Raises ``ConfigError``."""
+    if weight_port_bits is not None:
+        config["weight_port_bits"] = weight_port_bits
+    return AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
 
 
 def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_ROWS,
-                          cols=DEFAULT_COLS, weight_format="i2", clock_mhz=DEFAULT_CLOCK_MHZ,
-                          temperature=0.0, top_k=None, seed=None, stop_at_eos=False,
-                          progress=False, **config):
-    """Several prompts in one simulator session (one build, one simulator start): a list of
-    :class:`TransformerRun`, one per prompt, each with its own report.
+                          cols=DEFAULT_COLS, weight_format="i2", weight_port_bits=None,
+                          clock_mhz=DEFAULT_CLOCK_MHZ, temperature=0.0, top_k=None, seed=None,
+                          stop_at_eos=False, progress=False, **config):
+    """A batch of prompts decoded together with every projection on the simulated array.
 
-    ``temperature``, ``top_k``, ``seed`` and ``stop_at_eos`` are those of
-    :meth:`golden.BitNetModel.generate` (default greedy); the tokens and logits equal golden's
-    bit for bit. Any other :class:`rtl.config.AccelConfig` field may be given as a keyword.
-    ``progress`` True prints the build notice and a line per layer and forward pass on stderr.
+    One simulator session (one build, one start); golden's batched loop
+    (:meth:`golden.BitNetModel.steps_batch`): the prefill is one GEMM per projection over all
+    prompts stacked, each decode pass one GEMM per projection whose ``M`` is the number of live
+    sequences, so the array loads each weight tile once per pass for the whole batch.
+    Returns a :class:`TransformerBatchRun`. Every sequence's tokens and logits equal golden's
+    for its prompt alone, bit for bit.
 
-    Raises ``ValueError`` or ``TypeError`` (bad sizes or options, prompt ids outside the
-    vocabulary, a bad checkpoint via ``golden.CheckpointError``) before any build or
-    simulation, and ``RuntimeError`` if the build or the simulation fails (a hardware result
-    that differs from golden is reported with its layer, projection, tile and element).
+    ``temperature``, ``top_k``, ``seed`` (None, an int for every prompt, or one int per
+    prompt) and ``stop_at_eos`` are those of :meth:`golden.BitNetModel.steps_batch` (default
+    greedy). ``weight_port_bits`` is the :class:`rtl.config.AccelConfig` field (None: the
+    default port, one array row per beat); any other ``AccelConfig`` field may be given as a
+    keyword. ``progress`` True prints the build notice and a line per layer and forward pass on
+    stderr.
+
+    Raises ``ValueError`` or ``TypeError`` before any build or simulation: bad sizes or options
+    (``rtl.config.ConfigError``), ``"prompts must hold at least one prompt"``, a prompt beyond
+    the model's context (``"prompts[1]: 60 prompt tokens + 7 new tokens exceed
+    max_position_embeddings=64"``), prompt ids outside the vocabulary, a bad checkpoint
+    (``golden.CheckpointError``), ``"a projection has K=..., beyond max_k=..."``; and
+    ``RuntimeError`` if the build or the simulation fails (a hardware result that differs from
+    golden is reported with its layer, projection, tile and element).
     """
     from .design_cache import cached_simulator
     from .harness import BUILD_ARGS as HARNESS_ARGS
@@ -91,16 +138,14 @@ def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_R
     if isinstance(clock_mhz, bool) or not isinstance(clock_mhz, (int, float)) \
             or not (np.isfinite(clock_mhz) and clock_mhz > 0):
         raise ValueError(f"clock_mhz must be a positive finite number, not {clock_mhz!r}")
-    cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
+    cfg = accelerator_config(rows, cols, weight_format, weight_port_bits, **config)
     model = golden.load_checkpoint(checkpoint)
-    if not prompts:
-        raise ValueError("at least one prompt is needed")
-    checked = []
-    for prompt in prompts:
-        # golden's loop checks every argument when it is called, and runs nothing
-        model.steps(prompt, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
-                    stop_at_eos=stop_at_eos)
-        checked.append([int(i) for i in np.asarray(prompt).reshape(-1)])
+    # golden's loop checks every argument (the empty batch, each prompt against the context,
+    # the seeds) when it is called, and runs nothing
+    model.steps_batch(prompts, max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                      stop_at_eos=stop_at_eos)
+    checked = [[int(i) for i in np.asarray(prompt).reshape(-1)] for prompt in prompts]
+    seed = [int(s) for s in seed] if isinstance(seed, (list, tuple, np.ndarray)) else seed
     widest = max(w.shape[1] for w, _ in model.projections().values())
     if widest > cfg.max_k:
         raise ValueError(f"a projection has K={widest}, beyond max_k={cfg.max_k}")
@@ -117,23 +162,39 @@ def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_R
             "progress": bool(progress)}))
         job.run("cosim._transformer_job", config=cfg.as_dict(), job_file="job.json",
                 show_progress=progress)
-        outcomes = json.loads(job.path("result.json").read_text())
-        logits = [np.load(job.path(f"logits-{i}.npy")) for i in range(len(outcomes))]
+        outcome = json.loads(job.path("result.json").read_text())
+        logits = [np.load(job.path(f"logits-{i}.npy")) for i in range(len(checked))]
     ended = time.perf_counter()
     seconds = {"total": ended - began, "build": build.seconds,
                "simulator_session": ended - run_began}
     described = {"name": os.path.basename(os.path.normpath(os.fspath(checkpoint))),
                  "layers": model.config.num_hidden_layers}
-    results = []
-    for prompt, outcome, chosen in zip(checked, outcomes, logits):
-        report = build_report(cfg, outcome["records"], prompt_tokens=len(prompt),
-                              new_tokens=len(outcome["new_ids"]), seconds=seconds,
-                              model_seconds=outcome["seconds"], clock_mhz=clock_mhz,
-                              model=described)
-        results.append(TransformerRun(new_ids=np.asarray(outcome["new_ids"], dtype=np.int64),
-                                      logits=chosen, report=report,
-                                      records=outcome["records"]))
-    return results
+    new_ids = [np.asarray(ids, dtype=np.int64) for ids in outcome["new_ids"]]
+    report = build_report(cfg, outcome["records"], prompt_tokens=sum(map(len, checked)),
+                          new_tokens=sum(map(len, new_ids)), seconds=seconds,
+                          model_seconds=outcome["seconds"], clock_mhz=clock_mhz,
+                          model=described)
+    report["batch"] = batch_figures(outcome["records"], [len(p) for p in checked],
+                                    [len(ids) for ids in new_ids], clock_mhz)
+    return TransformerBatchRun(new_ids=new_ids, logits=logits, report=report,
+                               records=outcome["records"])
+
+
+def batch_figures(records, prompt_tokens, new_tokens, clock_mhz):
+    """The batch part of a report: ``sequences``, the ``prompt_tokens`` and ``new_tokens`` of
+    each, the array ``decode_cycles`` and ``decode_passes``, and the projected decode rates at
+    ``clock_mhz``: ``tokens_per_second_per_sequence`` (one token per live sequence per pass:
+    clock / cycles per pass) and ``tokens_per_second_total`` (clock x tokens chosen by decode
+    passes / decode cycles); None without a decode pass. Array cycles only, as the report."""
+    decode = [r for r in records if r["phase"] == "decode"]
+    cycles = sum(r["cycles"] for r in decode)
+    passes = len({r["step"] for r in decode})
+    chosen = sum(max(n - 1, 0) for n in new_tokens)
+    clock = clock_mhz * 1e6
+    return {"sequences": len(prompt_tokens), "prompt_tokens": list(prompt_tokens),
+            "new_tokens": list(new_tokens), "decode_cycles": cycles, "decode_passes": passes,
+            "tokens_per_second_per_sequence": clock * passes / cycles if cycles else None,
+            "tokens_per_second_total": clock * chosen / cycles if cycles else None}
 
 
 def picture_path(report_path):
@@ -149,10 +210,10 @@ def picture_path(report_path):
 
 
 def _parser():
-    parser = OneLineParser(prog=PROG, description="Continue a prompt with every BitLinear "
-                           "projection of a BitNet b1.58 checkpoint executed on the simulated "
-                           "accelerator (the tokens and logits equal python -m "
-                           "golden.generate's bit for bit).")
+    parser = OneLineParser(prog=PROG, description="Continue one prompt, or several decoded "
+                           "as one batch, with every BitLinear projection of a BitNet b1.58 "
+                           "checkpoint executed on the simulated accelerator (the tokens and "
+                           "logits equal python -m golden.generate's bit for bit).")
     add_generation_options(parser)
     array = parser.add_argument_group("the accelerator")
     array.add_argument("--rows", type=integer_range(1, MAX_ARRAY_DIM), default=DEFAULT_ROWS,
@@ -164,6 +225,10 @@ def _parser():
     array.add_argument("--weight-format", choices=WEIGHT_FORMATS, default="i2",
                        help="packed weights: i2 = 2 bits per weight, t5 = five weights per "
                             "byte (default %(default)s)")
+    array.add_argument("--weight-port-bits", type=integer, default=None, metavar="W",
+                       help="bits of weights the array takes per cycle: a positive multiple "
+                            "of what the weight format needs, at most a whole tile (default: "
+                            "one array row per beat)")
     array.add_argument("--clock-mhz", type=positive_number, default=DEFAULT_CLOCK_MHZ,
                        metavar="MHZ", help="clock of the projected tokens/s, a positive "
                                            "finite number (default %(default)s)")
@@ -173,30 +238,49 @@ def _parser():
     return parser
 
 
+def _config(args):
+    """The accelerator of the arguments, checked before any work; a refused field is reported
+    under its option's name (``--weight-port-bits must be ...``)."""
+    try:
+        return accelerator_config(args.rows, args.cols, args.weight_format,
+                                  args.weight_port_bits)
+    except ConfigError as error:
+        message = str(error)
+        if error.field is not None and message.startswith(error.field):
+            message = option_name(error.field) + message[len(error.field):]
+        raise UsageError(message) from None
+
+
 def _run(argv):
     args = _parser().parse_args(argv)
+    _config(args)
     outputs = []
     if args.report is not None:
         outputs = [(args.report, "--report"), (picture_path(args.report), "--report picture")]
     job = prepare(args, outputs)
     try:
-        run = run_transformer(args.checkpoint, job.prompt, args.max_new_tokens,
-                              rows=args.rows, cols=args.cols, weight_format=args.weight_format,
-                              clock_mhz=args.clock_mhz, temperature=args.temperature,
-                              top_k=args.top_k, seed=args.seed, stop_at_eos=args.stop_at_eos,
-                              progress=True)
+        run = run_transformer_batch(
+            args.checkpoint, job.prompts, args.max_new_tokens, rows=args.rows, cols=args.cols,
+            weight_format=args.weight_format, weight_port_bits=args.weight_port_bits,
+            clock_mhz=args.clock_mhz, temperature=args.temperature, top_k=args.top_k,
+            seed=args.seed, stop_at_eos=args.stop_at_eos, progress=True)
     except ValueError as error:       # a limit of the accelerator (max_k) or of the model
         raise UsageError(str(error)) from None
     except RuntimeError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 1
-    sys.stdout.write(answer_text(job.model, run.new_ids))
+    sys.stdout.write("".join(answer_text(job.model, ids) for ids in run.new_ids))
     sys.stdout.flush()
     print(format_report(run.report), file=sys.stderr)
+    batch = run.report["batch"]
+    if batch["sequences"] > 1 and batch["tokens_per_second_total"]:
+        print(f"batch of {batch['sequences']} sequences at {args.clock_mhz:g} MHz: "
+              f"{batch['tokens_per_second_per_sequence']:.0f} decode tokens/s per sequence, "
+              f"{batch['tokens_per_second_total']:.0f} in total", file=sys.stderr)
     files = Outputs(PROG)
     if args.dump_logits:
         files.write("--dump-logits", args.dump_logits,
-                    lambda path: save_array(path, run.logits))
+                    lambda path: save_logits(path, run.logits))
     if args.report:
         files.write("--report", args.report, lambda path: _write_json(path, run.report))
         files.write("--report picture", picture_path(args.report),

@@ -1,6 +1,6 @@
 """Command line: continue a prompt with the golden BitNet model of a checkpoint folder.
 
-    python -m golden.generate --checkpoint DIR (--prompt TEXT | --prompt-ids 1,2,3)
+    python -m golden.generate --checkpoint DIR (--prompt TEXT ... | --prompt-ids 1,2,3 ...)
                               --max-new-tokens N [--temperature T] [--top-k K] [--seed S]
                               [--stop-at-eos] [--dump-logits PATH]
 
@@ -8,7 +8,10 @@ The same job, with the same options, as ``python -m cosim.transformer`` (which r
 projection on the simulated accelerator); the options are defined once in
 :mod:`golden.generation_cli`. Prints the continuation on stdout (text when the checkpoint has a
 ``tokenizer.json``, else comma-separated token ids) and one timing line on stderr: prefill time
-and decode tokens/s. Bad arguments and bad checkpoints exit with status 2 and one line on
+and decode tokens/s. Several ``--prompt`` (or ``--prompt-ids``) are generated as one batch
+(:meth:`golden.BitNetModel.steps_batch`; ``--seed`` seeds every prompt's sampler alike): one
+answer per prompt on stdout, in order, each the one the prompt gets alone; the timing line then
+sums the tokens of all sequences. Bad arguments and bad checkpoints exit with status 2 and one line on
 stderr, before any work; a result file that cannot be written at the end exits with status 1
 after writing it to the temporary folder instead.
 """
@@ -20,7 +23,7 @@ import numpy as np
 
 from golden.cli import OneLineParser, run_cli
 from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
-    save_array
+    save_logits
 
 __all__ = ["main"]
 
@@ -36,27 +39,31 @@ def _parser():
 
 def _run(argv):
     job = prepare(_parser().parse_args(argv))
-    args, model = job.args, job.model
-    steps = model.steps(job.prompt, args.max_new_tokens, temperature=args.temperature,
-                        top_k=args.top_k, seed=args.seed, stop_at_eos=args.stop_at_eos)
+    args, model, prompts = job.args, job.model, job.prompts
+    steps = model.steps_batch(prompts, args.max_new_tokens, temperature=args.temperature,
+                              top_k=args.top_k, seed=args.seed, stop_at_eos=args.stop_at_eos)
     began = time.perf_counter()
-    produced, logits, first = [], [], None
-    for token, row in steps:
-        produced.append(token)
-        logits.append(row)
+    produced = [[] for _ in prompts]
+    logits = [[] for _ in prompts]
+    first = None
+    for step in steps:
+        for index, token, row in step:
+            produced[index].append(token)
+            logits[index].append(row)
         first = time.perf_counter() if first is None else first
     ended = time.perf_counter()
-    sys.stdout.write(answer_text(model, produced))
+    sys.stdout.write("".join(answer_text(model, ids) for ids in produced))
     sys.stdout.flush()
-    decode = len(produced) - 1
+    total = sum(map(len, produced))
+    decode = total - len(prompts)
     rate = f"{decode / (ended - first):.1f} tokens/s" if decode else "n/a"
-    print(f"prefill {job.prompt.size} tokens in {first - began:.3f} s; decode {decode} tokens "
-          f"in {ended - first:.3f} s ({rate}); {len(produced) / (ended - began):.1f} new "
-          f"tokens/s overall", file=sys.stderr)
+    print(f"prefill {sum(p.size for p in prompts)} tokens in {first - began:.3f} s; decode "
+          f"{decode} tokens in {ended - first:.3f} s ({rate}); {total / (ended - began):.1f} "
+          f"new tokens/s overall", file=sys.stderr)
     outputs = Outputs(PROG)
     if args.dump_logits:
-        outputs.write("--dump-logits", args.dump_logits,
-                      lambda path: save_array(path, np.stack(logits).astype(np.float32)))
+        arrays = [np.stack(rows).astype(np.float32) for rows in logits]
+        outputs.write("--dump-logits", args.dump_logits, lambda path: save_logits(path, arrays))
     return outputs.status
 
 

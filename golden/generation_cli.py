@@ -2,14 +2,21 @@
 job (continue a prompt with a BitNet checkpoint) on two back ends, so they take the same
 options, with the same names, defaults, limits and messages, from here.
 
-* :func:`add_generation_options` defines the options of the job itself (checkpoint, prompt,
+* :func:`add_generation_options` defines the options of the job itself (checkpoint, prompts,
   generation, ``--dump-logits``); a back end adds its own.
-* :func:`prepare` checks everything against the checkpoint before any work starts: the
+* :func:`prepare` checks everything against the checkpoint before any work starts: every
   prompt (characters the tokenizer does not know are refused, naming them), the limits that
   depend on the model, and every output path.
-* :func:`answer_text` is what goes to standard output (the answer, nothing else);
-  :class:`Outputs` writes the result files after the run and never loses one file to
-  another's write error.
+* :func:`answer_text` is what goes to standard output (the answer, nothing else; one per
+  prompt, in order); :class:`Outputs` writes the result files after the run and never loses
+  one file to another's write error.
+
+Several prompts. ``--prompt`` (or ``--prompt-ids``) given more than once makes a batch: the
+prompts are generated together (:meth:`golden.BitNetModel.steps_batch`: every projection of a
+decode step is one GEMM over all live sequences), with the same options for all; each answer is
+the one the prompt gets alone. With one prompt the job, its messages and its output are those
+of a single-prompt run. A refusal about one of several prompts names it by its place
+(``--prompt #2 is empty``).
 
 Every refusal is a :class:`golden.cli.UsageError` (one line, exit 2).
 """
@@ -29,7 +36,7 @@ from golden.cli import UsageError, check_output_file, integer, integer_range
 
 
 __all__ = ["add_generation_options", "prepare", "Prepared", "answer_text", "Outputs",
-           "save_array", "non_negative_number", "token_ids"]
+           "save_array", "save_logits", "non_negative_number", "token_ids"]
 
 
 def non_negative_number(text):
@@ -62,13 +69,14 @@ def add_generation_options(parser):
                      help="HuggingFace BitNet folder: config.json, model.safetensors and "
                           "optionally tokenizer.json (required)")
     prompt = job.add_mutually_exclusive_group(required=True)
-    prompt.add_argument("--prompt", metavar="TEXT",
+    prompt.add_argument("--prompt", metavar="TEXT", action="append",
                         help="prompt text; needs tokenizer.json, and every character must be "
-                             "known to it (one of --prompt and --prompt-ids is required)")
-    prompt.add_argument("--prompt-ids", type=token_ids, metavar="IDS",
+                             "known to it; repeat it to generate several prompts as one batch "
+                             "(one of --prompt and --prompt-ids is required)")
+    prompt.add_argument("--prompt-ids", type=token_ids, metavar="IDS", action="append",
                         help="prompt token ids, comma-separated, each from 0 to the vocabulary "
-                             "size - 1, e.g. 1,2,3 (one of --prompt and --prompt-ids is "
-                             "required)")
+                             "size - 1, e.g. 1,2,3; repeat it to generate several prompts as "
+                             "one batch (one of --prompt and --prompt-ids is required)")
     generation = parser.add_argument_group("generation")
     generation.add_argument("--max-new-tokens", type=integer_range(1), required=True,
                             metavar="N",
@@ -90,15 +98,18 @@ def add_generation_options(parser):
                                  "printed; default: always generate --max-new-tokens tokens)")
     generation.add_argument("--dump-logits", metavar="PATH",
                             help="write the float32 [new tokens, vocab] logits that chose "
-                                 "each token to PATH as .npy (default: not written)")
+                                 "each token to PATH as .npy; with several prompts, an .npz "
+                                 "archive of one such array per prompt, named prompt_0, "
+                                 "prompt_1, ... (default: not written)")
 
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """A checked generation job: the ``model`` (with its ``tokenizer`` or None), the
-    ``prompt`` ids (int64 ``[P]``) and the parsed ``args``."""
+    ``prompts`` (a list of int64 ``[P_i]`` ids, one per ``--prompt`` or ``--prompt-ids``, in
+    order) and the parsed ``args``."""
     model: object
-    prompt: np.ndarray
+    prompts: list
     args: argparse.Namespace
 
 
@@ -125,40 +136,49 @@ def prepare(args, outputs=()):
         raise UsageError(str(error)) from None
     config = model.config
     vocab = config.vocab_size
-    if args.prompt is not None:
-        prompt = _encode(model, args)
-    else:
-        prompt = args.prompt_ids
-        bad = (prompt < 0) | (prompt >= vocab)
-        if bad.any():
-            index = first_bad_index(bad)
-            raise UsageError(f"--prompt-ids: prompt token ids must lie in [0, {vocab}); found "
-                             f"{prompt[index]} at {format_index(index)}")
+    given = args.prompt if args.prompt is not None else args.prompt_ids
+    option = "--prompt" if args.prompt is not None else "--prompt-ids"
+    labels = [option] if len(given) == 1 else [f"{option} #{i + 1}" for i in range(len(given))]
+    prompts = []
+    for label, value in zip(labels, given):
+        if args.prompt is not None:
+            prompt = _encode(model, args, value, label)
+        else:
+            prompt = value
+            bad = (prompt < 0) | (prompt >= vocab)
+            if bad.any():
+                index = first_bad_index(bad)
+                raise UsageError(f"{label}: prompt token ids must lie in [0, {vocab}); found "
+                                 f"{prompt[index]} at {format_index(index)}")
+        prompts.append(prompt)
     if args.top_k is not None and not 1 <= args.top_k <= vocab:
         raise UsageError(f"--top-k must be an integer from 1 to {vocab}, not {args.top_k}")
     if args.stop_at_eos and not config.eos_token_ids:
         raise UsageError(f"--stop-at-eos needs an eos_token_id in {args.checkpoint}'s "
                          f"config.json")
     limit = config.max_position_embeddings
-    if prompt.size + args.max_new_tokens > limit:
-        room = f"at most {limit - prompt.size}" if prompt.size < limit else "none left"
-        raise UsageError(f"{prompt.size} prompt tokens + {args.max_new_tokens} new tokens "
-                         f"exceed max_position_embeddings={limit} (--max-new-tokens: {room})")
-    return Prepared(model=model, prompt=prompt, args=args)
+    for label, prompt in zip(labels, prompts):
+        if prompt.size + args.max_new_tokens > limit:
+            room = f"at most {limit - prompt.size}" if prompt.size < limit else "none left"
+            where = "" if len(prompts) == 1 else f"{label}: "
+            raise UsageError(f"{where}{prompt.size} prompt tokens + {args.max_new_tokens} new "
+                             f"tokens exceed max_position_embeddings={limit} "
+                             f"(--max-new-tokens: {room})")
+    return Prepared(model=model, prompts=prompts, args=args)
 
 
-def _encode(model, args):
+def _encode(model, args, text, label):
     tokenizer = model.tokenizer
     if tokenizer is None:
         raise UsageError(f"--prompt needs a tokenizer.json in {args.checkpoint}; "
                          f"use --prompt-ids")
-    unknown = _unknown_characters(tokenizer, args.prompt)
+    unknown = _unknown_characters(tokenizer, text)
     if unknown:
-        raise UsageError(f"--prompt has characters that the tokenizer of {args.checkpoint} does "
+        raise UsageError(f"{label} has characters that the tokenizer of {args.checkpoint} does "
                          f"not know: {', '.join(map(repr, unknown))}")
-    prompt = tokenizer.encode(args.prompt)
+    prompt = tokenizer.encode(text)
     if prompt.size == 0:
-        raise UsageError("--prompt is empty")
+        raise UsageError(f"{label} is empty")
     return prompt
 
 
@@ -184,6 +204,18 @@ def save_array(path, array):
     ``.npy`` to any other name)."""
     with open(path, "wb") as handle:
         np.save(handle, array)
+
+
+def save_logits(path, logits):
+    """Write the ``--dump-logits`` file at exactly ``path``: the one array of ``logits`` (a
+    list with one float32 ``[new tokens, vocab]`` array per prompt) as ``.npy``, or, for
+    several prompts, an ``.npz`` archive with one array per prompt named ``prompt_0``,
+    ``prompt_1``, ..."""
+    if len(logits) == 1:
+        save_array(path, logits[0])
+        return
+    with open(path, "wb") as handle:
+        np.savez(handle, **{f"prompt_{i}": array for i, array in enumerate(logits)})
 
 
 def answer_text(model, ids):

@@ -28,7 +28,7 @@ TOOLS = {"golden": (golden.generate.main, "python -m golden.generate"),
 def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the co-simulation was started")
-    monkeypatch.setattr(cosim.transformer, "run_transformer", refuse)
+    monkeypatch.setattr(cosim.transformer, "run_transformer_batch", refuse)
 
 
 def _parsers():
@@ -46,7 +46,7 @@ def test_both_tools_take_the_same_generation_options():
                            "--temperature", "--top-k", "--seed", "--stop-at-eos",
                            "--dump-logits"}
     assert set(simulated) - set(shared) == {"--rows", "--cols", "--weight-format",
-                                            "--clock-mhz", "--report"}
+                                            "--weight-port-bits", "--clock-mhz", "--report"}
     for name, action in shared.items():
         twin = simulated[name]
         assert (twin.default, twin.required, twin.help, twin.metavar, twin.nargs) == \
@@ -98,7 +98,7 @@ BASE = ["--checkpoint", CHECKPOINT, "--prompt", "531962=", "--max-new-tokens", "
                                               "its folder does not exist"),
 ])
 def test_both_tools_refuse_the_same_input_with_the_same_line(tool, change, message, capsys):
-    argv = [*BASE, *change] if change[0] != "--prompt-ids" else [*BASE, *change]
+    argv = [*BASE, *change] if change[0] != "--prompt" else [*BASE[:2], *change, *BASE[4:]]
     status, out, err, prog = _run(tool, argv, capsys)
     assert (status, out, err) == (2, "", f"{prog}: error: {message}\n")
 
@@ -151,8 +151,8 @@ def test_a_report_named_like_its_picture_is_refused(tmp_path, capsys):
 
 
 def _canned_run(model, prompt, steps):
-    """What run_transformer returns, built from golden (the simulator is not needed to test
-    how the command line writes its results)."""
+    """What run_transformer_batch returns for one prompt, built from golden (the simulator is
+    not needed to test how the command line writes its results)."""
     ids, logits = model.generate_with_logits(prompt, steps)
     config = AccelConfig(rows=16, cols=16)
     records = [{"projection": f"model.layers.0.self_attn.{kind}", "kind": kind, "layer": 0,
@@ -163,15 +163,16 @@ def _canned_run(model, prompt, steps):
     report = build_report(config, records, prompt_tokens=len(prompt), new_tokens=len(ids),
                           seconds={"total": 20.0, "build": 14.5, "simulator_session": 5.0},
                           model_seconds=4.0, model={"name": "sort-digits", "layers": 2})
-    return cosim.transformer.TransformerRun(new_ids=ids, logits=logits, report=report,
-                                            records=records)
+    report["batch"] = cosim.transformer.batch_figures(records, [len(prompt)], [len(ids)], 200.0)
+    return cosim.transformer.TransformerBatchRun(new_ids=[ids], logits=[logits], report=report,
+                                                 records=records)
 
 
 def test_a_late_write_error_loses_nothing(tmp_path, capsys, monkeypatch):
     model = golden.load_checkpoint(CHECKPOINT)
     prompt = model.tokenizer.encode("531962=")
     run = _canned_run(model, prompt, 7)
-    monkeypatch.setattr(cosim.transformer, "run_transformer", lambda *a, **k: run)
+    monkeypatch.setattr(cosim.transformer, "run_transformer_batch", lambda *a, **k: run)
     report, logits = tmp_path / "run.json", tmp_path / "logits.npy"
     write_json = cosim.transformer._write_json
 
@@ -190,7 +191,7 @@ def test_a_late_write_error_loses_nothing(tmp_path, capsys, monkeypatch):
     fallback = pathlib.Path(line[0].split("written to ")[1].split(" instead")[0])
     assert json.loads(fallback.read_text()) == json.loads(json.dumps(run.report))
     fallback.unlink()
-    assert np.array_equal(np.load(logits), run.logits)                 # still written
+    assert np.array_equal(np.load(logits), run.logits[0])              # still written
     assert (tmp_path / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not report.exists()
 
@@ -203,7 +204,7 @@ def test_golden_generate_writes_its_logits_and_survives_a_late_write_error(tmp_p
     status, out, err, _ = _run("golden", [*BASE, "--dump-logits", str(path)], capsys)
     assert (status, out) == (0, "123569\n")
     assert np.array_equal(np.load(path), expected) and np.load(path).dtype == np.float32
-    monkeypatch.setattr(golden.generate, "save_array", lambda p, a: (_ for _ in ()).throw(
+    monkeypatch.setattr(golden.generate, "save_logits", lambda p, a: (_ for _ in ()).throw(
         OSError(errno.ENOSPC, "No space left on device")))
     status, out, err, prog = _run("golden", [*BASE, "--dump-logits", str(path)], capsys)
     assert (status, out) == (1, "123569\n")
@@ -215,7 +216,7 @@ def test_golden_generate_writes_its_logits_and_survives_a_late_write_error(tmp_p
 def test_the_answer_ends_in_one_newline_after_an_eos_newline(tool, capsys, monkeypatch):
     model = golden.load_checkpoint(CHECKPOINT)
     run = _canned_run(model, model.tokenizer.encode("531962="), 7)
-    monkeypatch.setattr(cosim.transformer, "run_transformer", lambda *a, **k: run)
+    monkeypatch.setattr(cosim.transformer, "run_transformer_batch", lambda *a, **k: run)
     status, out, err, _ = _run(tool, [*BASE, "--stop-at-eos"], capsys)
     assert (status, out) == (0, "123569\n")          # the EOS is the newline: no blank line
     status, out, err, _ = _run(tool, [*BASE[:-1], "3"], capsys)
@@ -259,3 +260,138 @@ def test_report_figures_against_hand_worked_values(tmp_path):
 
 def test_the_shared_helper_is_the_one_line_parser():
     assert all(isinstance(parser, OneLineParser) for parser in _parsers())
+
+
+# --- several prompts: one batch -----------------------------------------------------------------
+
+
+PROMPTS = ["531962=", "90=", "8812=", "5="]
+
+
+def _batch_argv(*prompts, option="--prompt"):
+    argv = ["--checkpoint", CHECKPOINT, "--max-new-tokens", "7", "--stop-at-eos"]
+    for prompt in prompts:
+        argv += [option, prompt]
+    return argv
+
+
+def test_golden_generate_answers_several_prompts_as_one_batch(tmp_path, capsys):
+    """One answer per prompt, in order, each the one the prompt gets alone (its logits too,
+    in an .npz archive); the timing line sums over the prompts."""
+    model = golden.load_checkpoint(CHECKPOINT)
+    alone = [model.generate_with_logits(model.tokenizer.encode(p), 7, stop_at_eos=True)
+             for p in PROMPTS]
+    assert [model.tokenizer.decode(ids) for ids, _ in alone] == [
+        "123569\n", "0000\n", "112888\n", "000055\n"]
+    path = tmp_path / "logits.npz"
+    status, out, err, _ = _run("golden", [*_batch_argv(*PROMPTS), "--dump-logits", str(path)],
+                               capsys)
+    assert (status, out) == (0, "123569\n0000\n112888\n000055\n")
+    assert err.startswith("prefill 17 tokens in ") and "; decode 22 tokens in " in err \
+        and err.count("\n") == 1                  # 4 + 7 + 5 + 7 - 4 tokens after the prefill
+    with np.load(path) as archive:
+        assert sorted(archive.files) == ["prompt_0", "prompt_1", "prompt_2", "prompt_3"]
+        for i, (_, logits) in enumerate(alone):
+            assert archive[f"prompt_{i}"].dtype == np.float32
+            assert np.array_equal(archive[f"prompt_{i}"], logits), i
+    ids = ",".join(str(i) for i in model.tokenizer.encode("8812="))
+    status, out, err, _ = _run("golden", _batch_argv("5,3,1,9,6,2,10", ids,
+                                                     option="--prompt-ids"), capsys)
+    assert (status, out) == (0, "123569\n112888\n")
+
+
+def test_golden_generate_one_prompt_keeps_its_output(capsys):
+    status, out, err, _ = _run("golden", _batch_argv("531962="), capsys)
+    assert (status, out) == (0, "123569\n")
+    assert err.startswith("prefill 7 tokens in ") and "; decode 6 tokens in " in err
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("prompts, option, message", [
+    (["531962=", ""], "--prompt", "--prompt #2 is empty"),
+    (["531962=", "5=", "a5="], "--prompt",
+     f"--prompt #3 has characters that the tokenizer of {CHECKPOINT} does not know: 'a'"),
+    (["1,2", "3,13"], "--prompt-ids",
+     "--prompt-ids #2: prompt token ids must lie in [0, 13); found 13 at [1]"),
+    (["5=", "1" * 59 + "="], "--prompt", "--prompt #2: 60 prompt tokens + 7 new tokens exceed "
+                                         "max_position_embeddings=64 (--max-new-tokens: at "
+                                         "most 4)"),
+    (["1,2", "x"], "--prompt-ids",
+     "argument --prompt-ids: expected comma-separated integers, not 'x'"),
+])
+def test_a_bad_prompt_of_a_batch_is_named_by_its_place(tool, prompts, option, message, capsys,
+                                                       tmp_path):
+    logits = tmp_path / "logits.npz"
+    argv = [*_batch_argv(*prompts, option=option), "--dump-logits", str(logits)]
+    status, out, err, prog = _run(tool, argv, capsys)
+    assert (status, out, err) == (2, "", f"{prog}: error: {message}\n")
+    assert not logits.exists()
+
+
+def test_cosim_runs_several_prompts_as_one_batch(tmp_path, capsys, monkeypatch):
+    """python -m cosim.transformer hands the prompts to run_transformer_batch in order with
+    the accelerator's options, prints one answer per prompt and the batch's decode rates."""
+    model = golden.load_checkpoint(CHECKPOINT)
+    prompts = [model.tokenizer.encode(p) for p in PROMPTS[:2]]
+    results = model.generate_batch_with_logits(prompts, 7, stop_at_eos=True)
+    records = [{"projection": "model.layers.0.mlp.up_proj", "kind": "up_proj", "layer": 0,
+                "phase": phase, "step": step, "m": m, "k": 64, "n": 64, "cycles": cycles,
+                "seconds": 0.01}
+               for phase, step, m, cycles in (("prefill", 0, 10, 500), ("decode", 1, 2, 400),
+                                              ("decode", 2, 2, 400), ("decode", 3, 2, 400),
+                                              ("decode", 4, 1, 400), ("decode", 5, 1, 400))]
+    report = build_report(AccelConfig(rows=16, cols=16), records, prompt_tokens=10,
+                          new_tokens=11, clock_mhz=100.0, model_seconds=1.0,
+                          seconds={"total": 3.0, "build": 0.0, "simulator_session": 2.0})
+    report["batch"] = cosim.transformer.batch_figures(records, [7, 3], [6, 5], 100.0)
+    # 5 passes of 400 cycles: 100e6 / 400 per sequence; 5 + 4 tokens chosen in 2000 cycles
+    assert report["batch"]["tokens_per_second_per_sequence"] == 250000.0
+    assert report["batch"]["tokens_per_second_total"] == 100e6 * 9 / 2000
+    run = cosim.transformer.TransformerBatchRun(
+        new_ids=[ids for ids, _ in results], logits=[logits for _, logits in results],
+        report=report, records=records)
+    calls = []
+    monkeypatch.setattr(cosim.transformer, "run_transformer_batch",
+                        lambda *a, **k: calls.append((a, k)) or run)
+    path = tmp_path / "logits.npz"
+    status, out, err, _ = _run("cosim", [*_batch_argv(*PROMPTS[:2]), "--dump-logits",
+                                         str(path), "--clock-mhz", "100"], capsys)
+    assert (status, out) == (0, "123569\n0000\n")
+    (checkpoint, given, steps), options = calls[0]
+    assert [p.tolist() for p in given] == [p.tolist() for p in prompts] and steps == 7
+    assert options["weight_port_bits"] is None and options["rows"] == 16
+    assert "batch of 2 sequences at 100 MHz: 250000 decode tokens/s per sequence, 450000 in " \
+           "total" in err.splitlines()
+    with np.load(path) as archive:
+        assert all(np.array_equal(archive[f"prompt_{i}"], logits)
+                   for i, (_, logits) in enumerate(results))
+
+
+@pytest.mark.parametrize("width", ["0", "3", "48", "1056", "-32"])
+def test_a_bad_weight_port_width_is_the_config_message_under_the_option(width, capsys):
+    from rtl.config import ConfigError
+    with pytest.raises(ConfigError) as refused:
+        AccelConfig(rows=16, cols=16, weight_port_bits=int(width))
+    assert refused.value.field == "weight_port_bits"
+    text = str(refused.value)
+    expected = "--weight-port-bits" + text[len("weight_port_bits"):] \
+        if text.startswith("weight_port_bits") else text
+    status, out, err, prog = _run("cosim", [*BASE, "--weight-port-bits", width], capsys)
+    assert (status, out, err) == (2, "", f"{prog}: error: {expected}\n")
+
+
+def test_a_weight_port_width_reaches_the_run(capsys, monkeypatch):
+    model = golden.load_checkpoint(CHECKPOINT)
+    run = _canned_run(model, model.tokenizer.encode("531962="), 7)
+    calls = []
+    monkeypatch.setattr(cosim.transformer, "run_transformer_batch",
+                        lambda *a, **k: calls.append(k) or run)
+    width = 4 * 16 * 2                              # 4 rows of 16 i2 weights per beat
+    status, out, err, _ = _run("cosim", [*BASE, "--weight-port-bits", str(width)], capsys)
+    assert (status, out) == (0, "123569\n") and calls[0]["weight_port_bits"] == width
+
+
+def test_argparse_refuses_a_weight_port_width_that_is_not_an_integer(capsys):
+    status, out, err, prog = _run("cosim", [*BASE, "--weight-port-bits", "wide"], capsys)
+    assert (status, out, err) == (2, "", f"{prog}: error: argument --weight-port-bits: "
+                                         f"expected an integer, not 'wide'\n")
