@@ -156,8 +156,8 @@ values = st.one_of(
     st.text(max_size=6))
 
 OPTIONS = {
-    "gen": ["--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format", "--wmem-depth",
-            "--max-m", "--max-k", "--max-n", "--name", "--pe", "--result-lanes", "-o",
+    "gen": ["--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format",
+            "--weight-port-bits", "--wmem-tiles", "--max-m", "--max-k", "--max-n", "--name", "--pe", "--result-lanes", "-o",
             "--output", "--synth", "--pnr", "--device", "--freq", "--no-dsp",
             "--no-breakdown", "--synth-timeout"],
     "golden": ["--checkpoint", "--prompt", "--prompt-ids", "--max-new-tokens",
@@ -168,7 +168,7 @@ OPTIONS["cosim"] = OPTIONS["golden"] + ["--rows", "--cols", "--weight-format", "
 #: Values each option accepts (with the tiny checkpoint), drawn more often than the others.
 GOOD = {"--rows": ["1", "2", "3", "8"], "--cols": ["1", "2", "4", "8"], "--act-bits": ["2", "8"],
         "--acc-bits": ["20", "32"], "--weight-format": ["i2", "t5", "int8"],
-        "--wmem-depth": ["4", "16", "64"], "--max-m": ["1", "256"], "--max-k": ["8", "4096"],
+        "--wmem-tiles": ["2", "4", "64"], "--weight-port-bits": ["4", "8", "16", "40"], "--max-m": ["1", "256"], "--max-k": ["8", "4096"],
         "--max-n": ["2", "100"], "--name": ["top", "accel_1"], "--pe": ["ternary", "int8"],
         "--result-lanes": ["1", "2"], "-o": ["out", "out2/sub"], "--output": ["out"],
         "--synth": ["ecp5", "ice40"], "--device": ["25k", "hx8k"], "--freq": ["100"],

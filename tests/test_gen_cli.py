@@ -32,7 +32,11 @@ def _gen(*args, cwd=ROOT, pythonpath=ROOT):
     (["--cols", "100000"], "--cols must be an integer from 1 to 256, not 100000"),
     (["--acc-bits", "16"], "--acc-bits must be at least 24"),
     (["--weight-format", "t7"], "argument --weight-format: invalid choice"),
-    (["--wmem-depth", "3"], "--wmem-depth must be an integer from 16"),
+    (["--wmem-tiles", "1"], "--wmem-tiles must be an integer from 2 to 4096, not 1"),
+    (["--weight-port-bits", "24"], "--weight-port-bits must be the width of a whole number of "
+     "tile rows of 8 i2 weights, from 16 (one row) to 128 (the whole tile of 8 rows), not 24; "
+     "powers of two among them: 16, 32, 64, 128"),
+    (["--weight-port-bits", "wide"], "argument --weight-port-bits: expected an integer, not 'wide'"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["--act-bits", "9"], "--act-bits must be an integer from 2 to 8, not 9"),
     (["--max-k", "0"], "--max-k must be an integer from 1 to 16777215, not 0"),
@@ -106,14 +110,18 @@ def test_deterministic_across_runs_and_checkouts(tmp_path):
 
 
 @pytest.mark.parametrize("args, examples", [
-    # Hand-worked from docs/interface.md's cycle model, 2*R + C + 6 + (T - 1)*max(M, R, 4) + M
-    # with T = ceil(K/R)*ceil(N/C): the example jobs stay within max_k and max_n.
+    # Hand-worked from docs/interface.md's cycle model, one row per beat (k = 1):
+    # max(R + (T - 1)*max(M, 4), T*R) + M + R + 5 with T = ceil(K/R)*ceil(N/C): the example
+    # jobs stay within max_k and max_n.
     (["--rows", "8", "--cols", "8", "--max-k", "31"],
-     [(1, 8, 8, 31), (32, 31, 32, 542)]),          # T = 4*4: 30 + 15*32 + 32
-    (["--max-k", "1"], [(1, 1, 8, 31), (32, 1, 32, 158)]),        # T = 1*4
-    (["--max-n", "1"], [(1, 8, 1, 31), (32, 32, 1, 158)]),        # T = 4*1
+     [(1, 8, 8, 22), (32, 31, 32, 533)]),          # T = 4*4: 8 + 15*32 + 32 + 13
+    (["--max-k", "1"], [(1, 1, 8, 22), (32, 1, 32, 149)]),        # T = 1*4
+    (["--max-n", "1"], [(1, 8, 1, 22), (32, 32, 1, 149)]),        # T = 4*1
     (["--rows", "64", "--cols", "64", "--max-k", "100"],
-     [(1, 64, 64, 199), (256, 100, 256, 2246)]),   # T = 2*4: 198 + 7*256 + 256
+     [(1, 64, 64, 134), (256, 100, 256, 2181)]),   # T = 2*4: 64 + 7*256 + 256 + 69
+    # A whole tile per beat (k = 8): T beats, then M + 13.
+    (["--weight-port-bits", "128", "--max-k", "31"],
+     [(1, 8, 8, 22 - 7), (32, 31, 32, 1 + 15 * 32 + 32 + 13)]),
 ])
 def test_small_job_limits_generate(tmp_path, args, examples):
     """Legal limits below the example jobs' sizes used to crash building the manifest
@@ -139,7 +147,7 @@ def test_result_lanes_narrow_the_result_stream(tmp_path):
     assert manifest["cycle_model"]["result_beats_per_row"] == 3
     assert manifest["parameters"]["result_lanes"] == 3
     # One row of one tile: the one-beat count (31 at 8x8) and the row's two further beats.
-    assert manifest["cycle_model"]["examples"][0] == {"M": 1, "K": 8, "N": 8, "cycles": 33}
+    assert manifest["cycle_model"]["examples"][0] == {"M": 1, "K": 8, "N": 8, "cycles": 24}
     verilog = (tmp_path / "ternary_accel.v").read_text()
     assert "output [95:0] results__payload;" in verilog
 
@@ -168,7 +176,7 @@ def _help_entries():
 def test_every_option_has_a_help_line_with_default_and_range():
     entries = _help_entries()
     options = {"--help", "--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format",
-               "--wmem-depth", "--max-m", "--max-k", "--max-n", "--name", "--pe",
+               "--weight-port-bits", "--wmem-tiles", "--max-m", "--max-k", "--max-n", "--name", "--pe",
                "--result-lanes", "--output",
                "--synth", "--pnr", "--device", "--freq", "--no-dsp", "--no-breakdown",
                "--synth-timeout"}
@@ -180,8 +188,10 @@ def test_every_option_has_a_help_line_with_default_and_range():
     expected = {
         "--rows": "1 to 256 (default 8)", "--cols": "1 to 256 (default 8)",
         "--act-bits": "2 to 8 (default 8)", "--acc-bits": "up to 64",
-        "--wmem-depth": "2*rows to 1048576 (default: 2*rows rounded up to a power of two, "
-                        "at least 32)",
+        "--wmem-tiles": "2 to 4096 (default: enough that the weights stream never waits, "
+                        "2 + ceil((rows+1)/floor(rows/k)))",
+        "--weight-port-bits": "k = 1 to rows (i2: 2*k*cols bits, t5: 8*ceil(k*cols/5)); a "
+                              "wrong W is refused with the legal range (default: one row)",
         "--max-m": "1 to 65536 (default 256)", "--max-k": "1 to 16777215 (default 65535)",
         "--max-n": "1 to 16777215 (default 65535)", "--weight-format": "(default i2)",
         "--name": "(default ternary_accel)", "--pe": "(default ternary)",
@@ -222,12 +232,14 @@ def test_zero_memory_contents_are_not_written_but_tables_are():
 
 
 def test_design_memories_are_declared_without_initial_contents():
-    """The accumulator, result queue and weight SRAM memories (the design never uses a word
+    """The accumulator, result queue and weight store memories (the design never uses a word
     it has not written) used to be written out word by word as zeros: 1 MiB of the 2.6 MiB
     at 1x256."""
     verilog = emit_verilog(AccelConfig(rows=8, cols=8))
     declarations = re.findall(r"^  reg \[(\d+):0\] storage \[(\d+):0\];$", verilog, re.M)
-    # 8 columns x 32 bits: 256 accumulator rows (max_m), 23 queue slots (R + C + 7), and
-    # 32 weight words of 8 x 2 bits.
-    assert sorted(declarations) == sorted([("255", "255"), ("255", "22"), ("15", "31")])
-    assert re.search(r"storage\[\d+\] = ", verilog) is None
+    banks = re.findall(r"^  reg \[(\d+):0\] bank_\d+ \[(\d+):0\];$", verilog, re.M)
+    # 8 columns x 32 bits: 256 accumulator rows (max_m), 15 queue slots (R + 7), and 8 weight
+    # banks of 4 tiles x 8 x 2 bits.
+    assert sorted(declarations) == sorted([("255", "255"), ("255", "14")])
+    assert banks == [("15", "3")] * 8
+    assert re.search(r"(storage|bank_\d+)\[\d+\] = ", verilog) is None
