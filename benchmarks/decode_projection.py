@@ -210,11 +210,13 @@ def layer_utilization(accel, m, projections):
 
 
 def selected_widths(rows, cols, fmt):
-    """The port widths of the GEMV and prefill tables: the default (one row per beat), 512,
-    1024, 4096, 8192 bits where legal, and the whole tile."""
+    """The port widths of the GEMV and prefill tables: the default (one row per beat), the
+    widths of :data:`MEMORIES`' engines (512, 1024, 4096, 16384 bits) and 8192 where legal,
+    and the whole tile."""
     base = AccelConfig(rows=rows, cols=cols, weight_format=fmt)
     legal = base.legal_weight_port_bits
-    return [None] + sorted({w for w in (512, 1024, 4096, 8192) if w in legal} | {legal[-1]})
+    return [None] + sorted({w for w in (512, 1024, 4096, 8192, 16384) if w in legal}
+                           | {legal[-1]})
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -289,13 +291,14 @@ def traffic_table(names, contexts, out):
              ("lm_head int8 (1 byte per weight)", head8)]
     items += [(f"KV cache, bf16, {c} positions", traffic_bytes(context=c)[1])
               for c in contexts]
+    memories = list({(MEMORIES[n].label, MEMORIES[n].bytes_per_s): None for n in names})
     out("\nBytes per decode token and their time at each memory's bandwidth (ms):\n")
     out("| traffic | MB per token | " + " | ".join(
-        f"{MEMORIES[n].label} {MEMORIES[n].bytes_per_s / 1e9:.1f} GB/s" for n in names) + " |")
-    out("|---|---|" + "---|" * len(names))
+        f"{label} {rate / 1e9:.1f} GB/s" for label, rate in memories) + " |")
+    out("|---|---|" + "---|" * len(memories))
     for label, size in items:
         out(f"| {label} | {size / 1e6:.1f} | " + " | ".join(
-            f"{1e3 * size / MEMORIES[n].bytes_per_s:.2f}" for n in names) + " |")
+            f"{1e3 * size / rate:.2f}" for _, rate in memories) + " |")
 
 
 def references_table(out):
@@ -365,6 +368,7 @@ def prefill_table(arrays, out):
         out("")
         for line in lowest:
             out(f"{rows}x{cols} {line}")
+        out("")
 
 
 # -- command line --------------------------------------------------------------------------
