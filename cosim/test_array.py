@@ -1,13 +1,14 @@
-"""cocotb bench of the bare systolic array: the testbench itself plays the sequencer, feeding
-skewed activations and skewed weight loads for a series of tiles, with random gaps between
-tiles (garbage activations on idle lanes, which the array must keep out of the real sums), and
-checks every column sum against ``golden.int_gemm``.
+"""cocotb bench of the bare array: the testbench itself plays the weight store and the
+sequencer, feeding skewed activations and skewed weight rows for a series of tiles, with random
+gaps between tiles (garbage activations and weights where no real row is, which the array must
+keep out of the real sums), and checks every column sum against ``golden.int_gemm``.
 
-Timing contract under test (``rtl.array.SystolicArray``), in cycles (the array never stalls): tile ``j`` loads
-array row ``r`` of column ``n`` at ``S_j + r + n``; activation row ``m`` enters array row ``k`` at
-``t_j + m + k`` with ``swap`` on ``m = 0``; the sum ``Y_j[m, n]`` appears on ``psum[n]`` after
-``t_j + m + (rows - 1) + n``. Tiles overlap as tightly as the double buffer allows:
-``S_j >= t_{j-1}``, ``S_j >= S_{j-1} + rows``, ``t_j > S_j``, ``t_j >= t_{j-1} + M_{j-1}``.
+Timing contract under test (``rtl.array.SystolicArray``), in cycles (the array never stalls):
+activation row ``m`` of tile ``j`` enters array row ``k`` at ``t_j + m + k``, broadcast to every
+column; array row ``k`` multiplies by tile ``j``'s weights ``weights[k][n] = W_j[n, k]`` from
+``t_j + k`` until the next tile reaches it; the sum ``Y_j[m, n]`` appears on ``psum[n]`` after
+``t_j + m + rows - 1``, every column in the same cycle. Tiles follow each other as tightly as
+their rows allow: ``t_j >= t_{j-1} + M_{j-1}``.
 """
 
 import numpy as np
@@ -27,21 +28,13 @@ CONFIGS = {"3x4": AccelConfig(rows=3, cols=4), "1x5": AccelConfig(rows=1, cols=5
 CODE = {-1: 0b11, 0: 0b00, 1: 0b01}
 
 
-def _schedule(tiles, rows, rng, gaps):
-    """Start cycles ``(S_j, t_j)`` of each tile, packed as tightly as the contract allows, plus
-    random gaps when ``gaps``."""
+def _schedule(tiles, rng, gaps):
+    """Start cycle ``t_j`` of each tile, packed as tightly as the contract allows, plus random
+    gaps when ``gaps``."""
     starts = []
     for j, (_, x) in enumerate(tiles):
-        if j == 0:
-            load = 0
-        else:
-            prev_load, prev_act = starts[-1]
-            load = max(prev_act, prev_load + rows)
-        load += rng.randint(0, 3) if gaps else 0
-        act = load + 1 + (rng.randint(0, 3) if gaps else 0)
-        if j:
-            act = max(act, starts[-1][1] + len(tiles[j - 1][1]))
-        starts.append((load, act))
+        start = starts[-1] + len(tiles[j - 1][1]) if j else 1
+        starts.append(start + (rng.randint(0, 3) if gaps else 0))
     return starts
 
 
@@ -61,7 +54,6 @@ def _signed(value, bits):
 async def tiles_back_to_back(dut, gaps):
     cfg = AccelConfig(**bench_config())
     rows, cols, a = cfg.rows, cfg.cols, cfg.act_bits
-    row_bits = max(1, (rows - 1).bit_length())
     start_clock(dut)
     np_rng, rng = bench_rng(dut, f"array gaps={gaps}")
     lo, hi = -(1 << (a - 1)), (1 << (a - 1)) - 1
@@ -75,47 +67,38 @@ async def tiles_back_to_back(dut, gaps):
             x = np_rng.integers(lo, hi + 1, size=(m, rows))
             w = np_rng.integers(-1, 2, size=(cols, rows))
         tiles.append((w, x))
-    starts = _schedule(tiles, rows, rng, gaps)
+    starts = _schedule(tiles, rng, gaps)
     expected = [golden.int_gemm(x, w) for w, x in tiles]
-    total = starts[-1][1] + len(tiles[-1][1]) + rows + cols + 2   # last sum + margin
+    total = starts[-1] + len(tiles[-1][1]) + rows + 2   # last sum + margin
 
     dut.rst.value = 0
     checked = 0
     for cycle in range(total):
         await FallingEdge(dut.clk)
-        # Idle lanes carry garbage activations (no swap); idle columns garbage codes and rows
-        # (no load_valid).
+        # Idle lanes carry garbage activations; between tiles row k keeps garbage weights
+        # until the first tile reaches it.
         x_lanes = [rng.randint(lo, hi) for _ in range(rows)]
-        swaps = [0] * rows
-        for (load, act), (w, x) in zip(starts, tiles):
+        codes = [[rng.choice(list(CODE.values())) for _ in range(cols)] for _ in range(rows)]
+        for start, (w, x) in zip(starts, tiles):
             for k in range(rows):
-                m = cycle - act - k
+                m = cycle - start - k
+                if m >= 0:
+                    codes[k] = [CODE[int(w[n, k])] for n in range(cols)]
                 if 0 <= m < len(x):
-                    x_lanes[k], swaps[k] = x[m, k], int(m == 0)
-        codes = [rng.choice(list(CODE.values())) for _ in range(cols)]
-        load_rows = [rng.getrandbits(row_bits) for _ in range(cols)]
-        load_valid = [0] * cols
-        for (load, act), (w, x) in zip(starts, tiles):
-            for n in range(cols):
-                r = cycle - load - n
-                if 0 <= r < rows:
-                    codes[n], load_rows[n], load_valid[n] = CODE[int(w[n, r])], r, 1
+                    x_lanes[k] = x[m, k]
         dut.x.value = _pack(x_lanes, a)
-        dut.swap.value = _pack(swaps, 1)
-        dut.code.value = _pack(codes, 2)
-        dut.load_row.value = _pack(load_rows, row_bits)
-        dut.load_valid.value = _pack(load_valid, 1)
+        dut.weights.value = _pack([code for row in codes for code in row], 2)
         await RisingEdge(dut.clk)
         await ReadOnly()
         word = dut.psum.value.to_unsigned()
         psums = [_signed((word >> (n * cfg.column_bits)) & ((1 << cfg.column_bits) - 1),
                          cfg.column_bits) for n in range(cols)]
-        for (load, act), (w, x), y in zip(starts, tiles, expected):
-            for n in range(cols):
-                m = cycle - act - (rows - 1) - n
-                if 0 <= m < len(x):
+        for j, (start, (w, x), y) in enumerate(zip(starts, tiles, expected)):
+            m = cycle - start - (rows - 1)
+            if 0 <= m < len(x):
+                for n in range(cols):
                     assert psums[n] == y[m, n], \
-                        f"tile {starts.index((load, act))} Y[{m}, {n}]: array {psums[n]}, golden {y[m, n]}"
+                        f"tile {j} Y[{m}, {n}]: array {psums[n]}, golden {y[m, n]}"
                     checked += 1
     assert checked == sum(y.size for y in expected)
     dut._log.info("checked %d column sums over %d tiles", checked, len(tiles))
