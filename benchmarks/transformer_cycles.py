@@ -16,17 +16,19 @@ the Verilator build they include (0 s when the simulator was already built).
 import argparse
 
 from cosim.report import model_cycles
+from golden.config import BitNetConfig, param_shapes, projection_names
+from golden.synthetic import BITNET_2B_4T_CONFIG
 from cosim.transformer import run_transformer
 from rtl.config import AccelConfig
 
 
 def bitnet_2b_layer_shapes():
-    """``[(name, K, N)]`` of one 2B-4T decoder layer's projections."""
-    hidden, intermediate, kv_width = 2560, 6912, 5 * 128
-    return [("q_proj", hidden, hidden), ("k_proj", hidden, kv_width),
-            ("v_proj", hidden, kv_width), ("o_proj", hidden, hidden),
-            ("gate_proj", hidden, intermediate), ("up_proj", hidden, intermediate),
-            ("down_proj", intermediate, hidden)]
+    """``[(name, K, N)]`` of one 2B-4T decoder layer's projections, from golden's
+    configuration of the published checkpoint (:data:`golden.synthetic.BITNET_2B_4T_CONFIG`)."""
+    config = BitNetConfig.from_dict(BITNET_2B_4T_CONFIG)
+    shapes = param_shapes(config)
+    return [(name.rsplit(".", 1)[1],) + tuple(reversed(shapes[f"{name}.weight"][0]))
+            for name in projection_names(config) if name.startswith("model.layers.0.")]
 
 
 def main():

@@ -24,10 +24,11 @@ TINY = {"vocab_size": 32, "hidden_size": 16, "intermediate_size": 24, "num_hidde
 
 
 def _cycles(m, k, n):
-    # Written out from docs/interface.md for 4 rows, 3 columns: 2*4 + 3 + 6 + (T-1)*max(M, 4)
-    # + M with T = ceil(K/4) * ceil(N/3).
+    # The closed formula of AccelConfig.cycles written out for 4 rows, 3 columns, one row per
+    # weight beat (k = 1, tiles spaced by at least 4): max(4 + (T-1)*max(M, 4), 4*T) + M + 4 + 5
+    # with T = ceil(K/4) * ceil(N/3).
     tiles = -(-k // 4) * -(-n // 3)
-    return 17 + (tiles - 1) * max(m, 4) + m
+    return max(4 + (tiles - 1) * max(m, 4), 4 * tiles) + m + 9
 
 
 def test_layer_benchmark_runs_every_projection_of_each_phase():
@@ -40,8 +41,8 @@ def test_layer_benchmark_runs_every_projection_of_each_phase():
                 for phase, m in (("prefill", 3), ("decode 1", 1), ("decode 2", 1))
                 for name, k, n in shapes]
     assert [g[:5] for g in report["gemms"]] == expected
-    # q_proj of the prefill: T = 4 * 6 = 24 tiles, 17 + 23 * 4 + 3 = 112 cycles.
-    assert report["gemms"][0][5] == 112
+    # q_proj of the prefill: T = 4 * 6 = 24 tiles, 4 * 24 + 3 + 9 = 108 cycles.
+    assert report["gemms"][0][5] == 108
     assert [g[5] for g in report["gemms"]] == [_cycles(*g[2:5]) for g in report["gemms"]]
     assert report["total_s"] == pytest.approx(
         report["build_s"] + report["golden_s"] + report["simulation_s"], rel=1e-9)
@@ -58,7 +59,13 @@ def test_layer_config_is_one_real_size_layer():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--rows", "0"], "rows must be an integer from 1 to 256, not 0"),
+    (["--rows", "0"], "--rows must be an integer from 1 to 256, not 0"),
+    (["--weight-format", "t5", "--weight-port-bits", "8192"],
+     "--weight-port-bits must be the width of a whole number of tile rows of 64 t5 weights, "
+     "from 104 (one row) to 6560 (the whole tile of 64 rows), not 8192; powers of two among "
+     "them: 512, 1024, 2048, 4096"),
+    (["--weight-format", "i3"], "argument --weight-format: invalid choice: 'i3' (choose from "
+                                "'i2', 't5')"),
     (["--decode", "x"], "argument --decode: expected an integer, not 'x'"),
     (["--prefill", "0"], "argument --prefill: expected an integer from 1 to 256, not '0'"),
 ])
