@@ -1,7 +1,8 @@
 """One full BitNet b1.58 2B-4T layer on a simulated array: every GEMM of a prefill and of the
 decode steps, bit-exact against golden and cycle-exact against the cycle model.
 
-    python benchmarks/bitnet_2b_layer.py [--rows 64] [--cols 64] [--prefill 8] [--decode 2]
+    python benchmarks/bitnet_2b_layer.py [--rows 64] [--cols 64] [--weight-format i2]
+                                         [--weight-port-bits W] [--prefill 8] [--decode 2]
                                          [--seed 0]
 
 The layer is layer 0 of :mod:`golden.synthetic`'s random 2B-4T checkpoint (the same seed gives
@@ -16,7 +17,9 @@ Golden's forward pass (:class:`golden.BitNetModel`) runs a prefill of ``--prefil
 random tokens and then ``--decode`` greedy decode steps of one token with the KV cache; its
 GEMM backend (``model.gemm``, which every projection calls with its quantized int8
 activations and ternary weights) records each call. Each recorded GEMM then runs on the
-simulated ``--rows`` x ``--cols`` array (:func:`cosim.run_gemm`), and the result must equal
+simulated ``--rows`` x ``--cols`` array with the weight format ``--weight-format`` and a
+weight port of ``--weight-port-bits`` (default: one tile row per beat)
+(:func:`cosim.run_gemm`), and the result must equal
 :func:`golden.int_gemm` and its cycle count the cycle model (:meth:`AccelConfig.cycles`,
 summed over the hardware jobs of ``max_m`` rows each); otherwise the script stops with an
 :class:`AssertionError`. Printed: per phase and projection ``M K N``, the cycles and the wall
@@ -42,9 +45,10 @@ from cosim import run_gemm  # noqa: E402
 from cosim.design_cache import cached_simulator  # noqa: E402
 from cosim.harness import BUILD_ARGS, harness_design  # noqa: E402
 from cosim.session import session_for  # noqa: E402
-from golden.cli import OneLineParser, UsageError, integer, integer_range, run_cli  # noqa: E402
+from golden.cli import (OneLineParser, UsageError, integer, integer_range,  # noqa: E402
+                        option_name, run_cli)
 from golden.synthetic import BITNET_2B_4T_CONFIG, shards  # noqa: E402
-from rtl.config import AccelConfig  # noqa: E402
+from rtl.config import AccelConfig, ConfigError  # noqa: E402
 
 __all__ = ["VOCAB_SIZE", "layer_config", "layer_params", "record_gemms", "run_layer", "main"]
 
@@ -158,18 +162,27 @@ def _run(argv):
     parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=integer, default=64)
     parser.add_argument("--cols", type=integer, default=64)
+    parser.add_argument("--weight-format", choices=["i2", "t5"], default="i2")
+    parser.add_argument("--weight-port-bits", type=integer, default=None,
+                        help="bits of a weight beat (default: one tile row)")
     parser.add_argument("--prefill", type=integer_range(1, 256), default=8,
                         help="prefill tokens (default 8)")
     parser.add_argument("--decode", type=integer_range(0, 64), default=2,
                         help="decode tokens after the prefill (default 2)")
     parser.add_argument("--seed", type=integer_range(0, 2**63 - 1), default=0)
     args = parser.parse_args(argv)
+    fields = dict(rows=args.rows, cols=args.cols, weight_format=args.weight_format,
+                  weight_port_bits=args.weight_port_bits)
     try:
-        AccelConfig(rows=args.rows, cols=args.cols)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+        AccelConfig(**fields)
+    except ConfigError as error:
+        name = option_name(error.field) if error.field else None
+        text = str(error)
+        if name and text.startswith(error.field):
+            text = name + text[len(error.field):]
+        raise UsageError(text) from None
     run_layer(layer_config(), prefill=args.prefill, decode=args.decode, seed=args.seed,
-              rows=args.rows, cols=args.cols)
+              **fields)
 
 
 if __name__ == "__main__":
