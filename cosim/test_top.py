@@ -37,31 +37,32 @@ def manifest_cycles(cfg, m, k, n):
     by :func:`row_schedule_cycles` instead."""
     if cfg.result_beats_per_row > 1:
         return row_schedule_cycles(cfg, m, k, n)
-    from gen.emit import CYCLE_FORMULA
+    from gen.emit import CYCLE_FORMULA, build_manifest
+    names = build_manifest(cfg, "x.v")["cycle_model"]["formula_names"]
     return eval(CYCLE_FORMULA, {"__builtins__": {}},
                 {"ceil": math.ceil, "max": max, "rows": cfg.rows, "cols": cfg.cols,
-                 "M": m, "K": k, "N": n})
+                 "M": m, "K": k, "N": n, **names})
 
 
 def row_schedule_cycles(cfg, m, k, n):
     """Cycles of one job with ``B > 1`` result beats per row: the recurrence of
     ``docs/interface.md`` ("Several beats per row"), written here from that text (not
     :meth:`AccelConfig.cycles`), with the figures the manifest records (``latency``,
-    ``result_queue_depth``, ``row_spacing``, ``result_beats_per_row``); checked against the
-    closed form that bounds it from below (and equals it when ``M <= latency``)."""
+    ``result_queue_depth``, ``row_spacing``, ``result_beats_per_row``, ``rows_per_beat``)
+    and the default weight store (the weight beats never wait: tile ``j`` is complete in the
+    cycle of beat ``ceil((j + 1) * rows / rows_per_beat) - 1``); checked against the closed
+    form that bounds it from below."""
     beats, latency, room = cfg.result_beats_per_row, cfg.latency, cfg.result_queue_depth - 2
     k_tiles, n_tiles = math.ceil(k / cfg.rows), math.ceil(n / cfg.cols)
+    per_beat, spacing = cfg.rows_per_beat, cfg.row_spacing
     enter, claims, leave = [], [], []
-    loader = cfg.rows
     for tile in range(k_tiles * n_tiles):
-        if tile:
-            loader = max(enter[-m] + 1, loader + cfg.rows)
         for row in range(m):
             t = enter[-1] + 1 if enter else 0
             if row == 0:
-                t = max(t, loader + 1)
+                t = max(t, math.ceil((tile + 1) * cfg.rows / per_beat))
             if len(enter) >= m:
-                t = max(t, enter[-m] + 4)
+                t = max(t, enter[-m] + spacing)
             if tile % k_tiles == k_tiles - 1:
                 # has_room in cycle t: claims of cycles <= t-2, less rows gone by t-2, <= room.
                 while sum(c <= t - 2 for c in claims) - sum(e <= t - 2 for e in leave) > room:
@@ -73,8 +74,9 @@ def row_schedule_cycles(cfg, m, k, n):
     from gen.emit import CYCLE_BOUND_FORMULA       # the manifest's bound_formula text
     closed = eval(CYCLE_BOUND_FORMULA, {"__builtins__": {}},
                   {"ceil": math.ceil, "max": max, "rows": cfg.rows, "cols": cfg.cols,
-                   "M": m, "K": k, "N": n, "B": beats})
-    assert cycles >= closed and (cycles == closed or m > latency), (cycles, closed)
+                   "M": m, "K": k, "N": n, "B": beats, "rows_per_beat": per_beat,
+                   "S": spacing})
+    assert cycles >= closed, (cycles, closed)
     return cycles
 
 
@@ -220,9 +222,11 @@ async def command_errors(dut):
 @cocotb.test()
 async def steady_state_utilization(dut):
     """M = max(4 * rows, 8), K = 8 * rows, N = 8 * cols through the real interfaces:
-    utilization at least 95% (and exactly the cycle model's). (At least 8 rows of activations:
-    a one-row array's 4-cycle tiles would not amortize the ``2R + C + 6`` cycles of fill and
-    drain.)"""
+    utilization at least 95% (and exactly the cycle model's), at every weight port width.
+    (At least 8 rows of activations: a one-row array's short tiles would not amortize the
+    fill and drain.) With several result beats per row the result stream binds the last K
+    tile of every N tile once M exceeds the result queue (``latency + 2`` slots): there the
+    count is the model's and the 95 % is not claimed (4x6 with 4 lanes: 0.935 at M = 16)."""
     driver = await _driver(dut)
     cfg = driver.config
     np_rng, _ = bench_rng(dut, "steady_state_utilization")
@@ -234,7 +238,7 @@ async def steady_state_utilization(dut):
     assert result.cycles == manifest_cycles(cfg, m, k, n)
     utilization = m * k * n / (cfg.rows * cfg.cols * result.cycles)
     assert result.utilization == pytest.approx(utilization, rel=1e-12)
-    if m == max(4 * cfg.rows, 8):
+    if m == max(4 * cfg.rows, 8) and cfg.result_beats_per_row == 1:
         assert utilization >= 0.95, f"utilization {utilization:.4f} < 0.95"
 
 
@@ -287,6 +291,10 @@ CONFIGS = {
     "8x8-i2": (AccelConfig(rows=8, cols=8), None),
     "4x6-i2-r4": (AccelConfig(rows=4, cols=6, result_lanes=4, max_m=24, max_k=1000,
                               max_n=1000), None),
+    "8x8-t5-w64": (AccelConfig(rows=8, cols=8, weight_format="t5", weight_port_bits=64,
+                               max_m=40, max_k=1000, max_n=1000), None),
+    "5x4-i2-w24-r3": (AccelConfig(rows=5, cols=4, weight_port_bits=24, result_lanes=3,
+                                  max_m=24, max_k=1000, max_n=1000), None),
     "64x64-i2": (AccelConfig(rows=64, cols=64), "steady_state_utilization|cycle_model|"
                  "stalled_sink"),
 }
