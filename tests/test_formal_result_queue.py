@@ -1,21 +1,21 @@
-"""Formal proofs of the two hand-written FIFOs against a small model, as Amaranth's own
-``tests/test_lib_fifo.py`` checks its FIFOs: :class:`rtl.weight_buffer.WeightBuffer` and
-:class:`rtl.result_queue.ResultQueue`. Unbounded (k-induction), with reset at any cycle.
+"""Formal proof of the hand-written result FIFO, :class:`rtl.result_queue.ResultQueue`, against
+a small model, as Amaranth's own ``tests/test_lib_fifo.py`` checks its FIFOs. Unbounded
+(k-induction), with reset at any cycle. (The weight side's store, which is no FIFO, has its
+own model in ``tests/test_formal_weight_store.py``.)
 
 The model is a counter of the entries in the FIFO plus one *tracked* entry: at a moment the
-solver chooses, a word being written is tracked with its value and the number of entries
+solver chooses, a result being written is tracked with its value and the number of entries
 ahead of it; every read removes one entry ahead, and the read that finds none ahead must
 return the tracked value. Since the solver may track any entry of any run, this proves every
 entry comes out exactly once, in order, with its value (nothing lost, duplicated or
-reordered), together with the level, the credits and the readiness the docstrings state; and
-yosys confirms which inputs reach an output combinationally (only ``allow``, into the weight
-buffer's ``i.ready``).
+reordered), together with the credits and the readiness the docstring states; and yosys
+confirms that no input reaches an output combinationally.
 
-The inputs are free except for each block's documented preconditions (``Assume``):
-``WeightBuffer.read`` only while ``level`` is non-zero; ``ResultQueue.reserve`` only while
-``has_room`` is high, and ``i_valid`` only for a claimed slot whose result has not come yet.
-The inductive invariants tie the model to the block's pointers and memory words (an extra
-asynchronous read port on the block's memory, :func:`formal_sby.elaborate_with_internals`).
+The inputs are free except for the block's documented preconditions (``Assume``):
+``reserve`` only while ``has_room`` is high, and ``i_valid`` only for a claimed slot whose
+result has not come yet. The inductive invariants tie the model to the block's pointers and
+memory words (an extra asynchronous read port on the block's memory,
+:func:`formal_sby.elaborate_with_internals`).
 """
 
 import pytest
@@ -25,7 +25,6 @@ from amaranth.hdl import Assert, Assume, Cover
 
 from formal_sby import combinational_paths, elaborate_with_internals, prove
 from rtl.result_queue import ResultQueue
-from rtl.weight_buffer import WeightBuffer
 
 WORD_BITS = 4
 
@@ -33,70 +32,6 @@ WORD_BITS = 4
 def _ring(base, offset, depth):
     """``(base + offset) mod depth`` for pointers below ``depth``."""
     return (base + offset) % depth
-
-
-class WeightBufferProperties(Elaboratable):
-    def __init__(self, depth):
-        self.depth = depth
-
-    def elaborate(self, platform):
-        m = Module()
-        depth = self.depth
-        dut = WeightBuffer(word_bits=WORD_BITS, depth=depth)
-        m.submodules.dut, internal, peek = elaborate_with_internals(dut, platform,
-                                                                    peek=["storage"])
-        m.d.comb += [
-            dut.allow.eq(AnySeq(1)),
-            dut.i.valid.eq(AnySeq(1)),
-            dut.i.payload.eq(AnySeq(WORD_BITS)),
-            dut.read.eq(AnySeq(1)),
-        ]
-        m.d.comb += Assume(~dut.read | (dut.level != 0))
-
-        write = Signal()
-        m.d.comb += write.eq(dut.i.valid & dut.i.ready)
-        count = Signal(range(depth + 1))
-        m.d.sync += count.eq(count + write - dut.read)
-
-        # Level and readiness as documented; ready is a function of allow and the level only.
-        m.d.comb += [
-            Assert(count <= depth),
-            Assert(dut.level == count),
-            Assert(dut.i.ready == (dut.allow & (count < depth))),
-        ]
-
-        # The tracked word.
-        tracking = Signal()
-        checking = Signal()
-        value = Signal(WORD_BITS)
-        ahead = Signal(range(depth))
-        with m.If(~tracking & ~checking & write & AnySeq(1)):
-            m.d.sync += [tracking.eq(1), value.eq(dut.i.payload), ahead.eq(count - dut.read)]
-        with m.If(tracking & dut.read):
-            with m.If(ahead == 0):
-                m.d.sync += [tracking.eq(0), checking.eq(1)]
-            with m.Else():
-                m.d.sync += ahead.eq(ahead - 1)
-        with m.If(checking):
-            m.d.comb += Assert(dut.data == value)
-            m.d.sync += checking.eq(0)
-
-        # Inductive invariants: the pointers agree with the count, the tracked word sits in
-        # memory behind ``ahead`` others.
-        write_ptr, read_ptr = internal["write_ptr"], internal["read_ptr"]
-        m.d.comb += [
-            Assert(read_ptr < depth),
-            Assert(write_ptr == _ring(read_ptr, count, depth)),
-        ]
-        m.d.comb += Assert(~(tracking & checking))
-        with m.If(tracking):
-            m.d.comb += [
-                Assert(ahead < count),
-                peek["storage"].addr.eq(_ring(read_ptr, ahead, depth)),
-                Assert(peek["storage"].data == value),
-            ]
-        m.d.comb += Cover(checking & (count == depth - 1) & (value != 0))
-        return m
 
 
 class ResultQueueProperties(Elaboratable):
@@ -192,12 +127,6 @@ class ResultQueueProperties(Elaboratable):
         return m
 
 
-@pytest.mark.parametrize("depth", [1, 3, 4])
-def test_weight_buffer_against_model(depth):
-    prove(WeightBufferProperties(depth), f"weight_buffer_{depth}", mode="prove",
-          depth=depth + 3)
-
-
 @pytest.mark.parametrize("depth", [2, 3, 4])
 def test_result_queue_against_model(depth):
     prove(ResultQueueProperties(depth), f"result_queue_{depth}", mode="prove",
@@ -205,19 +134,13 @@ def test_result_queue_against_model(depth):
 
 
 @pytest.mark.parametrize("depth", [3])
-def test_fifo_models_reach_full_and_deliver(depth):
-    """The proofs are not vacuous: a tracked word comes out of a buffer one short of full, and
-    a tracked result of a queue with every slot claimed."""
-    prove(WeightBufferProperties(depth), f"weight_buffer_cover_{depth}", mode="cover",
-          depth=2 * depth + 4)
+def test_result_queue_model_reaches_full_and_delivers(depth):
+    """The proof is not vacuous: a tracked result leaves a queue with every slot claimed."""
     prove(ResultQueueProperties(depth), f"result_queue_cover_{depth}", mode="cover",
           depth=2 * depth + 6)
 
 
-def test_fifo_combinational_paths_are_the_documented_ones():
-    """``WeightBuffer.i.ready`` follows ``allow`` in the same cycle (its docstring) and nothing
-    else reaches an output combinationally; the result queue's outputs are all registers, so
-    ``o.valid`` does not depend on ``o.ready``."""
-    assert combinational_paths(WeightBuffer(word_bits=WORD_BITS, depth=3),
-                               "comb_weight_buffer") == ["allow"]
+def test_result_queue_outputs_are_registers():
+    """The result queue's outputs are all registers, so ``o.valid`` does not depend on
+    ``o.ready``."""
     assert combinational_paths(ResultQueue(WORD_BITS, depth=3), "comb_result_queue") == []
