@@ -30,7 +30,7 @@ from rtl.result_serializer import ResultSerializer
 
 #: A configuration whose size fields can exceed their maxima (max_m = 2 in 2 bits, ...).
 CONFIG = AccelConfig(rows=2, cols=2, act_bits=2, acc_bits=6, max_m=2, max_k=5, max_n=6,
-                     wmem_depth=4)
+                     wmem_tiles=2)
 
 
 class JobControlProperties(Elaboratable):

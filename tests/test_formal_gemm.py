@@ -1,25 +1,35 @@
 """Bounded proof of bit-exactness: a 2x2 accelerator computes an ``M = 2, K = 4, N = 2`` job
 (two K tiles) equal to the integer product for **all** activations and weights, in both weight
-formats.
+formats with one tile row a weight beat, and in ``i2`` with a weight port of a whole tile (two
+rows, 8 bits, a beat).
 
-The harness resets the accelerator, sends the command, streams the job's four weight words
-and four activation beats in job order (``docs/interface.md``), sources always valid, and
-takes the results with an always-ready sink. The activations are symbolic (``AnyConst``, every
-8-bit value); the weight words are symbolic too, constrained to the words golden accepts, and
-their meaning is golden's (:meth:`golden.formats.WeightFormat.unwords`, tabulated over every
-word). Every result lane must equal ``sum_k X[m, k] * W[n, k]`` computed in the harness, and
-both result beats must have arrived, with ``busy`` low again, by the last step.
+The harness resets the accelerator, sends the command, streams the job's weight beats (four,
+or two of a whole tile each) and four activation beats in job order (``docs/interface.md``),
+sources always valid, and takes the results with an always-ready sink. The activations are
+symbolic (``AnyConst``, every 8-bit value); the weight beats are symbolic too, constrained to
+the words golden accepts, and their meaning is golden's
+(:meth:`golden.formats.WeightFormat.unwords` over the beat's ``rows_per_beat * cols`` lanes,
+tabulated over every word). Every result lane must equal ``sum_k X[m, k] * W[n, k]`` computed
+in the harness, and both result beats must have arrived, with ``busy`` low again, by the last
+step.
 
 Every register and memory of the accelerator starts with an arbitrary value (the harness
 removes their initial values); the reset of the first cycle sets the control registers, and
-the datapath's reset-less registers and memories (array, skew, input registers, accumulator
-and weight SRAM) keep whatever they powered up with, as on an ASIC. The accumulator is the
-narrowest the configuration allows (11 bits), so the extreme sums are at its edge.
+the datapath's reset-less registers and memories (array, skew, input registers, accumulator,
+the weight store's write stage and banks) keep whatever they powered up with, as on an ASIC.
+The accumulator is the narrowest the configuration allows (11 bits), so the extreme sums are
+at its edge. At 2x2 a tile takes two cycles of activations, so the accumulator forwards its
+recent sums (``AccelConfig.accumulator_forwarding``): a row returns to it two cycles after its
+previous visit, and the check goes through that path.
 
-Depth: the job takes ``AccelConfig.cycles(2, 4, 2)`` = 18 cycles from its first weight word
-to its last result beat; with the reset cycle, the command cycle and the cycle ``busy`` falls
-it ends by step 21. The check runs to :data:`DEPTH`, so the whole job, and that nothing else
-happens after it within the check (no extra result beat), are covered.
+A whole ``t5`` tile is not checked: at two columns one row (two weights) and two rows (four)
+both fit one byte, and ``weight_port_bits = 8`` means one row a beat.
+
+Depth (:func:`depth`): the job takes ``AccelConfig.cycles(2, 4, 2)`` = 13 cycles (12 with the
+whole-tile port) from its first weight beat to its last result beat; after the reset cycle
+and the command cycle it ends by step 14 (13), ``busy`` is low from step 15 (14), and the
+check runs three steps further (19, 18 steps), so the whole job, and that nothing else happens
+after it within the check (no extra result beat), are covered.
 """
 
 from dataclasses import replace
@@ -37,14 +47,26 @@ from rtl.top import TernaryAccelerator
 M, K, N = 2, 4, 2
 #: BitNet's activation width: every int8 activation.
 ACT_BITS = 8
-DEPTH = 24
+#: Steps past the job's cycles: the reset cycle, the command cycle, the cycle ``busy`` falls,
+#: and three more in which no further result beat may appear.
+MARGIN = 6
+
+#: (weight format, tile rows per weight beat): one row a beat, and the whole 2x2 tile a beat.
+CASES = [("i2", 1), ("t5", 1), ("i2", 2)]
 
 
-def config(weight_format, act_bits):
-    """The 2x2 accelerator with the narrowest accumulator that cannot overflow at K = 4."""
+def config(weight_format, act_bits, rows_per_beat=1):
+    """The 2x2 accelerator with ``rows_per_beat`` tile rows a weight beat and the narrowest
+    accumulator that cannot overflow at K = 4."""
     loose = AccelConfig(rows=2, cols=2, act_bits=act_bits, acc_bits=32, max_m=M, max_k=K,
-                        max_n=N, wmem_depth=4, weight_format=weight_format)
-    return replace(loose, acc_bits=loose.acc_bits_needed)
+                        max_n=N, wmem_tiles=2, weight_format=weight_format)
+    return replace(loose, acc_bits=loose.acc_bits_needed,
+                   weight_port_bits=loose.format.word_bits(rows_per_beat * loose.cols))
+
+
+def depth(cfg):
+    """Steps of the check: the job's cycles (``AccelConfig.cycles``) plus :data:`MARGIN`."""
+    return cfg.cycles(M, K, N) + MARGIN
 
 
 def word_table(weight_format, lanes):
@@ -60,38 +82,44 @@ def word_table(weight_format, lanes):
 
 
 class GemmProperties(Elaboratable):
-    def __init__(self, weight_format, act_bits=ACT_BITS):
+    def __init__(self, weight_format, rows_per_beat=1, act_bits=ACT_BITS):
+        self.cfg = config(weight_format, act_bits, rows_per_beat)
         self.weight_format = weight_format
         self.act_bits = act_bits
         self.cd_sync = ClockDomain("sync")
 
     def elaborate(self, platform):
         m = Module()
-        cfg = config(self.weight_format, self.act_bits)
-        rows, cols = cfg.rows, cfg.cols
+        cfg = self.cfg
+        rows, cols, per_beat = cfg.rows, cfg.cols, cfg.rows_per_beat
+        steps = depth(cfg)
         m.submodules.dut = dut = TernaryAccelerator(cfg)
 
         # Reset in the first cycle only; the harness's own registers ignore it.
         m.domains.sync = self.cd_sync
-        cycle = Signal(range(DEPTH + 2), reset_less=True)
+        cycle = Signal(range(steps + 2), reset_less=True)
         m.d.sync += cycle.eq(cycle + 1)
         m.d.comb += self.cd_sync.rst.eq(cycle == 0)
 
         # The job's data: X[m, k] symbolic; the weight words symbolic, valid for golden.
         x = [[AnyConst(signed(self.act_bits)) for _ in range(K)] for _ in range(M)]
-        n_words = K  # one word per array row of each K tile: word k holds W[:, k]
+        # The job's tile rows in order (N = cols: one N tile, K tiles of ``rows`` rows), row k
+        # holding W[:, k]; ``per_beat`` rows a beat, row j of a beat in lanes j * cols ...
+        lanes = per_beat * cols
+        n_words = K // per_beat
         words = [AnyConst(cfg.word_bits) for _ in range(n_words)]
-        table = word_table(self.weight_format, cols)
+        table = word_table(self.weight_format, lanes)
         trits = []  # trits[word][lane], signed 2-bit
         for word in words:
             m.d.comb += Assume(Array(C(t is not None, 1) for t in table)[word])
-            decoded = Signal(2 * cols)
+            decoded = Signal(2 * lanes)
             m.d.comb += decoded.eq(Array(
-                C(sum((t & 3) << (2 * lane) for lane, t in enumerate(entry or [0] * cols)),
-                  2 * cols) for entry in table)[word])
-            trits.append([decoded[2 * lane:2 * lane + 2].as_signed() for lane in range(cols)])
-        # Word r of K tile kt holds W[c, kt * rows + r] in lane c: W[n][k] = trits[k][n].
-        w = [[trits[k][n] for k in range(K)] for n in range(N)]
+                C(sum((t & 3) << (2 * lane) for lane, t in enumerate(entry or [0] * lanes)),
+                  2 * lanes) for entry in table)[word])
+            trits.append([decoded[2 * lane:2 * lane + 2].as_signed() for lane in range(lanes)])
+        # W[n][k] is lane (k % per_beat) * cols + n of word k // per_beat.
+        w = [[trits[k // per_beat][(k % per_beat) * cols + n] for k in range(K)]
+             for n in range(N)]
         expected = [[Signal(signed(cfg.acc_bits), name=f"y_{i}_{n}") for n in range(N)]
                     for i in range(M)]
         for i in range(M):
@@ -132,25 +160,30 @@ class GemmProperties(Elaboratable):
                 m.d.comb += Assert(dut.results.payload[n] == Array(
                     expected[i][n] for i in range(M))[received])
             m.d.sync += received.eq(received + 1)
-        with m.If(cycle == DEPTH - 1):
+        with m.If(cycle == steps - 1):
             m.d.comb += [Assert(received == M), Assert(~dut.busy)]
         m.d.comb += Cover(received == M)
         return m
 
 
-@pytest.mark.parametrize("weight_format", ["i2", "t5"])
-def test_two_by_two_job_is_the_integer_product(weight_format):
-    harness = GemmProperties(weight_format)
-    prove(harness, f"gemm_{weight_format}", mode="bmc", depth=DEPTH,
+def _case_id(case):
+    weight_format, rows_per_beat = case
+    return f"{weight_format}_k{rows_per_beat}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_two_by_two_job_is_the_integer_product(case):
+    harness = GemmProperties(*case)
+    prove(harness, f"gemm_{_case_id(case)}", mode="bmc", depth=depth(harness.cfg),
           script=["flatten", "setattr -unset init w:dut.*"], solver="yices",
           ports=[harness.cd_sync.clk])
 
 
-@pytest.mark.parametrize("weight_format", ["i2", "t5"])
-def test_job_completion_is_reachable(weight_format):
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_job_completion_is_reachable(case):
     """The bounded proof is not vacuous: its assumptions admit a run where every result
     arrives (2-bit activations, the same harness, to keep the cover quick)."""
-    harness = GemmProperties(weight_format, act_bits=2)
-    prove(harness, f"gemm_cover_{weight_format}", mode="cover", depth=DEPTH,
+    harness = GemmProperties(*case, act_bits=2)
+    prove(harness, f"gemm_cover_{_case_id(case)}", mode="cover", depth=depth(harness.cfg),
           script=["flatten", "setattr -unset init w:dut.*"], solver="yices",
           ports=[harness.cd_sync.clk])

@@ -1,7 +1,9 @@
 """Formal checks of the top level's stream ports and job protocol (rtl/top.py,
 ``docs/interface.md``), on a small accelerator: 2x2 array, 2-bit activations, ``max_m = 2``,
-``max_k = 4``, ``max_n = 2``, a 4-word weight SRAM (``CONFIG``), with one result beat per
-row and with two (``result_lanes = 1``, through the result serializer).
+``max_k = 4``, ``max_n = 2``, a weight store of two tile slots (``CONFIG``): with one tile
+row a weight beat and one result beat per row, with two result beats per row
+(``result_lanes = 1``, through the result serializer), and with a weight port of a whole tile
+(two rows, 8 bits, a beat). At 2x2 a tile takes two cycles, so the accumulator forwards.
 
 * **Combinational paths** (structural, exact for the netlist): no output port depends
   combinationally on any input port. That contains the interface's rules: no ``ready`` depends
@@ -24,14 +26,16 @@ row and with two (``result_lanes = 1``, through the result serializer).
   command with a bad size; a job completes after a reset in the middle of another.
 
 The depth: the largest job this configuration accepts (M = 2, K = 4, N = 2) takes
-``AccelConfig.cycles(2, 4, 2)`` = 18 cycles (20 with two result beats per row) from its first
-weight word to its last result beat with sources always valid and the sink always ready; with
-the command cycle and the cycle ``done`` pulses that is 20 (22) cycles from reset.
-:func:`bmc_depth` adds margin for a bad command and a few idle or stalled cycles (depth 24,
-26), so every path from reset through one complete job of any
-size, preceded by an invalid command or a reset, lies within the checked depth (the covers
-show they are reached). Longer runs repeat the same blocks, whose own protocols are proven
-unbounded (``tests/test_formal_fifos.py``).
+``AccelConfig.cycles(2, 4, 2)`` = 13 cycles (15 with two result beats per row, 12 with the
+whole-tile port) from its first weight beat to its last result beat with sources always valid
+and the sink always ready; after a command with a bad size at step 0 and the job's command at
+step 1, its ``done`` pulses at step 15 (17, 14). :func:`bmc_depth` is that count plus
+:data:`MARGIN` (depth 19, 21, 18), which leaves three more steps for an idle or stalled cycle
+or a reset before the command, so every path from reset through one complete job of any size,
+preceded by an invalid command or a reset, lies within the checked depth (the covers show
+they are reached). Longer runs repeat the same blocks, whose own protocols are proven
+unbounded (``tests/test_formal_weight_store.py``, ``test_formal_accumulator.py``,
+``test_formal_result_queue.py``, ``test_formal_control.py``).
 """
 
 from dataclasses import replace
@@ -48,19 +52,22 @@ from rtl.config import AccelConfig
 from rtl.top import TernaryAccelerator
 
 CONFIG = AccelConfig(rows=2, cols=2, act_bits=2, acc_bits=5, max_m=2, max_k=4, max_n=2,
-                     wmem_depth=4)
+                     wmem_tiles=2)
 
-#: The configurations checked: one result beat per row, and two (the result serializer).
-CONFIGS = {"one_beat": CONFIG, "two_beats": replace(CONFIG, result_lanes=1)}
+#: The configurations checked: one result beat per row, two (the result serializer), and a
+#: weight port of a whole tile (two tile rows, 8 bits, a beat).
+CONFIGS = {"one_beat": CONFIG, "two_beats": replace(CONFIG, result_lanes=1),
+           "wide": replace(CONFIG, weight_port_bits=CONFIG.format.word_bits(2 * CONFIG.cols))}
 
-#: Steps beyond the largest job's cycles: reset, command, the cycle ``done`` pulses, and
-#: margin for a bad command before it and a few idle or stalled cycles.
+#: Steps beyond the largest job's cycles: a bad command, the job's command, the cycle ``done``
+#: pulses, and margin for a few idle or stalled cycles or a reset before it.
 MARGIN = 6
 
 
 def bmc_depth(cfg):
     """Steps of the bounded check: the largest job's cycles (``AccelConfig.cycles``) plus
-    :data:`MARGIN` (24 for ``CONFIG``, 26 with two result beats per row)."""
+    :data:`MARGIN` (19 for ``CONFIG``, 21 with two result beats per row, 18 with the
+    whole-tile weight port)."""
     return cfg.cycles(cfg.max_m, cfg.max_k, cfg.max_n) + MARGIN
 
 
@@ -123,6 +130,10 @@ class TopProtocol(Elaboratable):
         n_values = range(1 << cfg.n_bits)
         n_tiles = Array(C(_ceil_div(n, cfg.cols), 4) for n in n_values)[size.n]
         k_tiles = Array(C(_ceil_div(k, cfg.rows), 4) for k in k_values)[size.k]
+        # ceil(tiles * rows / rows_per_beat): the job's last beat may be padded.
+        weight_beats = Array(C(_ceil_div(_ceil_div(k, cfg.rows) * _ceil_div(n, cfg.cols) *
+                                         cfg.rows, cfg.rows_per_beat), 6)
+                             for k in k_values for n in n_values)[size.k * len(n_values) + size.n]
         beats = 6
         busy = Signal()
         done = Signal()
@@ -136,7 +147,7 @@ class TopProtocol(Elaboratable):
                 m.d.sync += [
                     busy.eq(1), error.eq(0),
                     results_left.eq(size.m * n_tiles * cfg.result_beats_per_row),
-                    weights_left.eq(cfg.rows * k_tiles * n_tiles),
+                    weights_left.eq(weight_beats),
                     activations_left.eq(size.m * k_tiles * n_tiles),
                 ]
             with m.Else():
