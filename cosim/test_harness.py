@@ -115,6 +115,8 @@ async def stall_reported(dut):
 CONFIGS = {
     "4x3-i2": AccelConfig(rows=4, cols=3, max_m=16, max_k=1000, max_n=1000),
     "4x6-i2-r4": AccelConfig(rows=4, cols=6, result_lanes=4, max_m=24, max_k=1000, max_n=1000),
+    "8x8-t5-w64": AccelConfig(rows=8, cols=8, weight_format="t5", weight_port_bits=64,
+                              max_m=40, max_k=1000, max_n=1000),
 }
 
 

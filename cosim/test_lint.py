@@ -29,7 +29,9 @@ CONFIGS = [AccelConfig(rows=4, cols=3), AccelConfig(rows=3, cols=7, weight_forma
            AccelConfig(rows=1, cols=1, acc_bits=20, max_k=1000), AccelConfig(rows=16, cols=5),
            AccelConfig(rows=2, cols=3, pe="int8"),
            AccelConfig(rows=3, cols=7, result_lanes=2),     # a row over four beats
-           AccelConfig(rows=3, cols=7, weight_format="t5", max_m=6)]   # a small job register
+           AccelConfig(rows=3, cols=7, weight_format="t5", max_m=6),   # a small job register
+           AccelConfig(rows=5, cols=4, weight_port_bits=24),           # 3 rows per beat
+           AccelConfig(rows=8, cols=8, weight_format="t5", weight_port_bits=104)]  # a tile
 
 
 def _lint(path, top, *, waivers=True):

@@ -33,7 +33,7 @@ from .test_top import CONFIGS, manifest_cycles
 #: The configurations of the sweep, designs of ``cosim/test_top.py`` (their builds are shared):
 #: 4x3 ``i2`` (one result beat per row) and 4x6 ``i2`` with four result lanes (two beats per
 #: row, through the result serializer).
-SWEEP_LABELS = ("4x3-i2", "4x6-i2-r4")
+SWEEP_LABELS = ("4x3-i2", "4x6-i2-r4", "5x4-i2-w24-r3")
 
 
 def sweep_shape(cfg):
