@@ -79,7 +79,7 @@ def require_tools():
 def elaborate_with_internals(design, platform=None, *, peek=()):
     """Elaborate ``design`` now and return ``(fragment, signals, ports)``: the fragment to add
     as the harness's submodule; a dict of the signals it assigns, keyed by their name prefixed
-    with the submodule path (``"shadow"``, ``"storage.level"``); and, for every name in
+    with the submodule path (``"taken"``, ``"tiles.done"``); and, for every name in
     ``peek`` (a ``lib.memory.Memory`` submodule of ``design``), an extra asynchronous read
     port of that memory. An invariant of a k-induction proof can so name a register or a
     memory word the design keeps to itself."""
