@@ -1,8 +1,8 @@
 """Formal proofs of the weight store (rtl/weight_store.py) against a small model, as Amaranth's
 own ``tests/test_lib_fifo.py`` checks its FIFOs. Unbounded (k-induction), with reset at any
-cycle, on small configurations (:data:`CASES`): 2 and 3 rows, 1 and 2 columns, 1, 2 and 3 tile
-rows per beat (2 of 3 rows: a beat that ends one tile and begins the next), ``i2`` and
-``t5``, 2 and 3 tile slots.
+cycle, on small configurations (:data:`CASES`): 2 to 4 rows, 1 and 2 columns, 1, 2 and 3 tile
+rows per beat (2 of 3 rows and 3 of 4: beats that end one tile and begin the next), ``i2``
+and ``t5``, 2, 3 and 4 tile slots (4: the default of a 2x1 array).
 
 The store's surroundings behave as the top level drives them, and are otherwise free:
 
@@ -58,7 +58,7 @@ from rtl.weight_store import WeightStore
 #: K and N tiles of the largest job: up to 6 tiles a job (3 tiles: a padded last beat).
 K_TILES, N_TILES = 3, 2
 
-#: (rows, cols, rows_per_beat, weight_format, wmem_tiles).
+#: (rows, cols, rows_per_beat, weight_format, wmem_tiles or None for the default).
 CASES = [
     (2, 2, 1, "i2", 2),
     (2, 2, 2, "i2", 2),     # a whole tile a beat: tiles can start every cycle
@@ -66,6 +66,8 @@ CASES = [
     (3, 2, 2, "t5", 2),     # the same in t5 (four weights in one byte)
     (3, 2, 1, "t5", 3),
     (3, 1, 3, "i2", 2),
+    (4, 1, 3, "i2", 3),     # 3 rows a beat, 4 a tile: a bank takes any of the three lane groups
+    (2, 1, 1, "t5", None),  # the default slot count (4)
 ]
 
 
@@ -325,7 +327,7 @@ class WeightStoreProperties(Elaboratable):
 
 def _case_id(case):
     rows, cols, per_beat, weight_format, tiles = case
-    return f"{rows}x{cols}_k{per_beat}_{weight_format}_d{tiles}"
+    return f"{rows}x{cols}_k{per_beat}_{weight_format}_d{tiles or 'default'}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
