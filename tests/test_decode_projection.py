@@ -151,6 +151,22 @@ def test_traffic_table_on_the_command_line(capsys):
     assert "| lm_head bf16 (128256 x 2560 x 2 bytes) | 656.7 | 41.04 |" in out
 
 
+def test_projection_and_gemv_tables_on_the_command_line(capsys):
+    assert bench.main(["--tables", "projection", "gemv", "--memory", "kv260", "--context",
+                       "1024"]) == 0
+    out = capsys.readouterr().out
+    # roofline 2,084,044,800 x 2 / 512 = 8,140,800; fixed 30 x 7 x 70 = 14,700; utilization
+    # 8,140,800 / 8,155,500; 250 MHz / 8,155,500 = 30.65 tokens/s; with the bf16 head
+    # 1 / (32.62 ms + 656,670,720 B / 16 GB/s = 41.04 ms) = 13.6; + 78.6 MB of KV cache
+    # (4.92 ms) 12.7
+    assert ("| KV260 | 4 x 128 bit at 250 MHz (16.0) | 1 x 64x64 | i2 | 512 (4 rows) "
+            "| 8,155,500 | 8,140,800 | 14,700 | 0 | 99.82 % | 30.7 | 13.6 | 12.7 |") in out
+    # q_proj on 64x64 at 512 bits: 1600 tiles x 16 beats = 25,600 + 70
+    assert "| 64x64 | i2 | 512 (4) | 2560x2560 | 25,670 | 25,600.0 | 70 | 1.0000 | 1.0027 " \
+        "| yes |" in out
+    assert "| NO |" not in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--memory", "nope"], "argument --memory: invalid choice: 'nope' (choose from 'kv260', "
                            "'ddr4', 'ddr4-300', 'hbm2')"),
