@@ -12,7 +12,13 @@ from .pe_int8 import Int8PE
 
 
 __all__ = ["SystolicColumn", "SystolicArray", "pe_variants", "pe_module_name",
-           "column_module_name", "weight_shape", "make_pe", "pe_class", "column_signature"]
+           "column_module_name", "weight_shape", "weight_row_bits", "make_pe", "pe_class", "column_signature"]
+
+
+def weight_row_bits(config):
+    """Bits of one array row's weights on the weight bus: ``cols`` times the width of
+    :func:`weight_shape`."""
+    return config.cols * Shape.cast(weight_shape(config)).width
 
 
 def weight_shape(config):
@@ -164,7 +170,10 @@ class SystolicArray(wiring.Component):
     Members
     -------
     x : ``In(ArrayLayout(signed(act_bits), rows))``
-    weights : ``In(ArrayLayout(ArrayLayout(weight_shape, cols), rows))``
+    weights : ``In(ArrayLayout(unsigned(cols * weight_bits), rows))``
+        Row ``k``'s weights, weight ``n`` in bits ``[w*n + w-1 : w*n]`` (``w`` = 2 for a
+        :class:`~rtl.pe.TernaryCode`, 8 for the int8 baseline): plain bit vectors, so that the
+        Verilog carries no per-weight debug wires.
     psum : ``Out(ArrayLayout(signed(column_bits), cols))``
 
     Attributes
@@ -183,19 +192,17 @@ class SystolicArray(wiring.Component):
         self.instantiate = check_bool("instantiate", instantiate)
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.act_bits), config.rows)),
-            "weights": In(data.ArrayLayout(
-                data.ArrayLayout(weight_shape(config), config.cols), config.rows)),
+            "weights": In(data.ArrayLayout(unsigned(weight_row_bits(config)), config.rows)),
             "psum": Out(data.ArrayLayout(signed(config.column_bits), config.cols)),
         })
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
+        bits = Shape.cast(weight_shape(cfg)).width
         for n in range(cfg.cols):
-            codes = Signal(data.ArrayLayout(weight_shape(cfg), cfg.rows), name=f"codes_{n}")
-            m.d.comb += [codes[k].eq(self.weights[k][n]) for k in range(cfg.rows)]
+            codes = Cat(self.weights[k][n * bits:(n + 1) * bits] for k in range(cfg.rows))
             _attach(m, f"column_{n}", column_module_name(cfg), self.instantiate,
                     lambda: SystolicColumn(cfg), column_signature(cfg),
-                    {"x_in": self.x.as_value(), "code": codes.as_value(),
-                     "psum_out": self.psum[n]})
+                    {"x_in": self.x.as_value(), "code": codes, "psum_out": self.psum[n]})
         return m

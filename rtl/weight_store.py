@@ -7,7 +7,7 @@ from amaranth import *
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .array import weight_shape
+from .array import weight_row_bits, weight_shape
 from .checks import check_config
 from .command import job_signature
 from .decoder import WeightDecoder
@@ -71,8 +71,10 @@ class WeightStore(wiring.Component):
         The activation feeder starts the waiting tile this cycle.
     fetch : ``In(1)``
         Read the started tile's row 0 now, row ``r`` ``r`` cycles later.
-    rows_out : ``Out(ArrayLayout(ArrayLayout(weight_shape, cols), rows))``
-        Row ``r``'s weights, from :attr:`read_latency` cycles after its read until the next.
+    rows_out : ``Out(ArrayLayout(unsigned(cols * weight_bits), rows))``
+        Row ``r``'s weights (weight ``n`` in bits ``[w*n + w-1 : w*n]``, as
+        :class:`~rtl.array.SystolicArray` takes them), from :attr:`read_latency` cycles after
+        its read until the next.
 
     Attributes
     ----------
@@ -92,14 +94,13 @@ class WeightStore(wiring.Component):
     def __init__(self, config):
         self.config = check_config(config)
         cfg = config
-        row_layout = data.ArrayLayout(weight_shape(cfg), cfg.cols)
         super().__init__({
             "weights": In(stream.Signature(cfg.word_bits)),
             "job": In(job_signature(cfg)),
             "tile_ready": Out(1),
             "start": In(1),
             "fetch": In(1),
-            "rows_out": Out(data.ArrayLayout(row_layout, cfg.rows)),
+            "rows_out": Out(data.ArrayLayout(unsigned(weight_row_bits(cfg)), cfg.rows)),
         })
 
     def elaborate(self, platform):
@@ -155,18 +156,18 @@ class WeightStore(wiring.Component):
         m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
 
         # ---- the write stage: the decoded beat, a cycle later, into the banks ------------
-        beat = Signal(data.ArrayLayout(weight_shape(cfg), lanes), reset_less=True)
+        beat = Signal(lanes * Shape.cast(weight_shape(cfg)).width, reset_less=True)
         write = Signal()
         write_row0 = Signal(range(rows))
         write_slot = Signal(range(slots))
         write_spill = Signal()              # rows past the tile's end go to the next tile
         m.d.sync += [
-            beat.eq(decoder.codes), write.eq(accept), write_row0.eq(row0),
+            beat.eq(decoder.codes.as_value()), write.eq(accept), write_row0.eq(row0),
             write_slot.eq(slot), write_spill.eq(~last_tile),
         ]
         next_slot = Signal(range(slots))
         m.d.comb += next_slot.eq(Mux(write_slot == slots - 1, 0, write_slot + 1))
-        row_bits = cfg.cols * Shape.cast(weight_shape(cfg)).width
+        row_bits = weight_row_bits(cfg)
         offsets = set(reachable_row_offsets(cfg))
 
         # ---- the banks, read down the diagonal ------------------------------------------
@@ -187,8 +188,7 @@ class WeightStore(wiring.Component):
                 wraps = r < opening                 # the row belongs to the next tile
                 with m.If(write_row0 == opening):
                     m.d.comb += [
-                        port_w.data.eq(beat.as_value()[lane_row * row_bits:
-                                                       (lane_row + 1) * row_bits]),
+                        port_w.data.eq(beat[lane_row * row_bits:(lane_row + 1) * row_bits]),
                         port_w.addr.eq(next_slot if wraps else write_slot),
                         port_w.en.eq(write & (write_spill if wraps else 1)),
                     ]
@@ -198,7 +198,7 @@ class WeightStore(wiring.Component):
             m.d.comb += [
                 port_r.addr.eq(read_slot),
                 port_r.en.eq(strobe),
-                self.rows_out[r].as_value().eq(port_r.data),
+                self.rows_out[r].eq(port_r.data),
             ]
         m.d.comb += freed.eq(strobe)
         return m
