@@ -236,7 +236,7 @@ class WeightStoreProperties(Elaboratable):
             ]
         with m.If(stored & start & (started == t_tile)):
             m.d.sync += [stored.eq(0), reading.eq(1), due.eq(t_row + 1)]
-        row_out = Array(dut.rows_out[r].as_value() for r in range(rows))[t_row]
+        row_out = Array(dut.rows_out[r] for r in range(rows))[t_row]
         with m.If(reading):
             with m.If(due != 0):
                 m.d.sync += due.eq(due - 1)
