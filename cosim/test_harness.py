@@ -96,7 +96,8 @@ async def generators(dut, idle, stall):
 @cocotb.test()
 async def stall_reported(dut):
     """A sink that is never ready: the run stops at its cycle limit and names the beats
-    taken (the job's one tile of weights and one activation beat, no result)."""
+    taken (the job's one tile of weights, ``ceil(rows / rows_per_beat)`` beats, and one
+    activation beat, no result)."""
     driver = await _driver(dut)
     x = np.ones((1, 1), dtype=np.int64)
     try:
@@ -106,7 +107,8 @@ async def stall_reported(dut):
     else:
         raise AssertionError("a sink that is never ready did not stall the harness")
     expected = (f"the harness did not finish within 200 cycles: 0 jobs done, "
-                f"{driver.config.rows} weight, 1 activation and 0 result beats taken")
+                f"{driver.config.weight_beats(1, 1)} weight, 1 activation and 0 result beats "
+                f"taken")
     assert message == expected, message
 
 

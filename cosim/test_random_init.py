@@ -64,7 +64,9 @@ def strip_initial_values(verilog):
         match = _INITIALISED_REG.match(line)
         if match and _SCAFFOLD not in line:
             ending = "\n" if line.endswith("\n") else ""
-            line = f"{match.group(1)};{ending}"
+            # An escaped identifier (\name$1) ends at white space, which must stay.
+            space = " " if re.search(r"\\\S+$", match.group(1)) else ""
+            line = f"{match.group(1)}{space};{ending}"
         lines.append(line)
     return "".join(lines)
 
@@ -98,6 +100,7 @@ def test_strip_initial_values_snippet():
             "  reg [3:0] n = 4'h0;\n"
             "  reg v = 1'h1;\n"
             "  reg [31:0] stage1 = 32'd0;\n"
+            "  reg [1:0] \\port_r__addr$43  = 2'h0;\n"
             "  reg [95:0] storage [15:0];\n"
             "  wire [3:0] w = n;\n"
             "endmodule")
@@ -107,6 +110,7 @@ def test_strip_initial_values_snippet():
         "  reg [3:0] n;\n"
         "  reg v;\n"
         "  reg [31:0] stage1;\n"
+        "  reg [1:0] \\port_r__addr$43 ;\n"
         "  reg [95:0] storage [15:0];\n"
         "  wire [3:0] w = n;\n"
         "endmodule")

@@ -181,17 +181,26 @@ class WeightStore(wiring.Component):
             m.submodules[f"bank_{r}"] = bank
             port_w = bank.write_port()
             port_r = bank.read_port()
-            for lane_row in range(per_beat):
-                opening = (r - lane_row) % rows     # the beat's first row when it lands here
-                if opening not in offsets:
-                    continue
+            # The beat's lane groups that can land on bank r, each with the opening row that
+            # puts it here; written as one expression (no comb process that an event-driven
+            # simulator might not run before its first input change).
+            sources = [(lane_row, (r - lane_row) % rows) for lane_row in range(per_beat)
+                       if (r - lane_row) % rows in offsets]
+            data_in = C(0, row_bits)
+            addr = C(0, range(slots))
+            enable = C(0, 1)
+            for lane_row, opening in sources:
+                here = write_row0 == opening
                 wraps = r < opening                 # the row belongs to the next tile
-                with m.If(write_row0 == opening):
-                    m.d.comb += [
-                        port_w.data.eq(beat[lane_row * row_bits:(lane_row + 1) * row_bits]),
-                        port_w.addr.eq(next_slot if wraps else write_slot),
-                        port_w.en.eq(write & (write_spill if wraps else 1)),
-                    ]
+                data_in = Mux(here, beat[lane_row * row_bits:(lane_row + 1) * row_bits],
+                              data_in)
+                addr = Mux(here, next_slot if wraps else write_slot, addr)
+                enable = Mux(here, write & (write_spill if wraps else 1), enable)
+            if len(sources) == 1:       # k divides rows: one lane group, always the same
+                lane_row, opening = sources[0]
+                data_in = beat[lane_row * row_bits:(lane_row + 1) * row_bits]
+                addr = next_slot if r < opening else write_slot
+            m.d.comb += [port_w.data.eq(data_in), port_w.addr.eq(addr), port_w.en.eq(enable)]
             read_slot = Signal(range(slots), name=f"read_slot_{r}")
             with m.If(strobe):
                 m.d.sync += read_slot.eq(Mux(read_slot == slots - 1, 0, read_slot + 1))
