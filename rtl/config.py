@@ -264,16 +264,18 @@ class AccelConfig:
     @property
     def legal_weight_port_bits(self):
         """Every legal ``weight_port_bits``, ascending: the format's word of ``k`` rows for
-        ``k = 1 .. rows``."""
-        return tuple(self.format.word_bits(k * self.cols) for k in range(1, self.rows + 1))
+        ``k = 1 .. rows`` (a width that several ``k`` share appears once)."""
+        return tuple(sorted({self.format.word_bits(k * self.cols)
+                             for k in range(1, self.rows + 1)}))
 
     @property
     def rows_per_beat(self):
-        """Tile rows in one ``weights`` beat (``k``): 1 by default, up to ``rows``."""
-        if self.weight_port_bits is None:
-            return 1
-        return self.legal_weight_port_bits.index(self.weight_port_bits) + 1
-
+        """Tile rows in one ``weights`` beat (``k``): the most rows whose packed word is
+        :attr:`word_bits` wide (``t5`` with one or two columns packs several rows in the byte
+        of one; otherwise 1 by default), up to ``rows``."""
+        width = self.word_bits
+        return max(k for k in range(1, self.rows + 1)
+                   if self.format.word_bits(k * self.cols) == width)
     @property
     def default_wmem_tiles(self):
         """``2 + ceil((rows + 1) / floor(rows / k))``: a tile's slot is held from its first beat
@@ -338,8 +340,10 @@ class AccelConfig:
     @property
     def word_bits(self):
         """Bits of one ``weights`` beat (``W``): :attr:`rows_per_beat` tile rows of ``cols``
-        weights packed together (``weight_port_bits``, by default one row)."""
-        return self.format.word_bits(self.rows_per_beat * self.cols)
+        weights packed together (``weight_port_bits``, by default the word of one row)."""
+        if self.weight_port_bits is None:
+            return self.format.word_bits(self.cols)
+        return self.weight_port_bits
 
     @property
     def beat_bits_per_weight(self):

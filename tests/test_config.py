@@ -148,6 +148,14 @@ def test_weight_port_widths_by_hand():
     assert t5.rows_per_beat == 5 and t5.beat_bits_per_weight == 1.6
     assert t5.weight_beats(16, 16) == 4 * 8 // 5 + 1                  # 32 rows, 7 beats
     assert AccelConfig(weight_format="t5").beat_bits_per_weight == 2.0  # one 8-weight row
+    # A width that several row counts share carries the most rows: five one-weight t5 rows
+    # fit the byte of one, and so do two two-weight rows.
+    one = AccelConfig(rows=5, cols=1, weight_format="t5")
+    assert one.word_bits == 8 and one.rows_per_beat == 5 and one.legal_weight_port_bits == (8,)
+    assert AccelConfig(rows=4, cols=2, weight_format="t5").legal_weight_port_bits == (8, 16)
+    assert AccelConfig(rows=4, cols=2, weight_format="t5").rows_per_beat == 2
+    assert AccelConfig(rows=4, cols=2, weight_format="t5", weight_port_bits=16).rows_per_beat == 4
+    assert AccelConfig(rows=4, cols=3, weight_format="t5", weight_port_bits=16).rows_per_beat == 3
 
 
 def test_default_store_never_holds_the_weight_stream_back():
