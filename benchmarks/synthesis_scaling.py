@@ -139,7 +139,7 @@ def main():
                 continue
             row.update({key: report[key] for key in COLUMNS})
             row["synth_seconds"] = report["synth_seconds"]
-            row["weight_sram"] = report["weight_sram"]["cells"]
+            row["weight_store"] = report["weight_store"]["cells"]
             results["synthesis"].append(row)
             save()
             lut_eq = row["lut_equivalents"] if target == "ecp5" else "-"

@@ -11,11 +11,12 @@ Modules:
 * :mod:`~gen.synth.scripts`: the yosys scripts;
 * :mod:`~gen.synth.stats`: yosys' statistics as resource counts, per-PE means, memories;
 * :mod:`~gen.synth.pnr`: nextpnr, Fmax and the critical path;
-* :mod:`~gen.synth.flow`: :func:`synthesize` and ``report.json``;
+* :mod:`~gen.synth.flow`: :func:`synthesize` and ``report.json``, :func:`synthesize_module`
+  (one module alone);
 * :mod:`~gen.synth.table`: :func:`format_report`.
 """
 
-from .flow import REPORT_SCHEMA, synthesize
+from .flow import REPORT_SCHEMA, synthesize, synthesize_module
 from .stats import MEMORY_ROLES, resources
 from .table import format_report
 from .targets import (DEFAULT_DEVICES, DEFAULT_FREQ_MHZ, DEFAULT_TIMEOUT_S, DEVICES,
@@ -25,4 +26,4 @@ from .tools import SynthError, tool_versions
 
 __all__ = ["TARGETS", "PNR_TARGETS", "DEVICES", "DEFAULT_DEVICES", "DEFAULT_FREQ_MHZ",
            "DEFAULT_TIMEOUT_S", "REPORT_SCHEMA", "MEMORY_ROLES", "SynthError", "synthesize",
-           "format_report", "resources", "tool_versions"]
+           "synthesize_module", "format_report", "resources", "tool_versions"]

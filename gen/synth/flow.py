@@ -1,16 +1,19 @@
 """The synthesis flow: the design, its breakdown, place and route, and ``report.json``.
 
-:func:`synthesize` runs yosys twice (the design; then, unless ``breakdown=False``, the array
-and the PE modules alone) and nextpnr once with ``pnr=True``, and writes the report. Every
-figure of one report comes from the design's own synthesis options (``dsp_inference``),
-except the ``int8`` and ``int8_nodsp`` entries of ``pe_comparison``, which say so: their
-``dsp_inference`` is fixed on and off. The report's keys are documented in
-``docs/synthesis.md``; scripts read them, so they change only with :data:`REPORT_SCHEMA`.
+:func:`synthesize` runs yosys twice (the design; then, unless ``breakdown=False``, the array,
+the weight store, its decoder and the PE modules alone) and nextpnr once with ``pnr=True``,
+and writes the report. Every figure of one report comes from the design's own synthesis
+options (``dsp_inference``), except the ``int8`` and ``int8_nodsp`` entries of
+``pe_comparison``, which say so: their ``dsp_inference`` is fixed on and off. The report's
+keys are documented in ``docs/synthesis.md``; scripts read them, so they change only with
+:data:`REPORT_SCHEMA`. :func:`synthesize_module` synthesizes one module of a design alone
+(no report file), for parts of designs too large to synthesize whole.
 """
 
 import dataclasses
 import json
 import pathlib
+import re
 import time
 
 from rtl.array import pe_module_name, pe_variants
@@ -20,15 +23,15 @@ from ..emit import emit_pe_verilog, emit_verilog
 from .pnr import place_and_route
 from .scripts import coarse_script, memory_listing, synth_command
 from .stats import (IGNORED_CELLS, MUL_CELLS, check_complete, counted, memories, ratio,
-                    read_stat, resources, scale, weight_sram, weighted_pe)
+                    read_stat, resources, scale, weight_store, weighted_pe)
 from .targets import DEFAULT_FREQ_MHZ, DEFAULT_TIMEOUT_S, check_target
 from .tools import run, tool_versions
 
 
-__all__ = ["REPORT_SCHEMA", "synthesize"]
+__all__ = ["REPORT_SCHEMA", "synthesize", "synthesize_module"]
 
 #: Version of the report's layout; bumped when a key changes meaning or disappears.
-REPORT_SCHEMA = 1
+REPORT_SCHEMA = 2
 
 #: Files a run writes into its folder besides ``design.v`` and its scripts.
 _OUTPUTS = ("report.json", "coarse_stat.json", "design_stat.json", "breakdown_*.json",
@@ -61,9 +64,10 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
         modules alone (``per_pe``, ``pe_comparison.ternary``). Only ``pe_comparison.int8``
         and ``pe_comparison.int8_nodsp`` differ, with DSP inference on and off.
     breakdown : bool
-        Also synthesize the array alone, each PE module alone, and the other PE kind's
-        modules for the ternary / int8 comparison (the ``per_pe``, ``array`` and
-        ``pe_comparison`` sections; ``None`` without it).
+        Also synthesize the array alone, the weight store and its decoder alone, each PE
+        module alone, and the other PE kind's modules for the ternary / int8 comparison (the
+        ``per_pe``, ``array``, ``weight_path`` and ``pe_comparison`` sections; ``None``
+        without it).
     timeout : float
         Seconds allowed to each tool run; a run that takes longer is killed.
     verilog : str or None
@@ -129,16 +133,18 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
         "cells": {cell: count for cell, count in sorted(cells.items())
                   if cell not in IGNORED_CELLS},
         "memories": found,
-        "weight_sram": weight_sram(found),
+        "weight_store": weight_store(found, config),
         "design_per_pe": scale(design, 1 / config.pe_count),
         "per_pe": None,
         "array": None,
+        "weight_path": None,
         "pe_comparison": None,
         "pnr": None,
         "fmax_mhz": None,
     }
 
-    # 2. The breakdown: the array alone, every PE module alone, and the other PE kind.
+    # 2. The breakdown: the array, the weight store and its decoder alone, every PE module
+    #    alone, and the other PE kind.
     if breakdown:
         report.update(_breakdown(config, target, folder, timeout, dsp))
 
@@ -151,6 +157,48 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
     return report
 
 
+def synthesize_module(verilog, module, target, folder, *, dsp=True,
+                      timeout=DEFAULT_TIMEOUT_S):
+    """Synthesize one module of ``verilog`` alone (with the modules it instantiates) for
+    ``target`` in ``folder`` (created) and return its counts (as a report's ``array``
+    section), its ``memories`` and ``synth_seconds``. For a module of a design too large to
+    synthesize whole in reasonable time, such as the weight store (``<name>.store``) or the
+    array (``<name>.array``) of a 64x64 accelerator from ``emit_verilog``.
+
+    Raises :class:`SynthError` as :func:`synthesize` does; ``TypeError`` if ``verilog`` or
+    ``module`` is not a string, ``ValueError`` for an empty module name or an unknown target.
+    """
+    if not isinstance(verilog, str):
+        raise TypeError(f"verilog must be Verilog text (a str), not {type(verilog).__name__}")
+    if not isinstance(module, str):
+        raise TypeError(f"module must be a module name (a str), not {module!r}")
+    if not module:
+        raise ValueError("module must name a module of the Verilog, not ''")
+    check_target(target, pnr=False, device=None)
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for pattern in ("module_stat.json", "memory_*.txt", "yosys_module.log"):
+        for stale in folder.glob(pattern):
+            stale.unlink()
+    (folder / "module.v").write_text(verilog)
+    script = ["read_verilog module.v", *synth_command(target, module, dsp=dsp),
+              "tee -q -o module_stat.json stat -json", *memory_listing(target)]
+    (folder / "module.ys").write_text("\n".join(script) + "\n")
+    began = time.perf_counter()
+    text = run("yosys", ["-s", "module.ys"], folder, "yosys_module.log", timeout)
+    seconds = time.perf_counter() - began
+    log_path = folder / "yosys_module.log"
+    check_complete(text, log_path, f"synthesizing {module}")
+    cells, _ = read_stat(folder, "module_stat.json", module, log_path)
+    return {**counted(resources(target, cells)), "module": module, "dsp_inference": dsp,
+            "memories": memories(folder, target), "synth_seconds": round(seconds, 1)}
+
+
+def _has_module(verilog, module):
+    """Whether the Verilog text defines ``module`` (plain or escaped identifier)."""
+    return re.search(rf"^module \\?{re.escape(module)}\s*\(", verilog, re.M) is not None
+
+
 def _other_pe_config(config):
     """The configuration whose PE modules the report compares with ``config``'s: the same
     array with the other PE kind (widths from its own psum rule; the accumulator is not
@@ -160,12 +208,13 @@ def _other_pe_config(config):
 
 
 def _breakdown(config, target, folder, timeout, dsp):
-    """The ``per_pe``, ``array`` and ``pe_comparison`` sections, from one yosys run that
-    synthesizes the array module and every PE module alone.
+    """The ``per_pe``, ``array``, ``weight_path`` and ``pe_comparison`` sections, from one
+    yosys run that synthesizes the array module, the weight store module, its decoder and
+    every PE module alone.
 
-    The array, the design's PE modules and the ternary PE modules use the design's ``dsp``;
-    the int8 PE modules are synthesized with DSP inference on (``int8``) and off
-    (``int8_nodsp``), and the design's own ``per_pe`` is the entry whose option is ``dsp``.
+    The array, the weight store, the design's PE modules and the ternary PE modules use the
+    design's ``dsp``; the int8 PE modules are synthesized with DSP inference on (``int8``)
+    and off (``int8_nodsp``), and the design's own ``per_pe`` is the entry whose option is ``dsp``.
     Runs with the same module and yosys command are done once.
     """
     other = _other_pe_config(config)
@@ -184,6 +233,12 @@ def _breakdown(config, target, folder, timeout, dsp):
         return runs.setdefault(key, len(runs))
 
     array_run = job("design", array_module, dsp)
+    store_module, decoder_module = f"{config.name}.store", f"{config.name}.store.decoder"
+    store_run = job("design", store_module, dsp)
+    # The int8 baseline's weight lanes are wires, which the Verilog inlines: no module.
+    design_text = (folder / "design.v").read_text()
+    decoder_run = (job("design", decoder_module, dsp)
+                   if _has_module(design_text, decoder_module) else None)
     entry_runs = {kind: {pe_module_name(cfg, in_bits, out_bits):
                          job("pes", pe_module_name(cfg, in_bits, out_bits), with_dsp)
                          for in_bits, out_bits in sorted(set(pe_variants(cfg).values()))}
@@ -204,6 +259,8 @@ def _breakdown(config, target, folder, timeout, dsp):
              for (_, module, _), index in runs.items()}
 
     array = resources(target, stats[array_run])
+    store = resources(target, stats[store_run])
+    decoder = None if decoder_run is None else resources(target, stats[decoder_run])
     means = {kind: weighted_pe(target, {module: stats[index]
                                         for module, index in entry_runs[kind].items()}, cfg)
              for kind, (cfg, _) in entries.items()}
@@ -232,5 +289,16 @@ def _breakdown(config, target, folder, timeout, dsp):
                              "R*C PEs"},
         "array": {**counted(array), "module": array_module, "dsp_inference": dsp,
                   "per_pe": scale(array, 1 / config.pe_count)},
+        "weight_path": {
+            "module": store_module, "dsp_inference": dsp,
+            "method": "the weight store module alone (decoder, beat register, banks, their "
+                      "read registers, slot control) and its decoder alone, against the "
+                      "array module alone",
+            "store": counted(store),
+            "decoder": None if decoder is None else {**counted(decoder),
+                                                     "module": decoder_module},
+            "vs_array": {key: ratio(store[key], array[key])
+                         for key in ("luts", "lut_equivalents", "ffs")},
+        },
         "pe_comparison": comparison,
     }

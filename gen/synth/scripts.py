@@ -4,7 +4,8 @@ multipliers, and the listing of memory primitives."""
 import re
 
 
-__all__ = ["escape", "synth_command", "coarse_script", "MEMORY_CELLS", "memory_listing"]
+__all__ = ["escape", "split_nets", "synth_command", "coarse_script", "MEMORY_CELLS",
+           "memory_listing"]
 
 
 def escape(module):
@@ -12,25 +13,38 @@ def escape(module):
     return module if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", module) else "\\" + module
 
 
+def split_nets(top):
+    """Flatten ``top`` and split its internal multi-bit wires into single bits before
+    synthesis. Amaranth names the elements of an array-of-arrays signal ``rows_out[3]`` beside
+    the whole ``rows_out``; when ABC9 hands the mapped netlist back, its AIGER reader can make
+    a bit wire of the same name and stops on ``Assert `count_id(wire->name) == 0'`` (yosys
+    issues 4349 and 4451, which name this workaround). With yosys 0.64 this hit the ECP5 flow
+    at a wide weight port (an 8x8 array with ``--weight-port-bits 128``); with the split the
+    same netlist maps, and the default 8x8 keeps its cell counts within a few LUTs (ABC's
+    result depends a little on the names)."""
+    return [f"hierarchy -top {escape(top)}", "proc", "flatten", "splitnets"]
+
+
 def synth_command(target, top, *, dsp, json_file=None):
-    """The yosys commands that synthesize module ``top`` for ``target``, flattened; ``dsp``
-    lets multiplications map to DSP blocks; ``json_file`` also writes the netlist there (for
-    nextpnr)."""
+    """The yosys commands that synthesize module ``top`` for ``target``, flattened (after
+    :func:`split_nets`); ``dsp`` lets multiplications map to DSP blocks; ``json_file`` also
+    writes the netlist there (for nextpnr)."""
+    split = split_nets(top)
     top = escape(top)
     out = f" -json {json_file}" if json_file else ""
     if target == "ecp5":
-        return [f"synth_ecp5 -top {top}{'' if dsp else ' -nodsp'}{out}"]
+        return split + [f"synth_ecp5 -top {top}{'' if dsp else ' -nodsp'}{out}"]
     if target == "ice40":
-        # -noabc9: yosys 0.64's ABC9 flow trips an assertion (count_id(wire->name) == 0) when
-        # reading back the mapped netlist of the full accelerator; the classic ABC flow works.
-        return [f"synth_ice40 -top {top} -noabc9{' -dsp' if dsp else ''}{out}"]
+        # -noabc9: yosys 0.64's ABC9 flow tripped the same assertion on the full accelerator
+        # (found before split_nets existed; the classic ABC flow works and is kept).
+        return split + [f"synth_ice40 -top {top} -noabc9{' -dsp' if dsp else ''}{out}"]
     if target == "xilinx":
         command = [f"synth_xilinx -top {top} -flatten -noiopad{'' if dsp else ' -nodsp'}"]
-        return command + ([f"write_json {json_file}"] if json_file else [])
+        return split + command + ([f"write_json {json_file}"] if json_file else [])
     # generic: 4-input LUTs, memories left as abstract $mem_v2 cells (a vendor tool maps them
     # to its RAMs); "synth -run :fine" stops before memory_map, which would make them FFs.
     # There are no DSPs, so ``dsp`` changes nothing.
-    command = [f"synth -top {top} -flatten -run :fine", "opt -fast -full", "techmap",
+    command = split + [f"synth -top {top} -flatten -run :fine", "opt -fast -full", "techmap",
                "opt -fast", "abc -lut 4", "opt -fast", "opt_clean"]
     return command + ([f"write_json {json_file}"] if json_file else [])
 

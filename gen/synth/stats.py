@@ -10,7 +10,9 @@ import json
 import pathlib
 import re
 
-from rtl.array import pe_module_name, pe_variants
+from amaranth import Shape
+
+from rtl.array import pe_module_name, pe_variants, weight_shape
 
 from .scripts import MEMORY_CELLS
 from .tools import SynthError, last_line, wasmtime_hint
@@ -18,7 +20,7 @@ from .tools import SynthError, last_line, wasmtime_hint
 
 __all__ = ["CATEGORIES", "COUNTED", "IGNORED_CELLS", "MUL_CELLS", "MEMORY_ROLES", "resources",
            "counted", "read_stat", "check_complete", "scale", "weighted_pe", "ratio",
-           "memories", "weight_sram"]
+           "memories", "weight_store"]
 
 # Cell types of each category, per target (regular expressions over the whole type name).
 # ``luts`` are LUT cells only; ``carry`` the carry-chain cells beside them; ``lutram`` LUTs
@@ -53,7 +55,7 @@ IGNORED_CELLS = frozenset({"$scopeinfo"})
 MUL_CELLS = re.compile(r"\$mul|\$macc(_v2)?")
 
 #: Top-level submodules whose memories the report names (``rtl/top.py``).
-MEMORY_ROLES = {"wbuf": "weight_sram", "acc": "accumulator", "result_queue": "result_queue"}
+MEMORY_ROLES = {"store": "weight_store", "acc": "accumulator", "result_queue": "result_queue"}
 
 
 def resources(target, cells_by_type):
@@ -148,29 +150,50 @@ def _is_bram(target, cell_type):
     return bool(re.fullmatch(_CELL_CLASSES[target]["brams"], cell_type))
 
 
+def _natural(name):
+    """Sort key that puts ``store.bank_2`` before ``store.bank_10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def memories(folder, target):
     """The memory primitives of the synthesized design (from the ``memory_<index>.txt``
-    listings), grouped by the memory they implement (``wbuf.storage``, ``acc.storage``),
-    with its role from :data:`MEMORY_ROLES` and whether every primitive is block RAM."""
+    listings), grouped by the memory they implement (``store.bank_0``, ``acc.storage``),
+    with its role from :data:`MEMORY_ROLES` and whether every primitive is block RAM. A memory
+    that yosys turned into flip-flops has no primitive and is not listed."""
     groups = {}
     for index, cell_type in enumerate(MEMORY_CELLS[target]):
         path = pathlib.Path(folder) / f"memory_{index}.txt"
         for line in path.read_text().split() if path.exists() else ():
             name = line.split("/", 1)[1] if "/" in line else line
-            # wbuf.storage.0.1 -> wbuf.storage (yosys numbers the primitives of a memory).
+            # store.bank_0.0.1 -> store.bank_0 (yosys numbers the primitives of a memory).
             memory = re.sub(r"(\.\d+)+$", "", name.lstrip("\\"))
             by_type = groups.setdefault(memory, {})
             by_type[cell_type] = by_type.get(cell_type, 0) + 1
     return [{"memory": memory, "role": MEMORY_ROLES.get(memory.split(".")[0], "other"),
-             "cells": dict(sorted(by_type.items())),
-             "block_ram": all(_is_bram(target, cell_type) for cell_type in by_type)}
-            for memory, by_type in sorted(groups.items())]
+             "cells": dict(sorted(groups[memory].items())),
+             "block_ram": all(_is_bram(target, cell_type) for cell_type in groups[memory])}
+            for memory in sorted(groups, key=_natural)]
 
 
-def weight_sram(entries):
-    """The ``weight_sram`` entry of :func:`memories` without its role."""
-    for entry in entries:
-        if entry["role"] == "weight_sram":
-            return {"memory": entry["memory"], "cells": entry["cells"],
-                    "block_ram": entry["block_ram"]}
-    return {"memory": None, "cells": {}, "block_ram": False}
+def weight_store(entries, config):
+    """The report's ``weight_store``: the banks of :class:`~rtl.weight_store.WeightStore`
+    (``rows`` memories of ``weight_store_tiles`` words of ``cols`` decoded weights) and the
+    primitives they became, summed; ``block_ram`` is true only if every bank is block RAM,
+    ``distributed`` if every bank that became a memory primitive is LUT RAM; ``mapped_banks``
+    below ``banks`` means yosys made the others flip-flops."""
+    banks = [entry for entry in entries if entry["role"] == "weight_store"]
+    cells = {}
+    for entry in banks:
+        for cell, count in entry["cells"].items():
+            cells[cell] = cells.get(cell, 0) + count
+    width = config.cols * Shape.cast(weight_shape(config)).width
+    return {
+        "banks": config.rows,
+        "depth": config.weight_store_tiles,
+        "width": width,
+        "bits": config.rows * config.weight_store_tiles * width,
+        "mapped_banks": len(banks),
+        "cells": dict(sorted(cells.items())),
+        "block_ram": bool(banks) and all(entry["block_ram"] for entry in banks),
+        "distributed": bool(banks) and not any(entry["block_ram"] for entry in banks),
+    }

@@ -15,6 +15,20 @@ def _number(value):
     return f"{int(value)}"
 
 
+def _store_line(store):
+    """The weight store's banks and what they became."""
+    shape = (f"weight store: {store['banks']} banks of {store['depth']} x {store['width']} "
+             f"bits ({store['bits']} bits)")
+    if not store["cells"]:
+        return f"{shape}: no memory primitive (flip-flops)"
+    kinds = ", ".join(f"{count} {cell}" for cell, count in store["cells"].items())
+    kind = ("block RAM" if store["block_ram"] else
+            "distributed RAM" if store["distributed"] else "mixed")
+    unmapped = store["banks"] - store["mapped_banks"]
+    return (f"{shape}: {kinds} ({kind}"
+            f"{f'; {unmapped} banks in flip-flops' if unmapped else ''})")
+
+
 def format_report(report):
     """The report (:func:`gen.synth.synthesize`'s result) as a plain-text table."""
     lines = [f"{report['target']} synthesis of {report['top']}: {report['rows']}x"
@@ -41,13 +55,16 @@ def format_report(report):
         lines.append(f"{label:<{width}}" + "".join(f"{_number(values.get(key)):>15}"
                                                    for _, values in columns))
     lines.append(f"{'$mul/$macc cells':<{width}}{report['mul_cells']:>15}")
-    sram = report["weight_sram"]
-    if sram["memory"] is None:
-        lines.append("weight SRAM: not in this design")
-    else:
-        kinds = ", ".join(f"{count} {cell}" for cell, count in sram["cells"].items())
-        lines.append(f"weight SRAM ({sram['memory']}): {kinds}"
-                     f"{'' if sram['block_ram'] else '  (NOT block RAM)'}")
+    lines.append(_store_line(report["weight_store"]))
+    path = report["weight_path"]
+    if path:
+        store, decoder, share = path["store"], path["decoder"], path["vs_array"]
+        decoded = (f"decoder {_number(decoder['luts'])} LUTs" if decoder else
+                   "no decoder module")
+        lines.append(f"weight path alone ({path['module']}): {_number(store['luts'])} LUTs, "
+                     f"{_number(store['ffs'])} flip-flops, {_number(store['brams'])} block RAMs, "
+                     f"{_number(store['lutram'])} LUT RAM; {decoded}; against the array "
+                     f"alone: LUTs {_number(share['luts'])}, flip-flops {_number(share['ffs'])}")
     if comparison:
         ratio = comparison["ratio"]
         equivalents = (f" (LUT4 equivalents {_number(ratio['lut_equivalents_vs_int8_nodsp'])})"
