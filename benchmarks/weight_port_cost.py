@@ -24,8 +24,10 @@ ECP5 the store's "area" LUT4 equivalents also count each ``TRELLIS_DPR16X4`` as 
 positions of the three slices it occupies (two storage slices and the write-port slice).
 
 Prints Markdown tables as it goes and writes every figure to ``--json``. Needs the synth extra
-(``pip install -e ".[synth]"``). A benchmark, not a test: at 16x16 about a minute per W on
-two cores, the 64x64 array alone about ten minutes (docs/synthesis.md, "The wide weight port").
+(``pip install -e ".[synth]"``). A benchmark, not a test: the default set at 16x16 took about
+50 minutes on the shared two-core machine (6 with ``--modules-only``); the 64x64 array alone
+took 34 minutes, which is why ``--modules-only`` exists (docs/synthesis.md, "The wide weight
+port").
 """
 
 import argparse

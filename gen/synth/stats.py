@@ -194,6 +194,6 @@ def weight_store(entries, config):
         "bits": config.rows * config.weight_store_tiles * width,
         "mapped_banks": len(banks),
         "cells": dict(sorted(cells.items())),
-        "block_ram": bool(banks) and all(entry["block_ram"] for entry in banks),
+        "block_ram": len(banks) == config.rows and all(entry["block_ram"] for entry in banks),
         "distributed": bool(banks) and not any(entry["block_ram"] for entry in banks),
     }
