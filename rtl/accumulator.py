@@ -35,6 +35,8 @@ class Accumulator(wiring.Component):
     arrive on every cycle: the sums of the last three arrivals (registered at ``t+1``,
     ``t+2``, ``t+3``, the ones the memory does not yet return) are kept beside it, and an
     arrival whose row matches one of them adds the most recent instead of the stored sum. The
+    matches are compared a cycle ahead (against ``read_m``, which names the arriving row two
+    cycles early) and registered, so no comparator sits in front of the adder. The
     accelerator forwards only when its tiles can be shorter than 4 cycles
     (:attr:`rtl.config.AccelConfig.accumulator_forwarding`).
 
@@ -130,10 +132,19 @@ class Accumulator(wiring.Component):
             for (valid, row, value), (older_valid, older_row, older_value) in zip(recent,
                                                                                   recent[1:]):
                 m.d.sync += [older_valid.eq(valid), older_row.eq(row), older_value.eq(value)]
+            # The matches are compared a cycle ahead, against the arriving row's read_m
+            # registered once (read_m leads the token by two cycles), and registered.
+            m_ahead = Signal(range(self.depth))
+            m.d.sync += m_ahead.eq(self.read_m)
+            ahead = [(self.valid, self.m), (recent[0][0], recent[0][1]),
+                     (recent[1][0], recent[1][1])]
+            hits = [Signal(name=f"hit_{age}") for age in (1, 2, 3)]
+            for hit, (valid, row) in zip(hits, ahead):
+                m.d.sync += hit.eq(valid & (row == m_ahead))
             previous = Signal(layout)
             m.d.comb += previous.eq(stored)
-            for valid, row, value in reversed(recent):     # the most recent match wins
-                with m.If(valid & (row == self.m)):
+            for hit, (_, _, value) in reversed(list(zip(hits, recent))):   # most recent wins
+                with m.If(hit):
                     m.d.comb += previous.eq(value)
         for n in range(self.cols):
             m.d.comb += total[n].eq(Mux(self.first, 0, previous[n]) + self.psum[n])

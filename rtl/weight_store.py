@@ -119,7 +119,8 @@ class WeightStore(wiring.Component):
         m.d.comb += tiles.follow(self.job)
 
         # ---- the writer: which rows the next beat holds ---------------------------------
-        row0 = Signal(range(rows))          # the tile row the next beat opens with
+        row_select = max(1, (rows - 1).bit_length())
+        row0 = Signal(row_select)           # the tile row the next beat opens with
         slot = Signal(range(slots))         # the slot of that row's tile
         taken = Signal(range(slots + 1))    # slots holding a tile not yet read to its end
         waiting = Signal(range(slots + 1))  # complete tiles not yet started
@@ -129,28 +130,37 @@ class WeightStore(wiring.Component):
         spills = Signal()
         accept = Signal()
         freed = Signal()
+        room = Signal(init=1)               # a slot is free (register)
+        # Comparisons of row0 with constants, written only where they can go both ways.
         m.d.comb += [
             last_tile.eq(tiles.last_k & tiles.last_n),
-            ends_tile.eq(row0 >= rows - per_beat),
-            spills.eq(row0 > rows - per_beat),
+            ends_tile.eq(row0 >= rows - per_beat if per_beat < rows else 1),
+            spills.eq(row0 > rows - per_beat if rows % per_beat else 0),
             opens_tile.eq((row0 == 0) | (spills & ~last_tile)),
-            self.weights.ready.eq(self.job.busy & ~tiles.done &
-                                  (~opens_tile | (taken < slots))),
+            self.weights.ready.eq(self.job.busy & ~tiles.done & (~opens_tile | room)),
             accept.eq(self.weights.valid & self.weights.ready),
             tiles.step.eq(accept & ends_tile),
             decoder.word.eq(self.weights.payload),
         ]
+        # The row the following beat opens with, from a table over the reachable rows (no
+        # adder: row0 + k would be wider than row0).
+        following = C(0, row_select)
+        for opening in reachable_row_offsets(cfg):
+            following = Mux(row0 == opening, C((opening + per_beat) % rows, row_select),
+                            following)
         with m.If(self.job.start):
             m.d.sync += row0.eq(0)
         with m.Elif(accept):
             with m.If(ends_tile):
                 m.d.sync += [
-                    row0.eq(Mux(last_tile, 0, row0 + (per_beat - rows))),
+                    row0.eq(Mux(last_tile, 0, following)),
                     slot.eq(Mux(slot == slots - 1, 0, slot + 1)),
                 ]
             with m.Else():
-                m.d.sync += row0.eq(row0 + per_beat)
-        m.d.sync += taken.eq(taken + (accept & opens_tile) - freed)
+                m.d.sync += row0.eq(following)
+        taken_next = Signal(range(slots + 1))
+        m.d.comb += taken_next.eq(taken + (accept & opens_tile) - freed)
+        m.d.sync += [taken.eq(taken_next), room.eq(taken_next < slots)]
         waiting_next = Signal(range(slots + 1))
         m.d.comb += waiting_next.eq(waiting + (accept & ends_tile) - self.start)
         m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
@@ -158,7 +168,7 @@ class WeightStore(wiring.Component):
         # ---- the write stage: the decoded beat, a cycle later, into the banks ------------
         beat = Signal(lanes * Shape.cast(weight_shape(cfg)).width, reset_less=True)
         write = Signal()
-        write_row0 = Signal(range(rows))
+        write_row0 = Signal(row_select)
         write_slot = Signal(range(slots))
         write_spill = Signal()              # rows past the tile's end go to the next tile
         m.d.sync += [
