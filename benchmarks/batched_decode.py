@@ -29,6 +29,7 @@ import argparse
 import sys
 
 from cosim.report import model_cycles
+from golden.cli import OneLineParser, integer_range, positive_number, run_cli
 from golden.config import BitNetConfig, param_shapes, projection_names
 from golden.synthetic import BITNET_2B_4T_CONFIG
 from rtl.config import AccelConfig, ConfigError
@@ -50,24 +51,7 @@ def _width(text):
     return value
 
 
-def _positive(text):
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, not {text!r}")
-    return value
-
-
-def _clock(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, not {text!r}")
-    return value
+_positive = integer_range(1)
 
 
 def layer_shapes(config):
@@ -84,11 +68,19 @@ def step_cycles(accel, shapes, layers, batch):
     return layers * sum(model_cycles(accel, batch, k, n) for _, k, n in shapes)
 
 
+PROG = "python benchmarks/batched_decode.py"
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The command line; returns the exit status (2 with one line on stderr for bad input)."""
+    return run_cli(PROG, _run, argv)
+
+
+def _run(argv):
+    parser = OneLineParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=_positive, default=64, help="array rows (default 64)")
     parser.add_argument("--cols", type=_positive, default=64, help="array columns (default 64)")
-    parser.add_argument("--clock-mhz", type=_clock, default=250.0,
+    parser.add_argument("--clock-mhz", type=positive_number, default=250.0,
                         help="clock of the tokens/s columns (default 250)")
     parser.add_argument("--batch", type=_positive, nargs="+", default=list(DEFAULT_BATCHES),
                         help="batch sizes B (default 1 2 4 8 16 32)")
