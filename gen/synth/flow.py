@@ -100,12 +100,7 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
               "tee -q -o coarse_stat.json stat -json", "design -load source",
               *synth_command(target, top, dsp=dsp, json_file=netlist),
               "tee -q -o design_stat.json stat -json", *memory_listing(target)]
-    (folder / "design.ys").write_text("\n".join(script) + "\n")
-    began = time.perf_counter()
-    text = run("yosys", ["-s", "design.ys"], folder, "yosys.log", timeout)
-    synth_seconds = time.perf_counter() - began
-    log_path = folder / "yosys.log"
-    check_complete(text, log_path, f"synthesizing {top}")
+    synth_seconds, log_path = _run_yosys(folder, "design", script, "yosys.log", top, timeout)
     coarse, creator = read_stat(folder, "coarse_stat.json", top, log_path)
     cells, _ = read_stat(folder, "design_stat.json", top, log_path)
     mul_cells = sum(count for cell, count in coarse.items() if MUL_CELLS.fullmatch(cell))
@@ -183,15 +178,24 @@ def synthesize_module(verilog, module, target, folder, *, dsp=True,
     (folder / "module.v").write_text(verilog)
     script = ["read_verilog module.v", *synth_command(target, module, dsp=dsp),
               "tee -q -o module_stat.json stat -json", *memory_listing(target)]
-    (folder / "module.ys").write_text("\n".join(script) + "\n")
-    began = time.perf_counter()
-    text = run("yosys", ["-s", "module.ys"], folder, "yosys_module.log", timeout)
-    seconds = time.perf_counter() - began
-    log_path = folder / "yosys_module.log"
-    check_complete(text, log_path, f"synthesizing {module}")
+    seconds, log_path = _run_yosys(folder, "module", script, "yosys_module.log", module,
+                                   timeout)
     cells, _ = read_stat(folder, "module_stat.json", module, log_path)
     return {**counted(resources(target, cells)), "module": module, "dsp_inference": dsp,
             "memories": memories(folder, target), "synth_seconds": round(seconds, 1)}
+
+
+def _run_yosys(folder, name, script, log_name, top, timeout):
+    """Write ``script`` to ``<name>.ys`` in ``folder``, run yosys on it and check that it
+    finished (:func:`check_complete`; an exit status alone is not trusted); returns
+    ``(seconds, log path)``."""
+    (folder / f"{name}.ys").write_text("\n".join(script) + "\n")
+    began = time.perf_counter()
+    text = run("yosys", ["-s", f"{name}.ys"], folder, log_name, timeout)
+    seconds = time.perf_counter() - began
+    log_path = folder / log_name
+    check_complete(text, log_path, f"synthesizing {top}")
+    return seconds, log_path
 
 
 def _has_module(verilog, module):
