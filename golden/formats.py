@@ -1,9 +1,11 @@
 """The one table of packed weight formats: every fact about a format is written here once.
 
-A hardware weight word holds one array row of ``lanes`` weights (``lanes`` = the array's
-columns). The configuration, the job layout, the decoder, the manifest, the command lines and
-the transformer co-simulation all read :data:`FORMATS`; the packers are those of
-:mod:`golden.packing` (the numeric contract), never a copy.
+A hardware weight word holds ``lanes`` weights: one array row (``lanes`` = the array's
+columns), or ``k`` consecutive tile rows packed together on a wider weight port
+(:meth:`WeightFormat.beats`, ``lanes = k * cols``). The configuration, the job layout, the
+decoder, the manifest, the command lines and the transformer co-simulation all read
+:data:`FORMATS`; the packers are those of :mod:`golden.packing` (the numeric contract), never
+a copy.
 
 =========  =========  ======================================  ====================
 format     weights    word of ``lanes`` weights               bits per weight

@@ -69,3 +69,20 @@ def test_int8_gemm_against_loops():
     assert extreme[0, 0] == 128 * 128 * 1000
     with pytest.raises(ValueError, match=r"^weights must be int8"):
         golden.int8_gemm(x, w * 2)
+
+
+def test_beats_pack_several_rows_per_word_by_hand():
+    """A wide weight port's word: k consecutive rows packed as one row of k*lanes weights, the
+    last word padded with zero-weight rows. i2 codes are w + 1 (2 bits, lane 0 lowest): rows
+    [1, -1], [0, 1] -> codes 2, 0, 1, 2 -> 2 + 1*16 + 2*64 = 146; [-1, -1] and a zero pad row
+    -> 0, 0, 1, 1 -> 16 + 64 = 80. t5: [1, 0, -1, 1, 1] -> digits 2, 1, 0, 2, 2 -> 2 + 3 + 54 +
+    162 = 221, five zeros -> 1 + 3 + 9 + 27 + 81 = 121, so one word 221 + 121*256."""
+    assert FORMATS["i2"].beats([[1, -1], [0, 1], [-1, -1]], 2) == [146, 80]
+    assert FORMATS["t5"].beats([[1, 0, -1, 1, 1], [0, 0, 0, 0, 0]], 2) == [221 + 121 * 256]
+    assert FORMATS["i2"].beats([[1, -1], [0, 1]], 1) == FORMATS["i2"].words([[1, -1], [0, 1]])
+    with pytest.raises(ValueError, match=r"^rows_per_beat must be a positive integer, not 0$"):
+        FORMATS["i2"].beats([[1]], 0)
+    with pytest.raises(TypeError, match=r"^rows_per_beat must be an integer, not float$"):
+        FORMATS["i2"].beats([[1]], 1.5)
+    with pytest.raises(ValueError, match=r"^weights must be a 2-D array \[rows, lanes\]"):
+        FORMATS["i2"].beats([1, 0], 1)
