@@ -21,7 +21,9 @@ never touching the checkout's own ``rtl/``, and for each mutation, in that copy:
 3. restores the file.
 
 A suite that fails or errors (a mutant that does not even elaborate is killed too) or runs
-past its time limit kills the mutant; a suite that passes lets it survive. Before the
+past its time limit (300, 900 and 600 s, times ``--timeout-factor``) kills the mutant: a
+bench that hangs fails CI too, if later; the table says ``timeout``. A suite that passes lets
+it survive. Before the
 mutants, the script checks that the copy is what runs (``rtl`` imports from the copy, and a
 syntax error put into the copy's ``rtl/pe.py`` fails the Amaranth suite) and, unless
 ``--no-baseline``, that every selected suite passes on the unmutated copy.
