@@ -154,7 +154,9 @@ def test_session_is_kept_and_survives_a_stall():
     session = session_for(_build(config))
     second = run_gemm(x, w, **options)
     assert session_for(_build(config)) is session and session.alive
-    assert first.cycles == second.cycles == 2 * 4 + 3 + 6 + (3 * 2 - 1) * 5 + 5
+    # T = 3 * 2 tiles: the first tile's 4 weight beats, 5 tiles of M = 5 rows, then M +
+    # latency (rows + 5).
+    assert first.cycles == second.cycles == 4 + (3 * 2 - 1) * 5 + 5 + 9
     assert np.array_equal(second.y, golden.int_gemm(x, w))
     with session.lock:
         job = write_stimulus(session.folder, config, x, w)
