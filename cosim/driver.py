@@ -152,18 +152,28 @@ class AccelDriver:
         return GemmResult(y=y, cycles=cycles,
                           utilization=cfg.utilization(m_total, k, n, cycles), jobs=jobs)
 
+    #: Cycles :meth:`start_job` waits for ``cmd.ready`` before it fails (a job that never
+    #: ends would otherwise hang the bench until its timeout).
+    COMMAND_WAIT_LIMIT = 100_000
+
     async def start_job(self, m, k, n):
         """Offer the command of one job on ``cmd`` and hold it until it is accepted (``cmd.ready``
-        is ``~busy``); returns after the clock edge that took it."""
+        is ``~busy``); returns after the clock edge that took it. ``RuntimeError`` if
+        ``cmd.ready`` stays low for :attr:`COMMAND_WAIT_LIMIT` cycles."""
         dut = self.dut
         fields = dict(command_layout(self.config))
         dut.cmd__payload.value = sum(value << fields[name].offset
                                      for name, value in (("m", m), ("k", k), ("n", n)))
         dut.cmd__valid.value = 1
         await ReadOnly()
+        waited = 0
         while not dut.cmd__ready.value:
+            if waited == self.COMMAND_WAIT_LIMIT:
+                raise RuntimeError(f"cmd.ready stayed low for {waited} cycles: the previous "
+                                   f"job never ended (busy {dut.busy.value})")
             await RisingEdge(self.clk)
             await ReadOnly()
+            waited += 1
         await RisingEdge(self.clk)
         dut.cmd__valid.value = 0
 

@@ -13,7 +13,9 @@ def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0, probe_ready
     """Run ``X[M, K]`` against the weight beats ``weights`` (already in job order) for an
     ``N``-column result; sources idle with probability ``idle``, the sink stalls with
     probability ``stall`` (seeded). Returns ``(y int64 [M, N], cycles)``, cycles counted from
-    the first input beat accepted to the last result beat accepted.
+    the first input beat accepted to the last result beat accepted; fails unless ``done``
+    pulses and ``busy`` is low in the cycle after the last result beat, with every input beat
+    taken.
 
     With ``probe_ready``, every cycle also asserts that flipping ``results.ready`` changes
     neither ``weights.ready`` nor ``activations.ready`` (no combinational path)."""
@@ -64,6 +66,15 @@ def simulate_job(cfg, x, n, weights, *, idle=0.0, stall=0.0, seed=0, probe_ready
                 results.append(int(r_data) & result_mask)
                 last = cycle
             cycle += 1
+        # The job ends with its last result beat: ``done`` pulses in the next cycle, ``busy``
+        # falls, and every input beat of the job was taken (a counter that expects more
+        # tiles would leave the job hanging with every result already out).
+        ctx.set(dut.weights.valid, 0)
+        ctx.set(dut.activations.valid, 0)
+        assert ctx.get(dut.done) and not ctx.get(dut.busy), "the job did not end after its " \
+            "last result beat"
+        assert (wi, ai) == (len(weights), len(activations)), \
+            f"{len(weights) - wi} weight and {len(activations) - ai} activation beats left"
         outcome["y"] = layout.results(results)
         outcome["cycles"] = last - first + 1
 
