@@ -28,8 +28,9 @@ stops the script with an :class:`AssertionError`.
 Printed: per phase the GEMMs, the simulated cycles, the cycle model's, the wall time inside
 the simulation and the simulated cycles/s; then the wall times (golden's load and forward
 pass, and of the co-simulation: the build, its own checkpoint loads, the simulator session,
-the time in the simulator and in golden's host code between GEMMs) and the peak resident
-memory of this process and of its largest child (the simulator). The transformer loads the
+the time in the simulator and in golden's host code between GEMMs), the peak resident
+memory of this process, and that of this process and the simulator together, sampled every
+second during the co-simulation. The transformer loads the
 checkpoint twice, once in this process (checks before the run) and once in the simulator
 process, so the co-simulation's memory is two copies of the model, one per process.
 
@@ -40,10 +41,12 @@ Not run in CI.
 
 import gc
 import json
+import os
 import pathlib
 import resource
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -76,9 +79,44 @@ def phase_cycles(accel, config, m):
                for shape, kind in param_shapes(config).values() if kind == "ternary")
 
 
-def _peak_gb(who):
+def _peak_gb():
     # ru_maxrss is in KiB on Linux
-    return resource.getrusage(who).ru_maxrss * 1024 / 1e9
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def _tree_rss(pid):
+    """Resident bytes of ``pid`` and its descendants, from ``/proc`` (0 where unreadable)."""
+    total, pids = 0, [pid]
+    while pids:
+        pid = pids.pop()
+        try:
+            status = pathlib.Path(f"/proc/{pid}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) * 1024
+            for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(p) for p in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class _TreeMemory(threading.Thread):
+    """Samples the resident memory of this process and its children (the simulator) every
+    ``period`` seconds until stopped; ``peak`` is the largest sum seen, in bytes. The
+    children's own ``ru_maxrss`` cannot serve: a child started by fork and exec inherits the
+    parent's peak."""
+
+    def __init__(self, period=1.0):
+        super().__init__(daemon=True)
+        self.period, self.peak, self._halt = period, 0, threading.Event()
+
+    def run(self):
+        while not self._halt.is_set():
+            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self._halt.wait(self.period)
+
+    def stop(self):
+        self._halt.set()
+        self.join()
 
 
 def run_model(checkpoint, prompt_ids, new_tokens, *, out=print, progress=False,
@@ -88,7 +126,8 @@ def run_model(checkpoint, prompt_ids, new_tokens, *, out=print, progress=False,
     ``weight_port_bits``). Prints the table to ``out`` and returns a dict: ``cycles``
     (``{"prefill", "decode"}``), ``model_cycles`` (the same from the configuration),
     ``per_decode_token``, ``gemms``, ``cycles_per_second``, the wall times ``load_s``,
-    ``golden_s``, ``cosim_s`` and the transformer's ``report``.
+    ``golden_s``, ``cosim_s``, ``peak_bytes`` (this process and the simulator together, sampled)
+    and the transformer's ``report``.
 
     Raises
     ------
@@ -106,7 +145,13 @@ def run_model(checkpoint, prompt_ids, new_tokens, *, out=print, progress=False,
     del model
     gc.collect()
 
-    run = run_transformer(checkpoint, prompt, new_tokens, progress=progress, **accel_fields)
+    sampler = _TreeMemory()
+    sampler.start()
+    try:
+        run = run_transformer(checkpoint, prompt, new_tokens, progress=progress,
+                              **accel_fields)
+    finally:
+        sampler.stop()
     ended = time.perf_counter()
     assert np.array_equal(run.new_ids, ids), \
         f"the array chose {run.new_ids.tolist()}, golden {ids.tolist()}"
@@ -149,13 +194,14 @@ def run_model(checkpoint, prompt_ids, new_tokens, *, out=print, progress=False,
         f"session {w['simulator_session']:.1f} s (start and load in the simulator "
         f"{w['simulator_session'] - w['model_run']:.1f} s, simulation {w['in_simulation']:.1f} "
         f"s, golden between GEMMs {w['in_host_python']:.1f} s); total {ended - began:.1f} s")
-    out(f"peak resident memory: this process {_peak_gb(resource.RUSAGE_SELF):.2f} GB, its "
-        f"largest child {_peak_gb(resource.RUSAGE_CHILDREN):.2f} GB")
+    out(f"peak resident memory: this process {_peak_gb():.2f} GB; during the co-simulation, "
+        f"this process and the simulator together {sampler.peak / 1e9:.2f} GB (sampled "
+        f"every second)")
     return {"cycles": cycles, "model_cycles": expected, "per_decode_token": per_token,
             "gemms": len(run.records),
             "cycles_per_second": report["simulated_cycles_per_second"],
             "load_s": loaded - began, "golden_s": forwarded - loaded,
-            "cosim_s": ended - forwarded, "report": report}
+            "cosim_s": ended - forwarded, "peak_bytes": sampler.peak, "report": report}
 
 
 def main(argv=None):

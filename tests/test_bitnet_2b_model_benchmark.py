@@ -54,6 +54,8 @@ def test_model_benchmark_runs_both_passes_on_the_array(checkpoint):
     assert result["cycles"] == result["model_cycles"] == {"prefill": prefill, "decode": decode}
     assert result["per_decode_token"] == decode
     assert result["gemms"] == 28
+    # this process alone holds more than the 10 MB that the sampler must at least have seen
+    assert result["peak_bytes"] > 10e6
     assert lines[0] == ("2-layer model (hidden 16, vocabulary 32) on a 4x3 i2 array, weight "
                         "port 6 bits (1 tile rows per beat): prompt of 3 tokens, 2 new tokens")
     assert lines[4].split()[:4] == ["total", "28", str(prefill + decode),
