@@ -126,38 +126,40 @@ class WeightStore(wiring.Component):
         waiting = Signal(range(slots + 1))  # complete tiles not yet started
         last_tile = Signal()
         opens_tile = Signal()               # the beat holds row 0 of a tile that needs a slot
-        ends_tile = Signal()
-        spills = Signal()
         accept = Signal()
         freed = Signal()
         room = Signal(init=1)               # a slot is free (register)
-        # Comparisons of row0 with constants, written only where they can go both ways.
+        # What row0 says about the next beat, kept in registers beside it (so that no
+        # comparison sits between row0 and the tile counter's enables): it opens a tile, it
+        # ends one, it spills into the next. Flags that cannot change are constants.
+        at_zero = Signal(init=1)
+        ends_tile = Signal(init=1) if per_beat < rows else C(1, 1)
+        spills = Signal() if rows % per_beat else C(0, 1)
         m.d.comb += [
             last_tile.eq(tiles.last_k & tiles.last_n),
-            ends_tile.eq(row0 >= rows - per_beat if per_beat < rows else 1),
-            spills.eq(row0 > rows - per_beat if rows % per_beat else 0),
-            opens_tile.eq((row0 == 0) | (spills & ~last_tile)),
+            opens_tile.eq(at_zero | (spills & ~last_tile)),
             self.weights.ready.eq(self.job.busy & ~tiles.done & (~opens_tile | room)),
             accept.eq(self.weights.valid & self.weights.ready),
             tiles.step.eq(accept & ends_tile),
             decoder.word.eq(self.weights.payload),
         ]
         # The row the following beat opens with, from a table over the reachable rows (no
-        # adder: row0 + k would be wider than row0).
+        # adder: row0 + k would be wider than row0); every next value is one expression.
         following = C(0, row_select)
         for opening in reachable_row_offsets(cfg):
             following = Mux(row0 == opening, C((opening + per_beat) % rows, row_select),
                             following)
-        with m.If(self.job.start):
-            m.d.sync += row0.eq(0)
-        with m.Elif(accept):
-            with m.If(ends_tile):
-                m.d.sync += [
-                    row0.eq(Mux(last_tile, 0, following)),
-                    slot.eq(Mux(slot == slots - 1, 0, slot + 1)),
-                ]
-            with m.Else():
-                m.d.sync += row0.eq(following)
+        row0_next = Signal(row_select)
+        m.d.comb += row0_next.eq(Mux(self.job.start, 0,
+                                     Mux(accept, Mux(ends_tile & last_tile, 0, following),
+                                         row0)))
+        m.d.sync += [row0.eq(row0_next), at_zero.eq(row0_next == 0)]
+        if per_beat < rows:
+            m.d.sync += ends_tile.eq(row0_next >= rows - per_beat)
+        if rows % per_beat:
+            m.d.sync += spills.eq(row0_next > rows - per_beat)
+        with m.If(~self.job.start & accept & ends_tile):
+            m.d.sync += slot.eq(Mux(slot == slots - 1, 0, slot + 1))
         taken_next = Signal(range(slots + 1))
         m.d.comb += taken_next.eq(taken + (accept & opens_tile) - freed)
         m.d.sync += [taken.eq(taken_next), room.eq(taken_next < slots)]
