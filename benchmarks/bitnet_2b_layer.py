@@ -45,8 +45,8 @@ from cosim import run_gemm  # noqa: E402
 from cosim.design_cache import cached_simulator  # noqa: E402
 from cosim.harness import BUILD_ARGS, harness_design  # noqa: E402
 from cosim.session import session_for  # noqa: E402
-from golden.cli import (OneLineParser, UsageError, integer, integer_range,  # noqa: E402
-                        option_name, run_cli)
+from golden.cli import (OneLineParser, integer, integer_range,  # noqa: E402
+                        field_usage_error, run_cli)
 from golden.synthetic import BITNET_2B_4T_CONFIG, shards  # noqa: E402
 from rtl.config import AccelConfig, ConfigError  # noqa: E402
 
@@ -176,11 +176,7 @@ def _run(argv):
     try:
         AccelConfig(**fields)
     except ConfigError as error:
-        name = option_name(error.field) if error.field else None
-        text = str(error)
-        if name and text.startswith(error.field):
-            text = name + text[len(error.field):]
-        raise UsageError(text) from None
+        raise field_usage_error(error) from None
     run_layer(layer_config(), prefill=args.prefill, decode=args.decode, seed=args.seed,
               **fields)
 

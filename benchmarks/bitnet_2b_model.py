@@ -57,7 +57,7 @@ import golden  # noqa: E402
 from cosim.report import model_cycles  # noqa: E402
 from cosim.transformer import run_transformer  # noqa: E402
 from golden.cli import (OneLineParser, UsageError, integer, integer_range,  # noqa: E402
-                        option_name, run_cli)
+                        field_usage_error, run_cli)
 from golden.config import param_shapes  # noqa: E402
 from golden.synthetic import BITNET_2B_4T_CONFIG, write_checkpoint  # noqa: E402
 from rtl.config import AccelConfig, ConfigError  # noqa: E402
@@ -234,11 +234,7 @@ def _run(argv):
     try:
         AccelConfig(**fields)
     except ConfigError as error:
-        name = option_name(error.field) if error.field else None
-        text = str(error)
-        if name and text.startswith(error.field):
-            text = name + text[len(error.field):]
-        raise UsageError(text) from None
+        raise field_usage_error(error) from None
     if args.checkpoint is not None and not pathlib.Path(args.checkpoint, "config.json").is_file():
         raise UsageError(f"--checkpoint {args.checkpoint!r}: no config.json in that folder")
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 import golden
-from golden.cli import OneLineParser, UsageError, integer, integer_range, option_name, \
+from golden.cli import OneLineParser, UsageError, field_usage_error, integer, integer_range, \
     positive_number, run_cli
 from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
     save_logits
@@ -245,10 +245,7 @@ def _config(args):
         return accelerator_config(args.rows, args.cols, args.weight_format,
                                   args.weight_port_bits)
     except ConfigError as error:
-        message = str(error)
-        if error.field is not None and message.startswith(error.field):
-            message = option_name(error.field) + message[len(error.field):]
-        raise UsageError(message) from None
+        raise field_usage_error(error) from None
 
 
 def _run(argv):

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from golden.cli import (OneLineParser, UsageError, check_output_folder, integer, option_name,
+from golden.cli import (OneLineParser, UsageError, check_output_folder, field_usage_error, integer,
                         positive_number, run_cli)
 from rtl.config import (AccelConfig, ConfigError, MAX_ACC_BITS, MAX_ACC_DEPTH, MAX_ACT_BITS,
                         MAX_ARRAY_DIM, MAX_K_LIMIT, MAX_WMEM_TILES, MIN_WMEM_TILES, PE_TYPES,
@@ -123,10 +123,7 @@ def _config(args):
                            max_n=args.max_n, name=args.name, pe=args.pe,
                            result_lanes=args.result_lanes)
     except ConfigError as error:
-        message = str(error)
-        if error.field is not None and message.startswith(error.field):
-            message = option_name(error.field) + message[len(error.field):]
-        raise UsageError(message) from None
+        raise field_usage_error(error) from None
 
 
 def _check_synth_arguments(args):

@@ -24,7 +24,8 @@ import sys
 
 
 __all__ = ["UsageError", "OneLineParser", "run_cli", "one_line", "integer", "integer_range",
-           "positive_number", "option_name", "check_output_file", "check_output_folder"]
+           "positive_number", "option_name", "field_usage_error", "check_output_file",
+           "check_output_folder"]
 
 
 class UsageError(Exception):
@@ -96,6 +97,17 @@ def positive_number(text):
 def option_name(field):
     """The command-line option of a configuration field: ``max_k`` -> ``--max-k``."""
     return "--" + field.replace("_", "-")
+
+
+def field_usage_error(error):
+    """A :class:`UsageError` for a refused configuration field: the error's message with its
+    ``field`` (``error.field``, e.g. ``max_k``) named as the option (``--max-k must be ...``);
+    the message unchanged when it names no field."""
+    message = str(error)
+    field = getattr(error, "field", None)
+    if field is not None and message.startswith(field):
+        message = option_name(field) + message[len(field):]
+    return UsageError(message)
 
 
 def check_output_folder(folder, what="output folder"):
