@@ -20,6 +20,8 @@ normal, the norm weights uniform in [0.5, 1.5). The same seed gives the same fil
 scaled-down configuration of the same structure.
 """
 
+import json
+import pathlib
 import sys
 
 import numpy as np
@@ -29,31 +31,12 @@ from golden.checks import check_count
 from golden.cli import OneLineParser, check_output_folder, integer_range, run_cli
 from golden.config import BitNetConfig, param_shapes
 
-__all__ = ["BITNET_2B_4T_CONFIG", "shards", "write_checkpoint"]
+__all__ = ["CONFIG_PATH", "BITNET_2B_4T_CONFIG", "shards", "write_checkpoint"]
 
-#: ``config.json`` of ``microsoft/bitnet-b1.58-2B-4T`` (the fields of the published file).
-BITNET_2B_4T_CONFIG = {
-    "architectures": ["BitNetForCausalLM"],
-    "model_type": "bitnet",
-    "vocab_size": 128256,
-    "hidden_size": 2560,
-    "intermediate_size": 6912,
-    "num_hidden_layers": 30,
-    "num_attention_heads": 20,
-    "num_key_value_heads": 5,
-    "hidden_act": "relu2",
-    "max_position_embeddings": 4096,
-    "rms_norm_eps": 1e-05,
-    "rope_theta": 500000.0,
-    "tie_word_embeddings": True,
-    "bos_token_id": 128000,
-    "eos_token_id": 128001,
-    "initializer_range": 0.02,
-    "use_cache": True,
-    "torch_dtype": "bfloat16",
-    "quantization_config": {"quant_method": "bitnet", "linear_class": "bitlinear",
-                            "quantization_mode": "offline"},
-}
+#: The shipped ``config.json`` of ``microsoft/bitnet-b1.58-2B-4T`` (the fields of the
+#: published file), :data:`CONFIG_PATH`.
+CONFIG_PATH = pathlib.Path(__file__).parent / "configs" / "bitnet-b1.58-2B-4T.json"
+BITNET_2B_4T_CONFIG = json.loads(CONFIG_PATH.read_text())
 
 
 def _layer_names(shapes, layer):
