@@ -1,15 +1,10 @@
 """benchmarks/batched_decode.py: its cycles per decode step against hand calculations, and its
 command line's one-line errors. No simulation, no timing."""
 
-import importlib.util
-import pathlib
-
 import pytest
 
-PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "batched_decode.py"
-SPEC = importlib.util.spec_from_file_location("batched_decode", PATH)
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+from benchmarks import batched_decode as bench
+
 
 PROG = "python benchmarks/batched_decode.py"
 

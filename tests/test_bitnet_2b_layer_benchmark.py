@@ -6,17 +6,11 @@ tokens and 2 decode tokens. The benchmark itself asserts every GEMM bit-exact ag
 against hand-written shapes and cycle counts, and the command line's one-line errors.
 """
 
-import importlib.util
-import pathlib
-
 import pytest
 
+from benchmarks import bitnet_2b_layer as bench
 import golden
 
-PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bitnet_2b_layer.py"
-SPEC = importlib.util.spec_from_file_location("bitnet_2b_layer", PATH)
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
 
 ARRAY = dict(rows=4, cols=3, max_m=16, max_k=1000, max_n=1000)
 TINY = {"vocab_size": 32, "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 1,

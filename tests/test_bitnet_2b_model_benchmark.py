@@ -7,19 +7,13 @@ equal to the cycle model; this test checks its figures against hand-written cycl
 a logit differing only in its bits stops it, and the command line's one-line errors.
 """
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
+from benchmarks import bitnet_2b_model as bench
 import golden
 from golden.synthetic import BITNET_2B_4T_CONFIG, write_checkpoint
 
-PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bitnet_2b_model.py"
-SPEC = importlib.util.spec_from_file_location("bitnet_2b_model", PATH)
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
 
 ARRAY = dict(rows=4, cols=3, max_m=16, max_k=1000, max_n=1000)
 TINY = {**BITNET_2B_4T_CONFIG, "vocab_size": 32, "hidden_size": 16, "intermediate_size": 24,

@@ -5,16 +5,13 @@ mutants that are still Python (a syntax error would be a cheap kill, not a bug);
 command line's errors are one line with exit status 2."""
 
 import ast
-import importlib.util
 import pathlib
 
 import pytest
 
+from benchmarks import mutation_score as score
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PATH = ROOT / "benchmarks" / "mutation_score.py"
-SPEC = importlib.util.spec_from_file_location("mutation_score", PATH)
-score = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(score)
 
 
 @pytest.mark.parametrize("mutation", score.MUTATIONS, ids=lambda m: m.description)
