@@ -38,14 +38,20 @@ last row, the row's pass down the array and out; it does not grow with N or K) s
 **prefill**: utilization ``M*K*N / (rows*cols*cycles)`` of a whole 2B-4T layer at
 ``M = 4*rows``, 256 and 512 (a design with ``max_m = 512``, so that 512 rows are one job), for
 a selection of ``W``, then the lowest over every legal ``W``.
+
+The model's shapes, the memory port, the engines and the decode token are
+:mod:`gen.explore.workload`'s (``python -m gen explore`` uses them too); this script holds the
+memory systems, the references and the tables.
 """
 
 import dataclasses
-import math
 import sys
 
+from gen.explore.workload import (Memory, decode_token, engine_columns, engine_widths, fused,
+                                  job_cycles)
+from gen.explore import workload
 from golden.cli import OneLineParser, UsageError, integer_range, run_cli
-from golden.config import BitNetConfig, param_shapes, projection_names
+from golden.config import BitNetConfig
 from golden.formats import FORMATS
 from golden.synthetic import BITNET_2B_4T_CONFIG
 from rtl.config import AccelConfig, ConfigError
@@ -59,25 +65,15 @@ PROG = "python benchmarks/decode_projection.py"
 #: The model every table is about.
 MODEL = BitNetConfig.from_dict(BITNET_2B_4T_CONFIG)
 
-#: Bytes of a bf16 value (the checkpoint's ``torch_dtype``: its embedding, tied to the head).
-BF16_BYTES = 2
+
+def layer_projections(config=MODEL):
+    """:func:`gen.explore.workload.layer_projections`, of 2B-4T by default."""
+    return workload.layer_projections(config)
 
 
-@dataclasses.dataclass(frozen=True)
-class Memory:
-    """A memory system as the accelerator sees it: ``bits`` per cycle at ``mhz``, and the
-    accelerators put on it: ``(engines, rows, cols)``, each engine's port ``bits / engines``."""
-
-    label: str
-    port: str
-    bits: int
-    mhz: float
-    why: str
-    setups: tuple
-
-    @property
-    def bytes_per_s(self):
-        return self.bits / 8 * self.mhz * 1e6
+def traffic_bytes(config=MODEL, **options):
+    """:func:`gen.explore.workload.traffic_bytes`, of 2B-4T by default."""
+    return workload.traffic_bytes(config, **options)
 
 
 #: The memory systems of the projection (issue 12): name -> :class:`Memory`.
@@ -111,88 +107,6 @@ REFERENCES = (
     ("TeLLMe v2", "KV260", 25.0, "up to 25 tokens/s at under 5 W"),
     ("bitnet.cpp", "CPU (its technical report)", 34.0, "29 ms per token"),
 )
-
-
-# -- model shapes and traffic --------------------------------------------------------------
-
-def layer_projections(config=MODEL):
-    """``[(name, K, N)]`` of one layer's BitLinear projections in execution order, from
-    :func:`golden.config.param_shapes` (``[out, in]`` = ``[N, K]``)."""
-    shapes = param_shapes(config)
-    prefix = "model.layers.0."
-    return [(name.rsplit(".", 1)[1], shapes[f"{name}.weight"][0][1],
-             shapes[f"{name}.weight"][0][0])
-            for name in projection_names(config) if name.startswith(prefix)]
-
-
-def fused(projections):
-    """The same layer with q, k, v as one job and gate, up as one (N concatenated); the
-    others unchanged."""
-    groups = {"q_proj": "qkv", "k_proj": "qkv", "v_proj": "qkv", "gate_proj": "gate_up",
-              "up_proj": "gate_up"}
-    jobs = {}
-    for name, k, n in projections:
-        key = groups.get(name, name)
-        if key in jobs:
-            assert jobs[key][0] == k, f"{name} does not share its input with {key}"
-            jobs[key] = (k, jobs[key][1] + n)
-        else:
-            jobs[key] = (k, n)
-    return [(name, k, n) for name, (k, n) in jobs.items()]
-
-
-def traffic_bytes(config=MODEL, *, context=0, head_bytes=BF16_BYTES):
-    """``(head, kv)`` bytes per decode token beyond the BitLinear weights: the ``lm_head``
-    (``vocab x hidden`` of ``head_bytes`` each) and the bf16 KV cache read over ``context``
-    positions (K and V of every layer and KV head)."""
-    head = config.vocab_size * config.hidden_size * head_bytes
-    per_position = (2 * config.num_hidden_layers * config.num_key_value_heads
-                    * config.head_dim * BF16_BYTES)
-    return head, per_position * context
-
-
-# -- the accelerator on a memory system ----------------------------------------------------
-
-def engine_widths(memory, engines):
-    """Each engine's port ``W``: the memory's bits shared evenly (refused otherwise)."""
-    if memory.bits % engines:
-        raise ValueError(f"{memory.bits} bits do not split evenly over {engines} engines")
-    return memory.bits // engines
-
-
-def engine_columns(n, cols, engines):
-    """Output columns of each engine of a job with ``N = n``: contiguous shares of the
-    ``ceil(n / cols)`` tile columns, as even as whole tiles allow (the last share ends at
-    ``n``); engines left without a tile are left out."""
-    tiles = math.ceil(n / cols)
-    shares, begin = [], 0
-    for e in range(engines):
-        end = begin + tiles // engines + (e < tiles % engines)
-        if end > begin:
-            shares.append(min(end * cols, n) - begin * cols)
-        begin = end
-    return shares
-
-
-def job_cycles(accel, m, k, n, engines=1):
-    """Cycles of one job on ``engines`` copies of ``accel`` splitting N: the slowest one."""
-    return max(accel.cycles(m, k, share) for share in engine_columns(n, accel.cols, engines))
-
-
-def decode_token(memory, engines, rows, cols, fmt, projections, layers):
-    """The decode token at M = 1 (see the module docstring): a dict with ``accel`` (one
-    engine's configuration), ``cycles`` per token, ``weights`` (BitLinear weights per token),
-    ``ideal_bits``, ``utilization``, ``tokens_per_s`` (array time only), ``roofline`` (ideal
-    bits / memory bits per cycle) and ``fixed`` (every job's ``1 + rows + 5``)."""
-    accel = AccelConfig(rows=rows, cols=cols, weight_format=fmt,
-                        weight_port_bits=engine_widths(memory, engines))
-    cycles = layers * sum(job_cycles(accel, 1, k, n, engines) for _, k, n in projections)
-    weights = layers * sum(k * n for _, k, n in projections)
-    ideal = weights * accel.format.bits_per_weight
-    return {"accel": accel, "cycles": cycles, "weights": weights, "ideal_bits": ideal,
-            "utilization": ideal / (cycles * memory.bits),
-            "tokens_per_s": memory.mhz * 1e6 / cycles, "roofline": ideal / memory.bits,
-            "fixed": layers * len(projections) * (1 + accel.latency)}
 
 
 def gemv_row(accel, k, n):
