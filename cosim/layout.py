@@ -95,13 +95,9 @@ class JobLayout:
         ``W[nt*cols : nt*cols+cols, kt*rows + r]`` padded with zero weights (which are code
         ``01``, not all-zero bits, in ``i2``); each beat packs ``rows_per_beat`` consecutive
         rows together (:meth:`golden.formats.WeightFormat.beats`), the last beat padded with
-        zero rows."""
+        zero rows. The bytes of the same beats are :func:`golden.weight_image`."""
         cfg = self.config
-        padded = np.zeros((self.n_tiles * cfg.cols, self.k_tiles * cfg.rows), dtype=np.int64)
-        padded[:self.n, :self.k] = wq
-        # [nt, cols, kt, rows] -> [nt, kt, rows, cols]: one word per (tile, row).
-        rows = padded.reshape(self.n_tiles, cfg.cols, self.k_tiles, cfg.rows)
-        rows = rows.transpose(0, 2, 3, 1).reshape(-1, cfg.cols)
+        rows = golden.tile_order(np.asarray(wq, dtype=np.int64), cfg.rows, cfg.cols)
         return cfg.format.beats(rows, cfg.rows_per_beat)
 
     def activation_words(self, xq):

@@ -25,6 +25,11 @@ Packed weight formats (:mod:`golden.formats`, the table; :mod:`golden.packing`)
     (hardware SRAM, 5 weights per byte in base 3, :func:`pack_t5`); hardware
     words are little-endian byte vectors (:func:`bytes_to_int`).
 
+Memory images (:mod:`golden.memory_image`)
+    :func:`weight_image` lays a projection's weights out as the bytes an
+    accelerator's weight port reads, beat after beat (``docs/interface.md``,
+    *The memory image*); :func:`write_checkpoint_image` does every projection.
+
 Argument checks (:mod:`golden.checks`)
     :func:`check_int8` and :func:`check_ternary` raise the same messages here
     and in the hardware driver.
@@ -82,6 +87,14 @@ __all__ = [
     # hardware words
     "bytes_to_int",
     "int_to_bytes",
+    # memory images
+    "ALIGNMENT",
+    "ImageEntry",
+    "tile_order",
+    "beat_bytes",
+    "weight_image",
+    "image_weights",
+    "write_checkpoint_image",
 ]
 
 # The BitNet b1.58 transformer, its checkpoints and tokenizer (see docs/model.md).
@@ -90,6 +103,8 @@ from golden.checkpoint import (LINEAR_CLASSES, CheckpointError, load_checkpoint,
 from golden.config import BitNetConfig, param_shapes, projection_names, random_params
 from golden.model import BitNetModel, KVCache
 from golden.tokenizer import Tokenizer
+from golden.memory_image import (ALIGNMENT, ImageEntry, beat_bytes, image_weights, tile_order,
+                                 weight_image, write_checkpoint_image)
 
 __all__ += [
     # transformer

@@ -1,0 +1,167 @@
+"""Weight images: a projection's weights as the bytes an accelerator reads from memory.
+
+An accelerator of ``rows x cols`` PEs multiplies ``Y = X @ W.T`` tile by tile, N tiles
+outermost and K tiles inside; its weight port takes beats of ``k = rows_per_beat`` whole tile
+rows (``docs/interface.md``, *Beat order* and *The weight port*). The **weight image** of a
+projection ``W[N, K]`` is that beat sequence laid end to end in memory, so that a DMA engine or
+an AXI manager reads it with plain incrementing bursts:
+
+* the tile rows in hardware order (:func:`tile_order`): for N tile ``nt``, K tile ``kt``,
+  array row ``r``, the ``cols`` weights ``W[nt*cols + c, kt*rows + r]``, ``c = 0 .. cols-1``,
+  rows and lanes past ``K`` and ``N`` zero weights;
+* ``k`` consecutive rows per beat, packed together by the format as one word of ``k * cols``
+  weights (:attr:`golden.formats.WeightFormat.pack`: weight ``i = j*cols + c`` of a beat is
+  lane ``c`` of its row ``j``), the last beat padded with zero-weight rows;
+* beat ``b`` at byte offset ``b * beat_bytes``, its word little-endian: bit ``8i + j`` of the
+  word is bit ``j`` of byte ``i``. A beat is ``word_bits(k * cols) / 8`` bytes, which must be a
+  whole number (``i2`` needs ``k * cols`` to be a multiple of 4; ``t5`` and ``int8`` words are
+  whole bytes already).
+
+A checkpoint's image (:func:`write_checkpoint_image`) places the projections one after another
+in execution order (:func:`golden.config.projection_names`), each starting at a multiple of
+:data:`ALIGNMENT` bytes (the gaps are zero bytes), and returns where each one is.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from golden.checks import check_count
+from golden.config import projection_names
+from golden.formats import WeightFormat, weight_format
+
+__all__ = ["ALIGNMENT", "ImageEntry", "tile_order", "beat_bytes", "weight_image",
+           "image_weights", "write_checkpoint_image"]
+
+#: Where each projection of a checkpoint image starts: a multiple of this many bytes (an AXI
+#: burst never crosses a 4 KiB boundary, so an aligned image starts a burst on a page).
+ALIGNMENT = 4096
+
+
+def _format(fmt):
+    if isinstance(fmt, WeightFormat):
+        return fmt
+    if not isinstance(fmt, str):
+        raise TypeError(f"weight format must be a name or a WeightFormat, not "
+                        f"{type(fmt).__name__}")
+    return weight_format(fmt)
+
+
+def _shape(rows, cols, rows_per_beat):
+    rows = check_count(rows, "rows", positive=True)
+    cols = check_count(cols, "cols", positive=True)
+    per_beat = check_count(rows_per_beat, "rows_per_beat", positive=True)
+    if per_beat > rows:
+        raise ValueError(f"rows_per_beat must be at most rows ({rows}), not {per_beat}")
+    return rows, cols, per_beat
+
+
+def tile_order(wq, rows, cols):
+    """Weights ``[N, K]`` -> the job's tile rows ``[tiles * rows, cols]`` in hardware order (N
+    tiles outermost, K tiles inside, array rows ``0 .. rows-1``), zero-padded to whole tiles;
+    same dtype as ``wq``."""
+    wq = np.asarray(wq)
+    if wq.ndim != 2:
+        raise ValueError(f"weights must be a 2-D array [N, K], got shape {wq.shape}")
+    rows = check_count(rows, "rows", positive=True)
+    cols = check_count(cols, "cols", positive=True)
+    n, k = wq.shape
+    n_tiles, k_tiles = math.ceil(n / cols), math.ceil(k / rows)
+    padded = np.zeros((n_tiles * cols, k_tiles * rows), dtype=wq.dtype)
+    padded[:n, :k] = wq
+    # [nt, cols, kt, rows] -> [nt, kt, rows, cols]: one row of cols weights per (tile, row).
+    ordered = padded.reshape(n_tiles, cols, k_tiles, rows).transpose(0, 2, 3, 1)
+    return ordered.reshape(-1, cols)
+
+
+def beat_bytes(fmt, cols, rows_per_beat=1):
+    """Bytes of one beat of ``rows_per_beat`` rows of ``cols`` weights in format ``fmt``
+    (``word_bits / 8``); ``ValueError`` when the word is not whole bytes."""
+    fmt = _format(fmt)
+    cols = check_count(cols, "cols", positive=True)
+    per_beat = check_count(rows_per_beat, "rows_per_beat", positive=True)
+    bits = fmt.word_bits(per_beat * cols)
+    if bits % 8:
+        raise ValueError(f"a beat of {per_beat * cols} {fmt.name} weights is {bits} bits, not "
+                         f"whole bytes: a memory image needs rows_per_beat * cols to be a "
+                         f"multiple of {fmt.weights_per_byte}")
+    return bits // 8
+
+
+def weight_image(wq, fmt, *, rows, cols, rows_per_beat=1):
+    """The weight image of ``wq[N, K]`` (ternary for ``i2``/``t5``, int8 for ``int8``) on a
+    ``rows x cols`` array whose port carries ``rows_per_beat`` rows per beat: ``uint8
+    [beats, beat_bytes]``, ``beats = ceil(tiles * rows / rows_per_beat)``; ``.tobytes()`` is
+    what memory holds."""
+    fmt = _format(fmt)
+    rows, cols, per_beat = _shape(rows, cols, rows_per_beat)
+    size = beat_bytes(fmt, cols, per_beat)
+    ordered = tile_order(fmt.check_weights(wq), rows, cols)
+    beats = math.ceil(ordered.shape[0] / per_beat)
+    padded = np.zeros((beats * per_beat, cols), dtype=np.int8)
+    padded[:ordered.shape[0]] = ordered
+    image = fmt.pack(padded.reshape(beats, per_beat * cols))
+    assert image.shape == (beats, size)
+    return image
+
+
+def image_weights(image, fmt, *, n, k, rows, cols, rows_per_beat=1):
+    """Inverse of :func:`weight_image`: the bytes of an image (any bytes-like object or uint8
+    array) -> int8 ``W[N, K]``. Refuses an image of the wrong size, invalid codes, and padding
+    that is not zero weights."""
+    fmt = _format(fmt)
+    rows, cols, per_beat = _shape(rows, cols, rows_per_beat)
+    n = check_count(n, "n", positive=True)
+    k = check_count(k, "k", positive=True)
+    size = beat_bytes(fmt, cols, per_beat)
+    n_tiles, k_tiles = math.ceil(n / cols), math.ceil(k / rows)
+    beats = math.ceil(n_tiles * k_tiles * rows / per_beat)
+    raw = np.frombuffer(bytes(image), dtype=np.uint8)
+    if raw.size != beats * size:
+        raise ValueError(f"a {n}x{k} {fmt.name} image on {rows}x{cols} with {per_beat} rows "
+                         f"per beat is {beats * size} bytes, not {raw.size}")
+    ordered = fmt.unpack(raw.reshape(beats, size), per_beat * cols).reshape(-1, cols)
+    if np.any(ordered[n_tiles * k_tiles * rows:]):
+        raise ValueError("the last beat's padding rows must be zero weights")
+    tiles = ordered[:n_tiles * k_tiles * rows].reshape(n_tiles, k_tiles, rows, cols)
+    padded = tiles.transpose(0, 3, 1, 2).reshape(n_tiles * cols, k_tiles * rows)
+    if np.any(padded[n:]) or np.any(padded[:, k:]):
+        raise ValueError("the weights past N and K must be zero")
+    return np.ascontiguousarray(padded[:n, :k]).astype(np.int8)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageEntry:
+    """Where one projection sits in a checkpoint image: ``name`` (``model.layers.0.self_attn
+    .q_proj``), ``offset`` (bytes from the image's start, a multiple of :data:`ALIGNMENT`),
+    ``size`` (bytes), ``beats``, and its ``n`` x ``k`` shape (out x in features)."""
+    name: str
+    offset: int
+    size: int
+    beats: int
+    n: int
+    k: int
+
+
+def write_checkpoint_image(model, file, fmt, *, rows, cols, rows_per_beat=1,
+                           alignment=ALIGNMENT):
+    """Write the weight images of every projection of ``model`` (a :class:`golden.BitNetModel`)
+    to the binary ``file``, in execution order, each at a multiple of ``alignment`` bytes from
+    the position where writing began; one projection is packed at a time. Returns the
+    :class:`ImageEntry` of each, in order."""
+    fmt = _format(fmt)
+    rows, cols, per_beat = _shape(rows, cols, rows_per_beat)
+    alignment = check_count(alignment, "alignment", positive=True)
+    beat_bytes(fmt, cols, per_beat)
+    entries, offset = [], 0
+    for name in projection_names(model.config):
+        wq = model.params[f"{name}.weight"]
+        image = weight_image(wq, fmt, rows=rows, cols=cols, rows_per_beat=per_beat)
+        start = -(-offset // alignment) * alignment
+        file.write(bytes(start - offset))
+        file.write(image.tobytes())
+        entries.append(ImageEntry(name=name, offset=start, size=image.size,
+                                  beats=image.shape[0], n=wq.shape[0], k=wq.shape[1]))
+        offset = start + image.size
+    return entries
