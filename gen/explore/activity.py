@@ -375,13 +375,15 @@ def token_activity(accel, jobs, *, pe=None, nonzero_fraction=None):
                         f"{type(jobs).__name__}") from None
     if not jobs:
         raise ValueError("jobs must not be empty")
-    total = None
+    repeats = {}        # a model repeats its layers' shapes: each shape is counted once
     for index, job in enumerate(jobs):
         if not isinstance(job, (tuple, list)) or len(job) != 3:
             raise ValueError(f"job {index} must be (m, k, n), not {job!r}")
-        m, k, n = job
-        accel._check_job(m, k, n)
-        one = _gemm(design, m, k, n, _nonzero(m, k, n, nonzero_fraction, None))
+        accel._check_job(*job)
+        repeats[tuple(job)] = repeats.get(tuple(job), 0) + 1
+    total = None
+    for (m, k, n), times in repeats.items():
+        one = _gemm(design, m, k, n, _nonzero(m, k, n, nonzero_fraction, None)) * times
         total = one if total is None else total + one
     return total
 
@@ -446,13 +448,12 @@ def decode_activity(accel, model, *, context, batch=1, pe=None, nonzero_fraction
 
     Raises as the functions it calls; ``head_value_bits`` must be an integer of at least 0.
     """
-    activity = token_activity(accel, decode_jobs(model, batch=batch), pe=pe,
-                              nonzero_fraction=nonzero_fraction)
+    kv = kv_cache_bits(model, context, value_bits=kv_value_bits)
     head = 0 if _check_count("head_value_bits", head_value_bits, 0) == 0 else \
         head_bits(model, value_bits=head_value_bits)
-    return replace(activity,
-                   dram_kv_bits=batch * kv_cache_bits(model, context, value_bits=kv_value_bits),
-                   dram_head_bits=head)
+    activity = token_activity(accel, decode_jobs(model, batch=batch), pe=pe,
+                              nonzero_fraction=nonzero_fraction)
+    return replace(activity, dram_kv_bits=batch * kv, dram_head_bits=head)
 
 
 def weights_nonzero_fraction(weights):

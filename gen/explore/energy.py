@@ -35,7 +35,7 @@ from golden.config import BitNetConfig
 from golden.synthetic import BITNET_2B_4T_CONFIG
 from rtl.config import AccelConfig, ConfigError, WEIGHT_FORMATS
 
-from .activity import Activity, GAUSSIAN_NONZERO_FRACTION, PES, decode_activity
+from .activity import Activity, GAUSSIAN_NONZERO_FRACTION, PES, decode_activity, gemm_activity
 from .energy_tables import TABLES, energy_table
 
 
@@ -179,6 +179,11 @@ def _report(accel, model, args):
              f"W = {accel.word_bits}, batch {args.batch}, context {args.context}, nonzero "
              f"weights {GAUSSIAN_NONZERO_FRACTION if fraction is None else fraction:.4f}, "
              f"head {args.head_bits} bits per weight; mJ per token", ""]
+    for pe in PES:      # every PE's design first: a refused one costs no computation
+        try:
+            gemm_activity(accel, 1, 1, 1, pe=pe)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     activities = {}
     for pe in PES:
         try:
