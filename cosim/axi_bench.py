@@ -1,0 +1,89 @@
+"""Test-bench hardware for the AXI benches: a read latency in front of cocotbext-axi's memory.
+
+cocotbext-axi's ``AxiRam`` answers a read burst as soon as it takes the request, one burst
+after another. A DRAM answers after a latency, with many bursts in flight. :class:`ReadLatency`
+sits between a manager and the model and holds every read request for ``latency`` cycles
+(counted from the cycle the manager's request was accepted) before offering it to the model;
+with requests queued ahead, the model then returns one beat per cycle ``latency`` cycles (plus
+its own two) after each request, which is the memory of the decode figures. It is written in
+Amaranth and simulated with the design, so it costs no Python per cycle.
+"""
+
+from amaranth import *
+from amaranth.lib import data, fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.axi.bus import read_manager_signature
+from rtl.checks import check_integer
+
+
+__all__ = ["ReadLatency"]
+
+
+class ReadLatency(wiring.Component):
+    """Delays the AR channel by ``latency`` cycles; R passes straight through.
+
+    Parameters
+    ----------
+    addr_bits, data_bits, id_bits : int
+        The bus.
+    latency : int
+        Cycles an accepted request waits, at least 1.
+    requests : int
+        Requests it holds at once (``arready`` is low when full), at least 2.
+
+    Members
+    -------
+    manager : ``In(read_manager_signature(...))``
+        Faces the manager under test.
+    memory : ``Out(read_manager_signature(...))``
+        Faces the memory model.
+    """
+
+    def __init__(self, *, addr_bits, data_bits, id_bits=1, latency, requests=64):
+        self.latency = check_integer("latency", latency, 1)
+        self.requests = check_integer("requests", requests, 2)
+        signature = read_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
+                                           id_bits=id_bits)
+        self._request = data.StructLayout({
+            "arid": id_bits, "araddr": addr_bits, "arlen": 8, "arsize": 3, "arburst": 2,
+            "arcache": 4, "arprot": 3, "stamp": 32})
+        super().__init__({"manager": In(signature), "memory": Out(signature)})
+
+    def elaborate(self, platform):
+        m = Module()
+        manager, memory = self.manager, self.memory
+        width = Shape.cast(self._request).width
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=width, depth=self.requests)
+
+        now = Signal(32)
+        m.d.sync += now.eq(now + 1)
+
+        entering = Signal(self._request)
+        leaving = Signal(self._request)
+        fields = ("arid", "araddr", "arlen", "arsize", "arburst", "arcache", "arprot")
+        m.d.comb += [getattr(entering, name).eq(getattr(manager, name)) for name in fields]
+        m.d.comb += [
+            entering.stamp.eq(now),
+            queue.w_data.eq(entering),
+            queue.w_en.eq(manager.arvalid),
+            manager.arready.eq(queue.w_rdy),
+            leaving.eq(queue.r_data),
+        ]
+        m.d.comb += [getattr(memory, name).eq(getattr(leaving, name)) for name in fields]
+        due = Signal()
+        m.d.comb += [
+            due.eq(now - leaving.stamp >= self.latency),
+            memory.arvalid.eq(queue.r_rdy & due),
+            queue.r_en.eq(memory.arvalid & memory.arready),
+        ]
+
+        m.d.comb += [
+            manager.rid.eq(memory.rid),
+            manager.rdata.eq(memory.rdata),
+            manager.rresp.eq(memory.rresp),
+            manager.rlast.eq(memory.rlast),
+            manager.rvalid.eq(memory.rvalid),
+            memory.rready.eq(manager.rready),
+        ]
+        return m

@@ -1,0 +1,179 @@
+"""The burst reader: an AXI4 manager's read side that streams a contiguous region of memory."""
+
+from amaranth import *
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..checks import check_integer
+from .bus import (BURST_INCR, MAX_BURST_BEATS, PAGE_BYTES, PROT, READ_CACHE, RESP_OKAY,
+                  check_data_bits, read_manager_signature)
+
+
+__all__ = ["BurstReader"]
+
+
+class BurstReader(wiring.Component):
+    """Reads ``count`` beats of ``data_bits`` from memory at ``base`` and streams them out in
+    address order, with enough reads in flight to hide the memory's latency.
+
+    A transfer starts on a cycle with ``start`` high and ``busy`` low (``start`` while busy is
+    ignored). The reader splits it into INCR bursts of at most ``max_burst`` beats that never
+    cross a 4 KiB boundary, and issues a burst only when the data FIFO (``depth`` beats) has
+    room for all its beats beside every beat already requested: ``rready`` is therefore always
+    high, and a slow consumer slows the requests, never the R channel. With a memory that
+    returns one beat per cycle ``L`` cycles after a request, the stream runs at one beat per
+    cycle once ``depth >= L + 2 * max_burst + 4`` (:meth:`depth_for_latency`).
+
+    ``base`` must be a multiple of ``data_bits / 8`` (the reader uses it as it is; the register
+    block refuses others). A response other than OKAY on any beat ends the transfer: no further
+    burst is issued, that beat and every later one are dropped, and ``resp`` keeps the first
+    such code until the next start. ``abort`` ends a transfer the same way and empties the FIFO.
+    Either way ``busy`` stays high until every beat already requested has arrived (AXI has no
+    way to cancel a read), so the reader is idle and clean for the next transfer.
+
+    Parameters
+    ----------
+    addr_bits : int
+        Address width, 12 to 64.
+    data_bits : int
+        AXI4 data width: 32 to 1024, a power of two.
+    count_bits : int
+        Width of ``count``: at most ``2**count_bits - 1`` beats per transfer.
+    depth : int
+        Beats of the data FIFO, at least ``2 * max_burst``.
+    max_burst : int or None
+        Longest burst in beats, 1 to 256; by default the beats of a 4 KiB page, at most 256.
+    id_bits : int
+        Width of ``arid`` (the reader always uses ID 0).
+
+    Members
+    -------
+    axi : ``Out(read_manager_signature(...))``
+        The AR and R channels.
+    start : ``In(1)``, base : ``In(addr_bits)``, count : ``In(count_bits)``
+        Start a transfer of ``count`` beats (at least 1) from ``base``.
+    abort : ``In(1)``
+        End the current transfer (see above); ignored when idle.
+    busy : ``Out(1)``
+        A register: high from the cycle after ``start`` until every burst of the transfer has
+        been issued and has arrived (or the transfer ended and the beats in flight arrived).
+    resp : ``Out(2)``
+        The first response other than OKAY of the transfer, else 0 (register).
+    data : ``Out(stream.Signature(data_bits))``
+        The beats, in order. ``data.valid`` does not depend on ``data.ready``.
+    """
+
+    def __init__(self, *, addr_bits, data_bits, count_bits, depth, max_burst=None, id_bits=1):
+        self.addr_bits = check_integer("addr_bits", addr_bits, 12, 64)
+        self.data_bits = check_data_bits("data_bits", data_bits)
+        self.count_bits = check_integer("count_bits", count_bits, 1, 64)
+        self.beat_bytes = data_bits // 8
+        page_beats = min(MAX_BURST_BEATS, PAGE_BYTES // self.beat_bytes)
+        if max_burst is None:
+            max_burst = page_beats
+        self.max_burst = check_integer("max_burst", max_burst, 1, page_beats)
+        self.depth = check_integer("depth", depth, 2 * self.max_burst)
+        self.id_bits = check_integer("id_bits", id_bits, 1, 32)
+        super().__init__({
+            "axi": Out(read_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
+                                              id_bits=id_bits)),
+            "start": In(1),
+            "base": In(addr_bits),
+            "count": In(count_bits),
+            "abort": In(1),
+            "busy": Out(1),
+            "resp": Out(2),
+            "data": Out(stream.Signature(data_bits)),
+        })
+
+    @staticmethod
+    def depth_for_latency(latency, max_burst):
+        """FIFO beats that keep one beat per cycle flowing from a memory of ``latency`` cycles:
+        the beats in flight during the latency, a burst being received, a burst whose request
+        waits for room, and the cycles from a burst's room to its request."""
+        return latency + 2 * max_burst + 4
+
+    def elaborate(self, platform):
+        m = Module()
+        axi = self.axi
+        beat_shift = (self.beat_bytes - 1).bit_length()
+        page_beats = PAGE_BYTES // self.beat_bytes
+
+        m.submodules.fifo = buffer = ResetInserter(self.abort)(
+            fifo.SyncFIFOBuffered(width=self.data_bits, depth=self.depth))
+
+        addr = Signal(self.addr_bits)          # the next burst's address
+        left = Signal(self.count_bits)         # beats not yet requested
+        in_flight = Signal(range(self.depth + 1))   # requested, not yet arrived
+        ending = Signal()                      # no more bursts: aborted or a response failed
+        fresh = Signal()                       # burst_len was computed from addr and left
+        burst_len = Signal(range(self.max_burst + 1))
+
+        # The next burst: the beats left, at most max_burst, and not past the page's end.
+        to_page = Signal(range(page_beats + 1))
+        m.d.comb += to_page.eq(page_beats - addr[beat_shift:12])
+        shortest = Signal.like(burst_len)
+        m.d.comb += shortest.eq(Mux(left < self.max_burst, left, self.max_burst))
+        m.d.sync += [
+            burst_len.eq(Mux(to_page < shortest, to_page, shortest)),
+            fresh.eq(1),
+        ]
+
+        room = Signal()
+        m.d.comb += room.eq(in_flight + buffer.level + burst_len <= self.depth)
+
+        m.d.comb += [
+            axi.arid.eq(0),
+            axi.arsize.eq(beat_shift),
+            axi.arburst.eq(BURST_INCR),
+            axi.arcache.eq(READ_CACHE),
+            axi.arprot.eq(PROT),
+        ]
+        requested = Signal()
+        m.d.comb += requested.eq(axi.arvalid & axi.arready)
+        with m.If(requested):
+            m.d.sync += [
+                axi.arvalid.eq(0),
+                addr.eq(addr + (burst_len << beat_shift)),
+                left.eq(left - burst_len),
+                fresh.eq(0),
+            ]
+        with m.Elif(~axi.arvalid & fresh & (left != 0) & ~ending & room & self.busy):
+            m.d.sync += [
+                axi.arvalid.eq(1),
+                axi.araddr.eq(addr),
+                axi.arlen.eq(burst_len - 1),
+            ]
+
+        # R: always ready; a beat goes into the FIFO unless the transfer is ending.
+        arrived = Signal()
+        failed = Signal()
+        m.d.comb += [
+            axi.rready.eq(1),
+            arrived.eq(axi.rvalid),
+            failed.eq(arrived & (axi.rresp != RESP_OKAY)),
+            buffer.w_data.eq(axi.rdata),
+            buffer.w_en.eq(arrived & ~failed & ~ending & ~self.abort),
+        ]
+        m.d.sync += in_flight.eq(in_flight + Mux(requested, burst_len, 0) - arrived)
+        with m.If(failed & (self.resp == RESP_OKAY)):
+            m.d.sync += self.resp.eq(axi.rresp)
+        with m.If((failed | self.abort) & self.busy):
+            m.d.sync += ending.eq(1)
+
+        wiring.connect(m, wiring.flipped(self.data), buffer.r_stream)
+
+        # busy: until no burst is left to issue and none is in flight.
+        with m.If(self.start & ~self.busy & (self.count != 0)):
+            m.d.sync += [
+                self.busy.eq(1),
+                addr.eq(self.base),
+                left.eq(self.count),
+                ending.eq(0),
+                fresh.eq(0),
+                self.resp.eq(RESP_OKAY),
+            ]
+        with m.Elif(self.busy & ~axi.arvalid & ((left == 0) | ending) & (in_flight == 0)
+                    & ~arrived):
+            m.d.sync += self.busy.eq(0)
+        return m
