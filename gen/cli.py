@@ -4,7 +4,8 @@
 list) and ``manifest.json``. Bad arguments exit with status 2 and one line on stderr, and write
 nothing (the one-line pattern of :mod:`golden.cli`). ``--synth TARGET [--pnr]`` then
 synthesizes the design (:mod:`gen.synth`), writes ``DIR/synth/report.json`` and prints the
-report; a tool failure exits with status 1 and one line on stderr.
+report; a tool failure exits with status 1 and one line on stderr. ``python -m gen explore
+...`` is the design-space sweep (:mod:`gen.explore.cli`, ``docs/explore.md``).
 
 Every default and range in the help comes from where it is defined: :class:`AccelConfig` and
 the limits in :mod:`rtl.config`, and :mod:`gen.synth.targets` for synthesis.
@@ -33,7 +34,8 @@ def build_parser():
     """The argument parser: every option with its default and range in its help line."""
     parser = OneLineParser(prog=PROG, description="Generate the Verilog of a ternary "
                            "systolic-array accelerator for BitNet b1.58, its file list and "
-                           "its manifest.")
+                           "its manifest. (python -m gen explore --help: the "
+                           "design-space sweep.)")
     defaults = AccelConfig()
     formats = " or ".join(WEIGHT_FORMATS)
     parser.add_argument("--rows", type=integer, default=defaults.rows,
@@ -225,5 +227,10 @@ def _run(argv):
 
 def main(argv=None):
     """Run the command line; return its exit status (0, 1 for a tool failure, 2 for bad
-    arguments or an output that cannot be written)."""
+    arguments or an output that cannot be written). ``explore`` as the first argument runs
+    the design-space sweep instead (:mod:`gen.explore.cli`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["explore"]:
+        from .explore.cli import main as explore
+        return explore(argv[1:])
     return run_cli(PROG, _run, argv)
