@@ -1,13 +1,16 @@
-"""Train a small BitNet b1.58 model on the digit-sorting task and export it.
+"""Train a small BitNet b1.58 model on one of two tasks and export it.
 
     python -m training.train --seed 0 --out models/sort-digits
+    python -m training.train --task python-stdlib --seed 0 --out models/python-stdlib
 
-Quantization-aware training from scratch (see training/README.md); at the
-end the latent weights are ternarized with ``golden.quantize_weights``, the
-model is rebuilt as a ``golden.BitNetModel``, its greedy exact-match accuracy
-on held-out problems is measured *in the golden model*, and the checkpoint is
-written with ``golden.save_checkpoint`` plus ``tokenizer.json`` and
-``training.json``.
+Quantization-aware training from scratch (see training/README.md) on ``--task``:
+``sort-digits`` (the default, :mod:`training.task`: sort six digits, scored by
+exact match) or ``python-stdlib`` (:mod:`training.text_task`: next-character
+prediction on the standard library's source, scored by held-out perplexity).
+At the end the latent weights are ternarized with ``golden.quantize_weights``,
+the model is rebuilt as a ``golden.BitNetModel``, its held-out score is
+measured *in the golden model*, and the checkpoint is written with
+``golden.save_checkpoint`` plus ``tokenizer.json`` and ``training.json``.
 """
 
 import argparse
@@ -25,8 +28,43 @@ import torch
 import torch.nn.functional as F
 
 import golden
-from training import task
+from training import task, text_task
 from training.model_torch import BitNetForCausalLM, TrainConfig
+
+
+#: Defaults of the options whose value depends on the task (the rest are shared).
+TASK_DEFAULTS = {
+    task.NAME: {
+        "steps": 1500,
+        "batch_size": 128,
+        "warmup": 100,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "layers": 2,
+        "heads": 4,
+        "kv_heads": 4,
+        "max_positions": 64,
+        "eval_every": 250,
+        "eval_examples": 500,
+    },
+    text_task.NAME: {
+        "steps": 1000,
+        "batch_size": 32,
+        "warmup": 100,
+        "hidden_size": 256,
+        "intermediate_size": 512,
+        "layers": 4,
+        "heads": 4,
+        "kv_heads": 4,
+        "max_positions": text_task.CONTEXT,
+        "eval_every": 100,
+        "eval_examples": text_task.EVAL_WINDOWS,
+    },
+}
+
+
+def _default(name):
+    return ", ".join(f"{values[name]} for {t}" for t, values in TASK_DEFAULTS.items())
 
 
 def parse_args(argv=None):
@@ -36,22 +74,31 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
+        "--task", choices=tuple(TASK_DEFAULTS), default=task.NAME,
+        help="sort-digits (default) or python-stdlib; the defaults of the options marked "
+             "'by task' follow it",
+    )
+    p.add_argument(
         "--seed", type=int, default=0, help="seed of the initialization and the data order"
     )
-    p.add_argument("--steps", type=int, default=1500, help="optimizer steps")
-    p.add_argument("--batch-size", type=int, default=128, help="sequences per step")
+    p.add_argument("--steps", type=int, help=f"optimizer steps (by task: {_default('steps')})")
+    p.add_argument("--batch-size", type=int,
+                   help=f"sequences per step (by task: {_default('batch_size')})")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
-    p.add_argument("--warmup", type=int, default=100, help="linear warm-up steps")
+    p.add_argument("--warmup", type=int, help=f"linear warm-up steps (by task: {_default('warmup')})")
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--hidden-size", type=int, default=64)
-    p.add_argument("--intermediate-size", type=int, default=128)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--kv-heads", type=int, default=4)
+    p.add_argument("--hidden-size", type=int, help=f"by task: {_default('hidden_size')}")
+    p.add_argument("--intermediate-size", type=int,
+                   help=f"by task: {_default('intermediate_size')}")
+    p.add_argument("--layers", type=int, help=f"by task: {_default('layers')}")
+    p.add_argument("--heads", type=int, help=f"by task: {_default('heads')}")
+    p.add_argument("--kv-heads", type=int, help=f"by task: {_default('kv_heads')}")
     p.add_argument("--rope-theta", type=float, default=10000.0)
-    p.add_argument("--max-positions", type=int, default=64,
-                   help="max_position_embeddings, the rotary table size (>= 14; default 64 so "
-                        "that demos can generate past the trained length)")
+    p.add_argument("--max-positions", type=int,
+                   help="max_position_embeddings, the rotary table size (by task: "
+                        f"{_default('max_positions')}); sort-digits needs at least 14 and "
+                        "defaults to 64 so that demos can generate past the trained length; "
+                        "python-stdlib trains on windows of this many characters")
     p.add_argument(
         "--threads",
         type=int,
@@ -59,22 +106,37 @@ def parse_args(argv=None):
         help="torch CPU threads (default 1: the model is too small to gain from more, and two "
         "threads on two busy cores run up to 25 times slower; results depend on this number)",
     )
-    p.add_argument("--eval-every", type=int, default=250, help="steps between held-out evaluations")
-    p.add_argument("--eval-examples", type=int, default=500, help="held-out problems evaluated")
+    p.add_argument("--eval-every", type=int,
+                   help=f"steps between held-out evaluations (by task: {_default('eval_every')})")
+    p.add_argument("--eval-examples", type=int,
+                   help="held-out problems (sort-digits) or windows (python-stdlib) evaluated "
+                        f"(by task: {_default('eval_examples')})")
     p.add_argument(
-        "--min-accuracy", type=float, default=0.95, help="fail below this golden accuracy"
+        "--min-accuracy", type=float, default=0.95,
+        help="sort-digits: fail below this golden accuracy",
     )
-    p.add_argument("--out", type=Path, default=Path("models") / task.NAME, help="checkpoint folder")
+    p.add_argument(
+        "--max-perplexity", type=float, default=10.0,
+        help="python-stdlib: fail above this golden held-out perplexity per character",
+    )
+    p.add_argument("--out", type=Path, help="checkpoint folder (default models/<task>)")
     p.add_argument("--no-export", action="store_true", help="train and evaluate in torch only")
     args = p.parse_args(argv)
+    for name, value in TASK_DEFAULTS[args.task].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.out is None:
+        args.out = Path("models") / args.task
     for name in ("steps", "batch_size", "eval_every", "eval_examples", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
-    if args.max_positions < task.SEQ_LEN:
+    if args.task == task.NAME and args.max_positions < task.SEQ_LEN:
         p.error(
             f"--max-positions must be at least {task.SEQ_LEN} (prompt, answer and EOS), "
             f"not {args.max_positions}"
         )
+    if args.task == text_task.NAME and args.max_positions < 2:
+        p.error(f"--max-positions must be at least 2, not {args.max_positions}")
     return args
 
 
@@ -101,12 +163,161 @@ def torch_accuracy(model, examples):
     return acc
 
 
-def train(args):
+def torch_logits(model, windows, chunk=8):
+    """Eval-mode logits of the torch model for every position of ``windows[:, :-1]``, float32
+    NumPy ``[n, length - 1, vocab]`` (``chunk`` windows at a time)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = [
+            model(torch.from_numpy(windows[i : i + chunk, :-1])).numpy()
+            for i in range(0, len(windows), chunk)
+        ]
+    model.train(was_training)
+    return np.concatenate(out)
+
+
+def golden_window_logits(gmodel, windows):
+    """Golden logits for every position of ``windows[:, :-1]``, float32 ``[n, length - 1, vocab]``."""
+    return np.stack([gmodel(row[:-1]) for row in windows])
+
+
+class SortDigits:
+    """The digit sorter (:mod:`training.task`): loss on the answer, scored by exact match."""
+
+    module = task
+    score = "accuracy"
+
+    def __init__(self, args):
+        self.held_out = task.sample_examples(
+            args.eval_examples, seed=task.EVAL_SEED, split="held-out"
+        )
+
+    def batch(self, rng, n):
+        return torch.from_numpy(task.sample_train_ids(rng, n))
+
+    def loss(self, logits, targets):
+        # Learn only the answer and EOS: positions LENGTH .. end predict them.
+        answer_logits = logits[:, task.LENGTH :]
+        answer_targets = targets[:, task.LENGTH :]
+        return F.cross_entropy(
+            answer_logits.reshape(-1, logits.shape[-1]), answer_targets.reshape(-1)
+        )
+
+    def evaluate(self, model):
+        acc = torch_accuracy(model, self.held_out)
+        return {"held_out_accuracy": acc}, f"held-out exact match {acc:.3f}"
+
+    def trained(self, history):
+        acc = history[-1]["held_out_accuracy"]
+        return acc, f"torch held-out exact match {acc:.4f}"
+
+    def golden_score(self, gmodel):
+        return golden_accuracy(gmodel, self.held_out)
+
+    def logit_difference(self, model, gmodel):
+        return max_logit_difference(model, gmodel, self.held_out[:64])
+
+    def describe_golden(self, score, seconds):
+        return f"golden held-out exact match {score:.4f} on {len(self.held_out)} problems " \
+               f"({seconds:.1f} s)"
+
+    def record(self, args):
+        return {
+            "name": task.NAME,
+            "description": f"sort {task.LENGTH} decimal digits: prompt '<digits>=', answer the "
+            f"digits in ascending order then EOS ('\\n')",
+            "example": {"prompt": self.held_out[0].prompt, "completion": self.held_out[0].target},
+            "held_out_rule": f"sha256(digits)[0] < {task.HELD_OUT_BYTES} (never trained on)",
+            "eval_seed": task.EVAL_SEED,
+            "eval_examples": len(self.held_out),
+        }
+
+    def scores(self, torch_score, golden_score):
+        return {"torch_held_out": torch_score, "golden_held_out": golden_score}
+
+    def failure(self, golden_score, args):
+        if golden_score < args.min_accuracy:
+            return f"golden accuracy {golden_score:.4f} is below --min-accuracy {args.min_accuracy}"
+        return None
+
+
+class PythonStdlib:
+    """Next-character prediction on the standard library's source (:mod:`training.text_task`):
+    loss on every position of random windows, scored by held-out perplexity per character."""
+
+    module = text_task
+    score = "perplexity"
+
+    def __init__(self, args):
+        self.corpus = text_task.load_corpus()
+        self.length = args.max_positions + 1
+        self.windows = text_task.eval_windows(
+            self.corpus.held_out_ids, args.eval_examples, self.length
+        )
+
+    def batch(self, rng, n):
+        return torch.from_numpy(text_task.sample_windows(self.corpus.train_ids, rng, n, self.length))
+
+    def loss(self, logits, targets):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+    def evaluate(self, model):
+        nll = text_task.mean_nll(torch_logits(model, self.windows), self.windows[:, 1:])
+        return (
+            {"held_out_loss": round(nll, 5), "held_out_perplexity": round(math.exp(nll), 4)},
+            f"held-out loss {nll:.4f} perplexity {math.exp(nll):.3f}",
+        )
+
+    def trained(self, history):
+        perplexity = history[-1]["held_out_perplexity"]
+        return perplexity, f"torch held-out perplexity {perplexity:.4f}"
+
+    def golden_score(self, gmodel):
+        logits = golden_window_logits(gmodel, self.windows)
+        return math.exp(text_task.mean_nll(logits, self.windows[:, 1:]))
+
+    def logit_difference(self, model, gmodel):
+        ours = torch_logits(model, self.windows[:8])
+        theirs = golden_window_logits(gmodel, self.windows[:8])
+        return float(np.abs(ours - theirs).max()), float(np.abs(theirs).max())
+
+    def describe_golden(self, score, seconds):
+        return f"golden held-out perplexity {score:.4f} on {len(self.windows)} windows " \
+               f"({seconds:.1f} s)"
+
+    def record(self, args):
+        return {
+            "name": text_task.NAME,
+            "description": "next character of the Python standard library's .py files "
+            "(training.text_task), loss on every position of random windows of the train text",
+            "corpus": self.corpus.summary(),
+            "held_out_rule": f"sha256(relative path)[0] < {text_task.HELD_OUT_BYTES} "
+            "(those files are never trained on)",
+            "context": args.max_positions,
+            "eval_seed": text_task.EVAL_SEED,
+            "eval_windows": len(self.windows),
+        }
+
+    def scores(self, torch_score, golden_score):
+        return {"torch_held_out": torch_score, "golden_held_out": round(golden_score, 4)}
+
+    def failure(self, golden_score, args):
+        if not golden_score <= args.max_perplexity:
+            return f"golden held-out perplexity {golden_score:.4f} is above --max-perplexity " \
+                   f"{args.max_perplexity}"
+        return None
+
+
+TASKS = {task.NAME: SortDigits, text_task.NAME: PythonStdlib}
+
+
+def train(args, job):
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
     config = TrainConfig(
-        vocab_size=len(task.VOCAB),
+        vocab_size=len(job.module.VOCAB),
         hidden_size=args.hidden_size,
         intermediate_size=args.intermediate_size,
         num_hidden_layers=args.layers,
@@ -131,7 +342,6 @@ def train(args):
         betas=(0.9, 0.98),
         eps=1e-8,
     )
-    held_out = task.sample_examples(args.eval_examples, seed=task.EVAL_SEED, split="held-out")
 
     history = []
     started = time.monotonic()
@@ -140,15 +350,9 @@ def train(args):
     for step in range(args.steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args)
-        seqs = torch.from_numpy(task.sample_train_ids(rng, args.batch_size))
+        seqs = job.batch(rng, args.batch_size)
         inputs, targets = seqs[:, :-1], seqs[:, 1:]
-        logits = model(inputs)
-        # Learn only the answer and EOS: positions LENGTH .. end predict them.
-        answer_logits = logits[:, task.LENGTH :]
-        answer_targets = targets[:, task.LENGTH :]
-        loss = F.cross_entropy(
-            answer_logits.reshape(-1, config.vocab_size), answer_targets.reshape(-1)
-        )
+        loss = job.loss(model(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -157,25 +361,21 @@ def train(args):
         loss_count += 1
         last = step + 1 == args.steps
         if (step + 1) % args.eval_every == 0 or last:
-            acc = torch_accuracy(model, held_out)
+            fields, line = job.evaluate(model)
             elapsed = time.monotonic() - started
             mean_loss = loss_sum / loss_count
             history.append(
-                {
-                    "step": step + 1,
-                    "loss": round(mean_loss, 5),
-                    "held_out_accuracy": acc,
-                    "seconds": round(elapsed, 1),
-                }
+                {"step": step + 1, "loss": round(mean_loss, 5), **fields,
+                 "seconds": round(elapsed, 1)}
             )
             print(
                 f"step {step + 1:5d}  loss {mean_loss:.4f}  lr {lr_at(step, args):.2e}  "
-                f"held-out exact match {acc:.3f}  {elapsed:.0f} s",
+                f"{line}  {elapsed:.0f} s",
                 flush=True,
             )
             loss_sum, loss_count = 0.0, 0
     train_seconds = time.monotonic() - started
-    return model, history, train_seconds, held_out
+    return model, history, train_seconds
 
 
 def _reachable(gamma):
@@ -210,7 +410,7 @@ def ternarize(latent):
     return wq, gamma, k
 
 
-def to_golden(model, tokenizer):
+def to_golden(model, tokenizer, module=task):
     """The golden ``BitNetModel`` of a trained torch model (ternarized with golden's quantizer).
 
     Returns ``(golden_model, rescaled)``: ``rescaled`` maps the projections whose latent
@@ -228,7 +428,7 @@ def to_golden(model, tokenizer):
         rope_theta=c.rope_theta,
         max_position_embeddings=c.max_position_embeddings,
         tie_word_embeddings=c.tie_word_embeddings,
-        eos_token_id=task.VOCAB.index(task.EOS),
+        eos_token_id=module.VOCAB.index(module.EOS),
     )
     state = {name: t.detach().numpy() for name, t in model.state_dict().items()}
     params, rescaled = {}, {}
@@ -270,26 +470,25 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.monotonic()
-    model, history, train_seconds, held_out = train(args)
-    torch_acc = history[-1]["held_out_accuracy"]
-    print(
-        f"trained in {train_seconds:.0f} s; torch held-out exact match {torch_acc:.4f}", flush=True
-    )
+    load_start = os.getloadavg()
+    job = TASKS[args.task](args)
+    model, history, train_seconds = train(args, job)
+    torch_score, line = job.trained(history)
+    print(f"trained in {train_seconds:.0f} s; {line}", flush=True)
     if args.no_export:
         return 0
 
-    tokenizer = golden.Tokenizer(task.build_tokenizer())
-    gmodel, rescaled = to_golden(model, tokenizer)
+    tokenizer = golden.Tokenizer(job.module.build_tokenizer())
+    gmodel, rescaled = to_golden(model, tokenizer, job.module)
     if rescaled:
         print(f"rescaled latent weights for a storable gamma: {rescaled}", flush=True)
     t_eval = time.monotonic()
-    golden_acc = golden_accuracy(gmodel, held_out)
+    golden_score = job.golden_score(gmodel)
     eval_seconds = time.monotonic() - t_eval
-    diff, scale = max_logit_difference(model, gmodel, held_out[:64])
+    diff, scale = job.logit_difference(model, gmodel)
     print(
-        f"golden held-out exact match {golden_acc:.4f} on {len(held_out)} problems "
-        f"({eval_seconds:.1f} s); torch vs golden logits: max |diff| {diff:.2e} "
-        f"(largest |logit| {scale:.1f})",
+        f"{job.describe_golden(golden_score, eval_seconds)}; torch vs golden logits: max |diff| "
+        f"{diff:.2e} (largest |logit| {scale:.1f})",
         flush=True,
     )
 
@@ -304,15 +503,7 @@ def main(argv=None):
     }
     ternary, floats = model.count_parameters()
     record = {
-        "task": {
-            "name": task.NAME,
-            "description": f"sort {task.LENGTH} decimal digits: prompt '<digits>=', answer the "
-            f"digits in ascending order then EOS ('\\n')",
-            "example": {"prompt": held_out[0].prompt, "completion": held_out[0].target},
-            "held_out_rule": f"sha256(digits)[0] < {task.HELD_OUT_BYTES} (never trained on)",
-            "eval_seed": task.EVAL_SEED,
-            "eval_examples": len(held_out),
-        },
+        "task": job.record(args),
         "command": "python -m training.train " + " ".join(sys.argv[1:] if argv is None else argv),
         "seed": args.seed,
         "steps": args.steps,
@@ -323,7 +514,7 @@ def main(argv=None):
         "threads": args.threads,
         "model": model.config.to_dict(),
         "parameters": {"ternary": ternary, "float": floats},
-        "accuracy": {"torch_held_out": torch_acc, "golden_held_out": golden_acc},
+        job.score: job.scores(torch_score, golden_score),
         "torch_vs_golden_max_logit_diff": diff,
         "rescaled_projections": rescaled,
         "seconds": {
@@ -342,16 +533,21 @@ def main(argv=None):
             "numpy": np.__version__,
         },
     }
+    if args.task != task.NAME:
+        # The machine's load beside the run (1-minute averages), as its wall times depend on it.
+        record["machine"] = {
+            "cpus": os.cpu_count(),
+            "load_average_1min_at_start": round(load_start[0], 2),
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+        }
     with open(out / "training.json", "w", encoding="utf-8") as handle:
         json.dump(record, handle, indent=2)
         handle.write("\n")
     total = sum(files.values()) + os.path.getsize(out / "training.json")
     print(f"wrote {out} ({total} bytes) in {time.monotonic() - t0:.0f} s total", flush=True)
-    if golden_acc < args.min_accuracy:
-        print(
-            f"golden accuracy {golden_acc:.4f} is below --min-accuracy {args.min_accuracy}",
-            file=sys.stderr,
-        )
+    failure = job.failure(golden_score, args)
+    if failure:
+        print(failure, file=sys.stderr)
         return 1
     return 0
 
