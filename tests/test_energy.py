@@ -2,6 +2,7 @@
 worked by hand, the tables' interpolation, the 2B-4T shapes, and every argument error."""
 
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from gen.explore.activity import (Activity, GAUSSIAN_NONZERO_FRACTION, Memories,
                                   decode_activity, decode_jobs, gemm_activity, head_bits,
                                   kv_cache_bits, register_bits_per_cycle, token_activity,
                                   weights_nonzero_fraction)
-from gen.explore.energy import EnergySplit, energy
+from gen.explore.energy import energy
 from gen.explore.energy_tables import TABLES, energy_table
 from golden.config import BitNetConfig
 from golden.synthetic import BITNET_2B_4T_CONFIG
@@ -315,3 +316,16 @@ def test_command_line_errors_are_one_line(argv, message, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"python -m gen.explore.energy: error: {message}\n"
+
+
+def test_the_doc_lists_every_table_value():
+    """docs/energy.md types the tables for the reader: each entry's value must be the code's."""
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "energy.md").read_text()
+    for table in TABLES.values():
+        after = text[text.index(f"`{table.name}`: "):]
+        rows = after[after.index("| entry"):].split("\n\n")[0]     # the first table after it
+        for label, pj, _, assumption in table.rows():
+            row = next(line for line in rows.splitlines() if line.startswith(f"| {label} |"))
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            assert float(cells[1]) == pytest.approx(pj, rel=1e-5), (table.name, label)
+            assert (cells[3] == "yes") == assumption, (table.name, label)

@@ -18,8 +18,8 @@ the first input beat to the last result beat):
 * ``register_bits = cycles * (datapath register bits)``: the datapath has no clock enable, so
   every data register is written every cycle: the two input registers and the row skew of the
   activations, every PE's partial-sum register, the weight store's decoded-beat register and
-  the accumulator's registers (:func:`register_bits_per_cycle`; control registers, about a
-  tenth as many, are not counted).
+  the accumulator's registers (:func:`register_bits_per_cycle`; control registers, the token
+  pipe, the fetch chain and the counters, about a thousand bits at 64x64, are not counted).
 * weight SRAM: every tile row is written into its bank once and read once:
   ``T * R * C * b`` bits each way, ``b`` the bits of a decoded weight (2 ternary, 8 int8).
 * accumulator: the read port has no enable, so it reads a ``C * acc_bits`` word every cycle
@@ -38,7 +38,7 @@ with every operand, partial sum, stored sum and result 16 bits, weights 16 bits 
 The port must carry a whole number of rows of those weights per beat.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 import math
 import numbers
 
@@ -193,8 +193,8 @@ def _check_accel(accel):
 @dataclass(frozen=True)
 class _Design:
     """What the counts depend on: the PE kind, the configuration whose cycle model schedules
-    the jobs, the weight port's width, the bits of a weight on chip, of an activation, of a stored sum, and the
-    partial-sum width of every array row."""
+    the jobs, the weight port's width, the bits of a weight on chip, of an activation and of
+    a stored sum, and the partial-sum width of every array row."""
 
     pe: str
     schedule: AccelConfig
@@ -209,8 +209,8 @@ def _design(accel, pe):
     """The design ``accel`` counted with ``pe`` (None: its own PE)."""
     pe = accel.pe if pe is None else _check_pe(pe)
     if pe == accel.pe:
-        return _Design(pe, accel, accel.word_bits, accel.weight_bits, accel.act_bits, accel.acc_bits,
-                       tuple(accel.psum_bits(row) for row in range(accel.rows)))
+        return _Design(pe, accel, accel.word_bits, accel.weight_bits, accel.act_bits,
+                       accel.acc_bits, tuple(accel.psum_bits(row) for row in range(accel.rows)))
     if pe == "ternary":
         raise ValueError("pe='ternary' needs a ternary accel: an int8-PE design has no ternary "
                          "counterpart")

@@ -26,7 +26,7 @@ Static (leakage) power, clock distribution beyond the registers' own bit, contro
 wires between blocks and the host are not counted.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 import numbers
 import sys
 
