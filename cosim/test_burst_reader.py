@@ -16,6 +16,8 @@ import pytest
 import cocotb
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
+from rtl.axi.burst_plan import burst_lengths
+
 from .bench import bench_config, bench_rng, run_bench, start_clock
 
 
@@ -129,6 +131,8 @@ async def random_transfers_with_stalls(dut):
         for address, length in bursts:
             assert 1 <= length <= max_burst
             assert address // 4096 == (address + length * beat_bytes - 1) // 4096
+        # and as long as those rules allow
+        assert bursts == burst_lengths(base, count, beat_bytes=beat_bytes, max_burst=max_burst)
 
 
 @cocotb.test()

@@ -5,6 +5,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..checks import check_integer
+from .burst_plan import BurstPlan
 from .bus import (BURST_INCR, MAX_BURST_BEATS, PAGE_BYTES, PROT, READ_CACHE, RESP_OKAY,
                   check_data_bits, read_manager_signature)
 
@@ -96,53 +97,46 @@ class BurstReader(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi = self.axi
-        beat_shift = (self.beat_bytes - 1).bit_length()
-        page_beats = PAGE_BYTES // self.beat_bytes
 
         m.submodules.fifo = buffer = ResetInserter(self.abort)(
             fifo.SyncFIFOBuffered(width=self.data_bits, depth=self.depth))
+        m.submodules.plan = plan = BurstPlan(addr_bits=self.addr_bits, data_bits=self.data_bits,
+                                             count_bits=self.count_bits,
+                                             max_burst=self.max_burst)
 
-        addr = Signal(self.addr_bits)          # the next burst's address
-        left = Signal(self.count_bits)         # beats not yet requested
         in_flight = Signal(range(self.depth + 1))   # requested, not yet arrived
-        ending = Signal()                      # no more bursts: aborted or a response failed
-        fresh = Signal()                       # burst_len was computed from addr and left
-        burst_len = Signal(range(self.max_burst + 1))
-
-        # The next burst: the beats left, at most max_burst, and not past the page's end.
-        to_page = Signal(range(page_beats + 1))
-        m.d.comb += to_page.eq(page_beats - addr[beat_shift:12])
-        shortest = Signal.like(burst_len)
-        m.d.comb += shortest.eq(Mux(left < self.max_burst, left, self.max_burst))
-        m.d.sync += [
-            burst_len.eq(Mux(to_page < shortest, to_page, shortest)),
-            fresh.eq(1),
+        ending = Signal()                           # no more bursts: aborted or a read failed
+        starting = Signal()
+        m.d.comb += [
+            starting.eq(self.start & ~self.busy & (self.count != 0)),
+            plan.load.eq(starting),
+            plan.base.eq(self.base),
+            plan.count.eq(self.count),
         ]
 
+        # AR: a burst is offered only when the FIFO has room for all its beats beside every
+        # beat in flight, and then held until taken (AXI: valid never falls before ready).
         room = Signal()
-        m.d.comb += room.eq(in_flight + buffer.level + burst_len <= self.depth)
-
         m.d.comb += [
+            room.eq(in_flight + buffer.level + plan.length <= self.depth),
             axi.arid.eq(0),
-            axi.arsize.eq(beat_shift),
+            axi.arsize.eq(plan.beat_bytes.bit_length() - 1),
             axi.arburst.eq(BURST_INCR),
             axi.arcache.eq(READ_CACHE),
             axi.arprot.eq(PROT),
         ]
         requested = Signal()
-        m.d.comb += requested.eq(axi.arvalid & axi.arready)
+        m.d.comb += [
+            requested.eq(axi.arvalid & axi.arready),
+            plan.advance.eq(requested),
+        ]
         with m.If(requested):
-            m.d.sync += [
-                axi.arvalid.eq(0),
-                addr.eq(addr + (burst_len << beat_shift)),
-                left.eq(left - burst_len),
-                fresh.eq(0),
-            ]
-        with m.Elif(~axi.arvalid & fresh & (left != 0) & ~ending & room & self.busy):
+            m.d.sync += axi.arvalid.eq(0)
+        with m.Elif(~axi.arvalid & plan.fresh & (plan.left != 0) & ~ending & room & self.busy):
             m.d.sync += [
                 axi.arvalid.eq(1),
-                axi.araddr.eq(addr),
-                axi.arlen.eq(burst_len - 1),
+                axi.araddr.eq(plan.address),
+                axi.arlen.eq(plan.length - 1),
             ]
 
         # R: always ready; a beat goes into the FIFO unless the transfer is ending.
@@ -155,25 +149,18 @@ class BurstReader(wiring.Component):
             buffer.w_data.eq(axi.rdata),
             buffer.w_en.eq(arrived & ~failed & ~ending & ~self.abort),
         ]
-        m.d.sync += in_flight.eq(in_flight + Mux(requested, burst_len, 0) - arrived)
+        m.d.sync += in_flight.eq(in_flight + Mux(requested, plan.length, 0) - arrived)
         with m.If(failed & (self.resp == RESP_OKAY)):
             m.d.sync += self.resp.eq(axi.rresp)
         with m.If((failed | self.abort) & self.busy):
             m.d.sync += ending.eq(1)
 
-        wiring.connect(m, wiring.flipped(self.data), buffer.r_stream)
+        wiring.connect(m, buffer.r_stream, wiring.flipped(self.data))
 
         # busy: until no burst is left to issue and none is in flight.
-        with m.If(self.start & ~self.busy & (self.count != 0)):
-            m.d.sync += [
-                self.busy.eq(1),
-                addr.eq(self.base),
-                left.eq(self.count),
-                ending.eq(0),
-                fresh.eq(0),
-                self.resp.eq(RESP_OKAY),
-            ]
-        with m.Elif(self.busy & ~axi.arvalid & ((left == 0) | ending) & (in_flight == 0)
+        with m.If(starting):
+            m.d.sync += [self.busy.eq(1), ending.eq(0), self.resp.eq(RESP_OKAY)]
+        with m.Elif(self.busy & ~axi.arvalid & ((plan.left == 0) | ending) & (in_flight == 0)
                     & ~arrived):
             m.d.sync += self.busy.eq(0)
         return m
