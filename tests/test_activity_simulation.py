@@ -2,15 +2,17 @@
 counters kept per cycle on the design's own signals (PE weight codes on valid activation rows,
 the weight store's bank enables, the accumulator's and the result queue's memory enables, the
 stream handshakes), equal to :func:`gen.explore.activity.gemm_activity` for that exact weight
-matrix."""
+matrix; and the register bits per cycle equal the reset-less registers of the elaborated
+design."""
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 import golden
 from cosim.layout import JobLayout
-from gen.explore.activity import gemm_activity
+from gen.explore.activity import gemm_activity, register_bits_per_cycle
 from rtl.accumulator import Accumulator
 from rtl.config import AccelConfig
 from rtl.pipeline import input_delay
@@ -184,3 +186,25 @@ def test_simulated_counts_equal_the_model(label, keep_modules):
     assert 0 < observed["nonzero_adds"] < m * k * n < observed["nonzero_adds"] + \
         observed["zero_skips"]
     assert observed["accumulator_read_bits"] == observed["cycles"] * cfg.cols * cfg.acc_bits
+
+
+def _sync_registers(fragment, found):
+    """Every signal a clocked statement of ``fragment`` or its subfragments drives."""
+    for domain, statements in fragment.statements.items():
+        if domain != "comb":
+            for statement in statements:
+                for signal in statement._lhs_signals():
+                    found[id(signal)] = signal
+    for subfragment, *_ in fragment.subfragments:
+        _sync_registers(subfragment, found)
+    return found
+
+
+@pytest.mark.parametrize("label", list(CASES))
+def test_register_bits_are_the_designs_reset_less_registers(label):
+    """The data registers carry no reset (``docs/interface.md``, Reset) and are written every
+    cycle; their widths in the elaborated design add up to the model's bits per cycle (the
+    registers with a reset are the control, not counted)."""
+    cfg = CASES[label][0]
+    registers = _sync_registers(Fragment.get(TernaryAccelerator(cfg), None), {}).values()
+    assert sum(len(r) for r in registers if r.reset_less) == register_bits_per_cycle(cfg)
