@@ -130,9 +130,12 @@ class Progress:
 
 def submit(client, tasks):
     """Submit every task (a dict for :func:`synthesize_point` with its cache ``key`` and
-    ``label``) to ``client``; returns ``{future: task}`` for :func:`collect`."""
+    ``label``) to ``client``; returns ``{future: task}`` for :func:`collect`. The largest
+    arrays get the highest priority, so the longest runs start first and the short ones fill
+    the workers at the end (a shorter sweep than smallest first)."""
     return {client.submit(synthesize_point, task, key=f"explore-synth-{task['key']}",
-                          pure=False): task for task in tasks}
+                          pure=False, priority=task["config"].pe_count): task
+            for task in tasks}
 
 
 def collect(futures, cache, progress):
