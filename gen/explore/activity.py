@@ -18,8 +18,8 @@ the first input beat to the last result beat):
 * ``register_bits = cycles * (datapath register bits)``: the datapath has no clock enable, so
   every data register is written every cycle: the two input registers and the row skew of the
   activations, every PE's partial-sum register, the weight store's decoded-beat register and
-  the accumulator's registers (:func:`register_bits_per_cycle`; control registers, the token
-  pipe, the fetch chain and the counters, about a thousand bits at 64x64, are not counted).
+  the accumulator's registers (:func:`register_bits_per_cycle`: the design's reset-less
+  registers; the control registers, with a reset, 1,276 bits at 64x64, are not counted).
 * weight SRAM: every tile row is written into its bank once and read once:
   ``T * R * C * b`` bits each way, ``b`` the bits of a decoded weight (2 ternary, 8 int8).
 * accumulator: the read port has no enable, so it reads a ``C * acc_bits`` word every cycle
@@ -331,7 +331,8 @@ def gemm_activity(accel, m, k, n, *, pe=None, nonzero_fraction=None, nonzero_wei
         None (``accel.pe``), ``"int8"`` or ``"fp16"`` (the references on the same weight
         port), or ``"ternary"`` for a ternary ``accel``.
     nonzero_fraction : float or None, keyword only
-        The share of nonzero weights, 0 to 1; by default :data:`GAUSSIAN_NONZERO_FRACTION`.
+        The share of nonzero weights, 0 to 1 (``round(fraction * K * N)`` of them); by
+        default :data:`GAUSSIAN_NONZERO_FRACTION`.
     nonzero_weights : int or numpy.ndarray or None, keyword only
         The nonzero weights of ``W``: a count, or ``W[N, K]`` itself (its nonzeros are
         counted). Not with ``nonzero_fraction``.
