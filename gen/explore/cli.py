@@ -23,6 +23,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 from golden.cli import (OneLineParser, UsageError, check_output_folder, integer_range,
@@ -342,14 +343,27 @@ def _run(argv):
             client = sweep.open_client(workers=args.workers)
         futures = sweep.submit(client, tasks) if tasks else {}
         progress = sweep.Progress(len(futures))
+    failures = []
+
+    def cycle_model():
+        try:
+            for point, row in zip(points, rows):
+                if point.config is not None:
+                    figures[row["index"]] = _cycles(point, model, phase_list)
+        except BaseException as error:          # re-raised below, in this thread
+            failures.append(error)
+
     try:
-        # The cycle model runs in this process while the workers synthesize.
-        for point, row in zip(points, rows):
-            if point.config is not None:
-                figures[row["index"]] = _cycles(point, model, phase_list)
+        # The cycle model runs in a thread of this process while the workers synthesize and
+        # this thread reports their results as they arrive.
+        thread = threading.Thread(target=cycle_model, name="explore-cycle-model")
+        thread.start()
         if futures:
             sweep.collect(futures, cache, progress)
             computed = len(futures)
+        thread.join()
+        if failures:
+            raise failures[0]
     finally:
         if client is not None:
             cluster = getattr(client, "cluster", None)
