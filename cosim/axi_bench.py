@@ -1,4 +1,5 @@
-"""Test-bench hardware for the AXI benches: a read latency in front of cocotbext-axi's memory.
+"""Test-bench pieces of the AXI benches: a read latency in front of cocotbext-axi's memory
+models (hardware), the memory they serve and a recorder of bursts (cocotb side).
 
 cocotbext-axi's ``AxiRam`` answers a read burst as soon as it takes the request, one burst
 after another. A DRAM answers after a latency, with many bursts in flight. :class:`ReadLatency`
@@ -17,7 +18,7 @@ from rtl.axi.bus import read_manager_signature
 from rtl.checks import check_integer
 
 
-__all__ = ["ReadLatency"]
+__all__ = ["ReadLatency", "BenchMemory", "record_bursts"]
 
 
 class ReadLatency(wiring.Component):
@@ -87,3 +88,38 @@ class ReadLatency(wiring.Component):
             memory.rready.eq(manager.rready),
         ]
         return m
+
+
+class BenchMemory:
+    """The bytes behind cocotbext-axi's ``AxiSlaveRead`` / ``AxiSlaveWrite`` (their
+    ``target``): ``content`` (a ``bytearray``); an access that touches ``hole`` (a range of
+    addresses) fails, which the models answer with SLVERR."""
+
+    def __init__(self, content, hole=range(0)):
+        self.content, self.hole = bytearray(content), hole
+
+    def _check(self, address, length):
+        if address < self.hole.stop and self.hole.start < address + length:
+            raise ValueError(f"no memory at {address:#x}")
+
+    async def read(self, address, length):
+        self._check(address, length)
+        return bytes(self.content[address:address + length])
+
+    async def write(self, address, data):
+        self._check(address, len(data))
+        self.content[address:address + len(data)] = data
+
+
+async def record_bursts(dut, prefix, bursts):
+    """Append ``(address, beats)`` to ``bursts`` for every request taken on the address channel
+    whose signals are ``<prefix>addr``, ``<prefix>len``, ``<prefix>valid``, ``<prefix>ready``
+    (e.g. ``m_axi__ar``), forever."""
+    from cocotb.triggers import ReadOnly, RisingEdge
+    valid, ready = getattr(dut, f"{prefix}valid"), getattr(dut, f"{prefix}ready")
+    address, length = getattr(dut, f"{prefix}addr"), getattr(dut, f"{prefix}len")
+    while True:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        if valid.value == 1 and ready.value == 1:
+            bursts.append((address.value.to_unsigned(), length.value.to_unsigned() + 1))

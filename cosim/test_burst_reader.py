@@ -18,6 +18,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from rtl.axi.burst_plan import burst_lengths
 
+from .axi_bench import BenchMemory, record_bursts
 from .bench import bench_config, bench_rng, run_bench, start_clock
 
 
@@ -28,19 +29,6 @@ MEMORY_BYTES = 1 << 18
 #: (2) and the first burst's request.
 FIXED_CYCLES = 12
 CONFIGS = {"d64": 64, "d1024": 1024}
-
-
-class _Memory:
-    """The bytes of the memory, as the target of cocotbext-axi's read model; a read that
-    touches ``hole`` (a range of addresses) fails, which the model answers with SLVERR."""
-
-    def __init__(self, content, hole=range(0)):
-        self.content, self.hole = content, hole
-
-    async def read(self, address, length):
-        if address < self.hole.stop and self.hole.start < address + length:
-            raise ValueError(f"no memory at {address:#x}")
-        return self.content[address:address + length]
 
 
 async def _setup(dut, memory):
@@ -54,20 +42,11 @@ async def _setup(dut, memory):
     model = AxiSlaveRead(AxiReadBus.from_prefix(dut, "m_axi_"), dut.clk, dut.rst,
                          target=memory)
     bursts = []
-    cocotb.start_soon(_record_requests(dut, bursts))
+    cocotb.start_soon(record_bursts(dut, "m_axi__ar", bursts))
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     await ClockCycles(dut.clk, 2)
     return model, bursts
-
-
-async def _record_requests(dut, bursts):
-    while True:
-        await RisingEdge(dut.clk)
-        await ReadOnly()
-        if dut.m_axi__arvalid.value == 1 and dut.m_axi__arready.value == 1:
-            bursts.append((dut.m_axi__araddr.value.to_unsigned(),
-                           dut.m_axi__arlen.value.to_unsigned() + 1))
 
 
 def _content(rng):
@@ -108,7 +87,7 @@ async def random_transfers_with_stalls(dut):
     data_bits, max_burst = bench_config()
     np_rng, rng = bench_rng(dut, f"burst reader {data_bits}")
     content = _content(np_rng)
-    model, bursts = await _setup(dut, _Memory(content))
+    model, bursts = await _setup(dut, BenchMemory(content))
     beat_bytes = data_bits // 8
 
     def pause(probability):
@@ -140,7 +119,7 @@ async def one_beat_per_cycle_after_the_latency(dut):
     data_bits, max_burst = bench_config()
     np_rng, _ = bench_rng(dut, f"burst reader rate {data_bits}")
     content = _content(np_rng)
-    await _setup(dut, _Memory(content))
+    await _setup(dut, BenchMemory(content))
     beat_bytes = data_bits // 8
     count = min(2048 + 3, MEMORY_BYTES // beat_bytes - 64)
     base = 48 * beat_bytes  # not on a page boundary: the first burst is short
@@ -159,7 +138,7 @@ async def error_response_ends_the_transfer(dut):
     # A hole 2 * max_burst beats into the transfer: the model answers SLVERR there.
     base = 3 * beat_bytes
     hole = base + 2 * max_burst * beat_bytes
-    await _setup(dut, _Memory(content, range(hole, hole + 4 * beat_bytes)))
+    await _setup(dut, BenchMemory(content, range(hole, hole + 4 * beat_bytes)))
     beats, _ = await _transfer(dut, base, 5 * max_burst)
     assert dut.resp.value == 2
     good = b"".join(beats)
@@ -176,7 +155,7 @@ async def abort_in_the_middle_of_bursts(dut):
     data_bits, max_burst = bench_config()
     np_rng, _ = bench_rng(dut, f"burst reader abort {data_bits}")
     content = _content(np_rng)
-    await _setup(dut, _Memory(content))
+    await _setup(dut, BenchMemory(content))
     beat_bytes = data_bits // 8
     beats, _ = await _transfer(dut, 0, 6 * max_burst, abort_after=max_burst // 2 + 1)
     assert len(beats) < 6 * max_burst

@@ -29,7 +29,7 @@ class BurstPlan(wiring.Component):
     """The address and length of a transfer's next burst (:func:`burst_lengths`).
 
     ``load`` starts a transfer of ``count`` beats at ``base`` (a multiple of the beat's bytes);
-    ``advance`` says the burst on ``address``/``length`` was issued. ``length`` is registered
+    ``advance`` says a burst of ``used`` beats (``length`` or fewer) was issued at ``address``. ``length`` is registered
     from ``address`` and ``left``, so it is valid (``fresh``) from the second cycle after a
     ``load`` or an ``advance``: a manager issues at most one burst every three cycles, which
     the shortest page-limited burst (32 beats at 1024 bits) never notices.
@@ -48,8 +48,9 @@ class BurstPlan(wiring.Component):
     Members
     -------
     load : ``In(1)``, base : ``In(addr_bits)``, count : ``In(count_bits)``
-    advance : ``In(1)``
-        The current burst was issued (only while ``fresh`` and ``left`` is not 0).
+    advance : ``In(1)``, used : ``In(range(max_burst + 1))``
+        A burst of ``used`` beats, 1 to ``length``, was issued at ``address`` (only while
+        ``fresh`` and ``left`` is not 0).
     address : ``Out(addr_bits)``, left : ``Out(count_bits)``
         The next burst's address; beats not yet in an issued burst (registers).
     length : ``Out(range(max_burst + 1))``
@@ -66,7 +67,7 @@ class BurstPlan(wiring.Component):
         self.max_burst = check_integer("max_burst", max_burst, 1, page_beats)
         super().__init__({
             "load": In(1), "base": In(addr_bits), "count": In(count_bits),
-            "advance": In(1),
+            "advance": In(1), "used": In(range(self.max_burst + 1)),
             "address": Out(addr_bits), "left": Out(count_bits),
             "length": Out(range(self.max_burst + 1)), "fresh": Out(1),
         })
@@ -89,7 +90,7 @@ class BurstPlan(wiring.Component):
             m.d.sync += [self.address.eq(self.base), self.left.eq(self.count),
                          self.fresh.eq(0)]
         with m.Elif(self.advance):
-            m.d.sync += [self.address.eq(self.address + (self.length << shift)),
-                         self.left.eq(self.left - self.length),
+            m.d.sync += [self.address.eq(self.address + (self.used << shift)),
+                         self.left.eq(self.left - self.used),
                          self.fresh.eq(0)]
         return m

@@ -129,6 +129,7 @@ class BurstReader(wiring.Component):
         m.d.comb += [
             requested.eq(axi.arvalid & axi.arready),
             plan.advance.eq(requested),
+            plan.used.eq(plan.length),
         ]
         with m.If(requested):
             m.d.sync += axi.arvalid.eq(0)

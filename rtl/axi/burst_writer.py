@@ -1,0 +1,204 @@
+"""The burst writer: an AXI4 manager's write side that stores a stream in contiguous memory."""
+
+from amaranth import *
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..checks import check_integer
+from .burst_plan import BurstPlan
+from .bus import (BURST_INCR, MAX_BURST_BEATS, PAGE_BYTES, PROT, RESP_OKAY, WRITE_CACHE,
+                  check_data_bits, write_manager_signature)
+
+
+__all__ = ["BurstWriter"]
+
+
+class BurstWriter(wiring.Component):
+    """Writes the next ``count`` beats of ``data`` to memory from ``base`` on, in address order.
+
+    A transfer starts on a cycle with ``start`` high and ``busy`` low (``start`` while busy is
+    ignored). Beats are taken from ``data`` into a FIFO of ``depth`` beats; a burst's address
+    (AW) is issued only once all its beats are in the FIFO, so its W beats then follow without
+    a gap and the writer never holds the interconnect waiting for its source. A burst is the
+    plan's (:class:`~rtl.axi.burst_plan.BurstPlan`: at most ``max_burst`` beats, never across
+    4 KiB) when the FIFO holds that many beats not yet written; when it holds fewer and
+    ``data.valid`` is low (the source paused) or the transfer has taken all its beats, the
+    beats it holds leave at once as a shorter burst. So a source that streams gets full bursts,
+    one that trickles (a result row now and then) gets its beats written without waiting for
+    a burst to fill, and a transfer ends at most ``max_burst`` beats (plus a few cycles) after
+    its last beat was taken: the writes of a streaming source trail it by one full burst. ``wstrb`` is all ones; up to ``bursts`` bursts may await their write
+    response.
+
+    ``base`` must be a multiple of ``data_bits / 8``. A write response other than OKAY ends the
+    transfer: no further burst is issued and ``resp`` keeps the first such code until the next
+    start; ``abort`` ends it the same way. Either way the W beats of every burst already
+    issued are still sent (AXI requires them), ``data`` is no longer taken, and ``busy`` stays
+    high until every issued burst has its response; the FIFO is emptied at the next start.
+
+    Parameters
+    ----------
+    addr_bits : int
+        Address width, 12 to 64.
+    data_bits : int
+        AXI4 data width: 32 to 1024, a power of two.
+    count_bits : int
+        Width of ``count``.
+    depth : int
+        Beats of the data FIFO, at least ``max_burst``.
+    max_burst : int or None
+        Longest burst in beats; by default the beats of a 4 KiB page, at most 256.
+    bursts : int
+        Bursts in flight (issued, response not yet received), at least 1.
+    id_bits : int
+        Width of ``awid`` (the writer always uses ID 0).
+
+    Members
+    -------
+    axi : ``Out(write_manager_signature(...))``
+        The AW, W and B channels.
+    start : ``In(1)``, base : ``In(addr_bits)``, count : ``In(count_bits)``
+        Start a transfer of ``count`` beats (at least 1) to ``base``.
+    abort : ``In(1)``
+        End the current transfer (see above); ignored when idle.
+    busy : ``Out(1)``
+        A register: high from the cycle after ``start`` until the last burst's response.
+    resp : ``Out(2)``
+        The first write response other than OKAY of the transfer, else 0 (register).
+    data : ``In(stream.Signature(data_bits))``
+        The beats to write; ``data.ready`` is high while the transfer still needs beats and
+        the FIFO has room.
+    """
+
+    def __init__(self, *, addr_bits, data_bits, count_bits, depth, max_burst=None, bursts=4,
+                 id_bits=1):
+        self.addr_bits = check_integer("addr_bits", addr_bits, 12, 64)
+        self.data_bits = check_data_bits("data_bits", data_bits)
+        self.count_bits = check_integer("count_bits", count_bits, 1, 64)
+        page_beats = min(MAX_BURST_BEATS, PAGE_BYTES // (data_bits // 8))
+        if max_burst is None:
+            max_burst = page_beats
+        self.max_burst = check_integer("max_burst", max_burst, 1, page_beats)
+        self.depth = check_integer("depth", depth, self.max_burst)
+        self.bursts = check_integer("bursts", bursts, 1, 256)
+        self.id_bits = check_integer("id_bits", id_bits, 1, 32)
+        super().__init__({
+            "axi": Out(write_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
+                                               id_bits=id_bits)),
+            "start": In(1),
+            "base": In(addr_bits),
+            "count": In(count_bits),
+            "abort": In(1),
+            "busy": Out(1),
+            "resp": Out(2),
+            "data": In(stream.Signature(data_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        axi = self.axi
+        starting = Signal()
+        m.d.comb += starting.eq(self.start & ~self.busy & (self.count != 0))
+
+        m.submodules.fifo = buffer = ResetInserter(starting)(
+            fifo.SyncFIFOBuffered(width=self.data_bits, depth=self.depth))
+        m.submodules.plan = plan = BurstPlan(addr_bits=self.addr_bits, data_bits=self.data_bits,
+                                             count_bits=self.count_bits,
+                                             max_burst=self.max_burst)
+        # The lengths of the bursts issued and not yet written, in order.
+        m.submodules.lengths = lengths = ResetInserter(starting)(
+            fifo.SyncFIFOBuffered(width=8, depth=self.bursts))
+
+        ending = Signal()            # no more bursts: aborted or a write failed
+        to_take = Signal(self.count_bits)          # beats the transfer still needs from data
+        unclaimed = Signal(range(self.depth + 1))  # beats in the FIFO not yet in a burst
+        awaiting = Signal(range(self.bursts + 1))  # bursts issued, response not yet received
+        m.d.comb += [
+            plan.load.eq(starting),
+            plan.base.eq(self.base),
+            plan.count.eq(self.count),
+        ]
+
+        # Beats in.
+        taken = Signal()
+        m.d.comb += [
+            self.data.ready.eq(self.busy & ~ending & (to_take != 0) & buffer.w_rdy),
+            taken.eq(self.data.valid & self.data.ready),
+            buffer.w_data.eq(self.data.payload),
+            buffer.w_en.eq(taken),
+        ]
+
+        # AW: a burst is issued once all its beats are in the FIFO.
+        m.d.comb += [
+            axi.awid.eq(0),
+            axi.awsize.eq(plan.beat_bytes.bit_length() - 1),
+            axi.awburst.eq(BURST_INCR),
+            axi.awcache.eq(WRITE_CACHE),
+            axi.awprot.eq(PROT),
+        ]
+        issued = Signal()
+        full = Signal()              # the FIFO holds the plan's whole burst
+        paused = Signal()            # or the source gives no beat now: write what there is
+        burst = Signal.like(plan.length)
+        m.d.comb += [
+            full.eq(unclaimed >= plan.length),
+            paused.eq(~self.data.valid | (to_take == 0)),
+            burst.eq(Mux(full, plan.length, unclaimed)),
+            issued.eq(axi.awvalid & axi.awready),
+            plan.advance.eq(issued),
+            plan.used.eq(axi.awlen + 1),
+            lengths.w_data.eq(axi.awlen),
+            lengths.w_en.eq(issued),
+        ]
+        with m.If(issued):
+            m.d.sync += axi.awvalid.eq(0)
+        with m.Elif(~axi.awvalid & plan.fresh & (plan.left != 0) & ~ending & self.busy
+                    & (full | (paused & (unclaimed != 0))) & lengths.w_rdy
+                    & (awaiting + lengths.level < self.bursts)):
+            m.d.sync += [
+                axi.awvalid.eq(1),
+                axi.awaddr.eq(plan.address),
+                axi.awlen.eq(burst - 1),
+            ]
+        m.d.sync += unclaimed.eq(unclaimed + taken - Mux(issued, axi.awlen + 1, 0))
+
+        # W: the beats of the issued bursts, in order, wlast on each burst's last beat.
+        beat = Signal(8)             # beats of the current burst already sent
+        sent = Signal()
+        burst_done = Signal()
+        m.d.comb += [
+            axi.wdata.eq(buffer.r_data),
+            axi.wstrb.eq(~0),
+            axi.wvalid.eq(buffer.r_rdy & lengths.r_rdy),
+            axi.wlast.eq(beat == lengths.r_data),
+            sent.eq(axi.wvalid & axi.wready),
+            buffer.r_en.eq(sent),
+            burst_done.eq(sent & axi.wlast),
+            lengths.r_en.eq(burst_done),
+        ]
+        with m.If(burst_done):
+            m.d.sync += beat.eq(0)
+        with m.Elif(sent):
+            m.d.sync += beat.eq(beat + 1)
+
+        # B: every response is taken; the first that is not OKAY ends the transfer.
+        answered = Signal()
+        m.d.comb += [
+            axi.bready.eq(1),
+            answered.eq(axi.bvalid),
+        ]
+        m.d.sync += awaiting.eq(awaiting + burst_done - answered)
+        with m.If(answered & (axi.bresp != RESP_OKAY) & (self.resp == RESP_OKAY)):
+            m.d.sync += self.resp.eq(axi.bresp)
+        with m.If(((answered & (axi.bresp != RESP_OKAY)) | self.abort) & self.busy):
+            m.d.sync += ending.eq(1)
+
+        with m.If(taken):
+            m.d.sync += to_take.eq(to_take - 1)
+
+        with m.If(starting):
+            m.d.sync += [self.busy.eq(1), ending.eq(0), self.resp.eq(RESP_OKAY),
+                         to_take.eq(self.count), unclaimed.eq(0), beat.eq(0)]
+        with m.Elif(self.busy & ~axi.awvalid & ((plan.left == 0) | ending) & (lengths.level == 0)
+                    & (awaiting == 0) & ~burst_done & ~answered):
+            m.d.sync += self.busy.eq(0)
+        return m
