@@ -120,10 +120,14 @@ def test_memory_by_hand():
     # max(100 cycles at 200 MHz = 500 ns, 300 bytes at 2 x 200 MB/s = 750 ns)
     assert port.job_seconds(100, 200e6, 300) == pytest.approx(750e-9)
     assert port.job_seconds(100, 200e6, 100) == pytest.approx(500e-9)
-    # 4x4 i2, 4 rows a beat (32 bits), K = 16, N = 24, M = 3: 24 beats of 4 bytes, 48 int8
-    # activations, 72 int32 results.
+    # 4x4 i2, 4 rows a beat (32 bits), K = 16, N = 24, M = 3: 24 tiles, 24 beats of 4
+    # bytes; 3 activation beats of 4 bytes for every tile; 3 result rows of 4 int32 for each
+    # of the 6 N tiles.
     accel = AccelConfig(rows=4, cols=4, weight_port_bits=32)
-    assert job_bytes(accel, 3, 16, 24) == 96 + 48 + 288
+    assert job_bytes(accel, 3, 16, 24) == 96 + 288 + 288
+    # One row per beat (8 bits, 96 beats), N = 23 padded to 24, results in beats of 2 lanes.
+    accel = AccelConfig(rows=4, cols=4, result_lanes=2)
+    assert job_bytes(accel, 3, 16, 23) == 96 + 288 + 288
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -241,10 +245,11 @@ def test_no_synth_table_by_hand(tiny, tmp_path, capsys):
         expected = 2 * sum(closed_cycles(4, 4, 1, m, k, n) for k, n in shapes) / m
         assert float(rows[0][f"{label}_cycles_per_token"]) == pytest.approx(expected)
     # Decode at M = 1 by hand, tile port (32 bits): job = 10 ns + max(cycles x 10 ns,
-    # bytes x 1 ns); q, o 26 cycles / 144 bytes -> 270 ns; k, v 18 / 80 -> 190; gate, up
-    # 34 / 208 -> 350; down 34 / 184 -> 350. 1970 ns a layer, 3940 a token.
+    # bytes x 1 ns), bytes = 4 per tile of weights, 4 per tile of activations, 16 per N tile
+    # of results: q, o 26 cycles / 192 bytes -> 270 ns; k, v 18 / 96 -> 190; gate, up
+    # 34 / 288 -> 350; down 34 / 256 -> 350. 1970 ns a layer, 3940 a token.
     assert float(tile["decode_b1_tokens_per_s"]) == pytest.approx(1 / 3940e-9, rel=1e-5)
-    assert float(tile["decode_b1_bytes_per_token"]) == 2 * 1048
+    assert float(tile["decode_b1_bytes_per_token"]) == 2 * 1408
     assert float(tile["decode_b1_memory_bound"]) == 0
     document = json.loads((out / "explore.json").read_text())
     assert document["phases"] == {"prefill": 8, "decode_b1": 1, "decode_b2": 2}
@@ -259,13 +264,13 @@ def test_no_synth_table_by_hand(tiny, tmp_path, capsys):
 
 def test_memory_bound_by_hand(tiny, tmp_path):
     out = tmp_path / "out"
-    # 1 byte per cycle at 100 MHz = 0.1 GB/s: every job waits for the memory. q, o: 1440 ns;
-    # k, v 800; gate, up 2080; down 1840; + 10 ns each: 10,550 ns a layer.
+    # 1 byte per cycle at 100 MHz = 0.1 GB/s: every job waits for the memory. q, o: 1920 ns;
+    # k, v 960; gate, up 2880; down 2560; + 10 ns each: 14,150 ns a layer.
     assert gen_main(["explore", "--model", str(tiny), "--rows", "4", "--ports", "tile",
                      "--no-synth", "--clock", "100", "--bytes-per-cycle", "1",
                      "--latency-ns", "10", "--prompt", "0", "-o", str(out)]) == 0
     row = next(csv.DictReader((out / "explore.csv").open()))
-    assert float(row["decode_b1_tokens_per_s"]) == pytest.approx(1 / 21100e-9, rel=1e-5)
+    assert float(row["decode_b1_tokens_per_s"]) == pytest.approx(1 / 28300e-9, rel=1e-5)
     assert float(row["decode_b1_memory_bound"]) == 1
     assert "prefill_cycles_per_token" not in row
 

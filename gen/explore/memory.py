@@ -10,9 +10,12 @@ runs at the accelerator's clock, so it scales with the clock, the placed Fmax in
     seconds = latency + max(cycles / f, bytes / bandwidth)
 
 ``cycles`` is the exact cycle model's count (sources always valid, sinks always ready), ``f``
-the clock, ``bytes`` what the job moves through the memory (:func:`job_bytes`: its weight
-beats at the port's width, padding included; its int8 activations in; its ``acc_bits``
-results out). The array and the memory overlap within a job (the weight store is a FIFO of
+the clock, ``bytes`` what the job moves through the memory (:func:`job_bytes`: its three
+streams as the interface takes them: the weight beats, the activations again for every tile,
+the results; padding included). Counting the activations through the same memory is
+pessimistic for a host that re-streams them from a buffer of its own; at 2B-4T's decode they
+are ``rows * T`` bytes against the weights' ``rows * cols * T / 4`` (i2), a quarter of
+the weights' bytes at 16 columns, a sixteenth at 64. The array and the memory overlap within a job (the weight store is a FIFO of
 tiles, the activations and results stream), so the slower of the two sets the pace. The
 latency is paid **once per job**: the job's first weight beat waits for the memory's first
 word; after that the stream keeps up (the controller prefetches sequential weights); jobs do
@@ -94,10 +97,14 @@ PRESETS = {
 
 
 def job_bytes(accel, m, k, n):
-    """Bytes one job moves through the memory: its weight beats (``weight_beats(k, n)`` of
-    ``word_bits``, padding included), its activations (``m * k`` of ``act_bits``) and its
-    results (``m * n`` of ``acc_bits``), each stream rounded up to whole bytes."""
+    """Bytes one job moves through the memory, as the stream interface takes them
+    (``docs/interface.md``, padding included): the weight beats (``weight_beats(k, n)`` of
+    ``word_bits``), the activations (``M`` beats of ``rows`` lanes of ``act_bits`` for every
+    tile: each N tile streams them again) and the results (``M`` rows of
+    ``result_beats_per_row`` beats for every N tile), each stream rounded up to whole
+    bytes."""
     weights = accel.weight_beats(k, n) * accel.word_bits
-    activations = m * k * accel.act_bits
-    results = m * n * accel.acc_bits
+    activations = accel.tiles(k, n) * m * accel.act_stream_bits
+    results = math.ceil(n / accel.cols) * m * accel.result_beats_per_row \
+        * accel.result_stream_bits
     return sum(math.ceil(bits / 8) for bits in (weights, activations, results))
