@@ -380,8 +380,11 @@ def _run(argv):
 
     head = phase_list[len(phase_list) - len(args.batch)][0]
     speed_key, efficiency_key = f"{head}_tokens_per_s", f"{head}_tokens_per_j"
-    area = pareto_front(rows, [("lut_equivalents", "min"), (speed_key, "max")])
-    energy = pareto_front(rows, [(speed_key, "max"), (efficiency_key, "max")])
+    # With synthesis, only the points that synthesized (and placed, where asked) compete: a
+    # design that failed is no candidate, whatever its cycle model says.
+    eligible = [row if args.no_synth or row["status"] == "ok" else {} for row in rows]
+    area = pareto_front(eligible, [("lut_equivalents", "min"), (speed_key, "max")])
+    energy = pareto_front(eligible, [(speed_key, "max"), (efficiency_key, "max")])
     for row in rows:
         row["pareto_area"] = row["index"] in area
         row["pareto_energy"] = row["index"] in energy
