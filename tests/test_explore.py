@@ -13,6 +13,8 @@ import pytest
 import golden
 from gen.cli import main as gen_main
 from gen.explore import sweep
+from gen.explore.activity import decode_jobs, token_activity
+from gen.explore.energy import energy
 from gen.explore.cache import Cache, cache_key, point_tools, reusable
 from gen.explore.memory import PRESETS, MemorySystem, job_bytes
 from gen.explore.pareto import pareto_front
@@ -251,12 +253,31 @@ def test_no_synth_table_by_hand(tiny, tmp_path, capsys):
     assert float(tile["decode_b1_tokens_per_s"]) == pytest.approx(1 / 3940e-9, rel=1e-5)
     assert float(tile["decode_b1_bytes_per_token"]) == 2 * 1408
     assert float(tile["decode_b1_memory_bound"]) == 0
+    # Energy per token: the energy model's own sum over a decode step's jobs
+    # (token_activity of decode_jobs), priced with the default table, per token of the batch.
+    model = golden.BitNetConfig.from_dict(TINY)
+    for port, row in (("row", rows[0]), ("tile", tile)):
+        accel = AccelConfig(rows=4, cols=4, weight_port_bits=32 if port == "tile" else None)
+        for batch in (1, 2):
+            step = energy(token_activity(accel, decode_jobs(model, batch=batch)),
+                          "horowitz-45nm").total_j
+            assert float(row[f"decode_b{batch}_j_per_token"]) == pytest.approx(step / batch,
+                                                                               rel=1e-5)
+            assert float(row[f"decode_b{batch}_tokens_per_j"]) == \
+                pytest.approx(batch / step, rel=1e-5)
     document = json.loads((out / "explore.json").read_text())
+    assert document["energy_table"] == "horowitz-45nm"
     assert document["phases"] == {"prefill": 8, "decode_b1": 1, "decode_b2": 2}
     assert document["memory"] == {"name": "1 GB/s", "bytes_per_s": 1e9,
                                   "bytes_per_cycle": None, "latency_ns": 10.0}
-    # No LUTs without synthesis: no area front, no area plot.
+    # No LUTs without synthesis: no area front, no area plot. The whole tile is faster at
+    # the same energy or better, so it alone is on the energy front.
     assert document["pareto_area"] == [] and not (out / "explore_area.png").exists()
+    assert float(tile["decode_b1_tokens_per_s"]) > float(rows[0]["decode_b1_tokens_per_s"])
+    assert document["pareto_energy"] == ([1] if float(tile["decode_b1_tokens_per_j"])
+                                         >= float(rows[0]["decode_b1_tokens_per_j"])
+                                         else [0, 1])
+    assert (out / "explore_energy.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert printed.startswith("2 points in ")
     assert "2 not synthesized" in printed
@@ -303,6 +324,11 @@ def test_memory_bound_by_hand(tiny, tmp_path):
     (["--rows", "4", "--scheduler", "tcp://127.0.0.1:9", "--workers", "2"],
      "--workers sizes the local cluster; a --scheduler has its own workers"),
     (["--rows", "0"], "argument --rows: expected an integer from 1 to 256, not '0'"),
+    (["--rows", "4", "--energy-table", "22nm"], "argument --energy-table: invalid choice: "
+                                                "'22nm' (choose from 'horowitz-45nm', "
+                                                "'bitnet-7nm')"),
+    (["--rows", "4", "--nonzero-fraction", "1.5"], "argument --nonzero-fraction: expected a "
+                                                   "number from 0 to 1, not '1.5'"),
 ])
 def test_bad_arguments_are_one_line(argv, message, tiny, tmp_path, capsys):
     from gen import synth

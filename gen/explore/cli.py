@@ -19,6 +19,7 @@ lines go to stderr. Bad arguments: one line on stderr, exit status 2, before any
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -34,7 +35,10 @@ from rtl.config import PE_TYPES, WEIGHT_FORMATS
 from .. import synth
 from ..emit import emit_verilog
 from . import sweep
+from .activity import GAUSSIAN_NONZERO_FRACTION, gemm_activity
 from .cache import Cache, cache_key, point_tools, reusable
+from .energy import energy
+from .energy_tables import TABLES
 from .memory import PRESETS, MemorySystem
 from .pareto import pareto_front
 from .performance import phase_cycles, phase_speed, phases
@@ -49,6 +53,9 @@ PROG = "python -m gen explore"
 #: The figures of a synthesized point that the table carries.
 _SYNTH_COLUMNS = ("luts", "lut_equivalents", "ffs", "brams", "lutram", "dsps", "fmax_mhz",
                   "synth_seconds", "pnr_seconds", "critical_path")
+
+#: The energy table when none is given.
+DEFAULT_TABLE = "horowitz-45nm"
 
 #: Files of the output folder.
 OUTPUTS = {"csv": "explore.csv", "json": "explore.json", "area": "explore_area.png",
@@ -81,6 +88,27 @@ def _non_negative(text):
         raise argparse.ArgumentTypeError(f"expected a finite number of at least 0, "
                                          f"not {text!r}")
     return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}") \
+            from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, not {text!r}")
+    return value
+
+
+def _job_energy(table, fraction):
+    """``job_energy(accel, m, k, n)``: joules of one job, :func:`gen.explore.energy.energy`
+    of its :func:`~gen.explore.activity.gemm_activity` (remembered per job)."""
+    @functools.lru_cache(maxsize=4096)
+    def job_energy(accel, m, k, n):
+        activity = gemm_activity(accel, m, k, n, nonzero_fraction=fraction)
+        return energy(activity, table).total_j
+    return job_energy
 
 
 def build_parser():
@@ -137,6 +165,13 @@ def build_parser():
     parser.add_argument("--batch", type=integer_range(1, 1 << 16), nargs="+", default=[1],
                         help="decode batch sizes; the first is the plots' and Pareto "
                              "fronts' (default 1)")
+    parser.add_argument("--energy-table", choices=list(TABLES), default=DEFAULT_TABLE,
+                        help="per-operation energies that price each job's activity "
+                             "(docs/energy.md) (default %(default)s)")
+    parser.add_argument("--nonzero-fraction", type=_fraction, default=None, metavar="F",
+                        help=f"share of nonzero ternary weights, 0 to 1 (default "
+                             f"{GAUSSIAN_NONZERO_FRACTION:.4f}, absmean ternarization of "
+                             f"Gaussian weights)")
     parser.add_argument("--no-synth", action="store_true",
                         help="no synthesis: the cycle model, tokens/s and energy only")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -245,26 +280,27 @@ def _fill_synthesis(row, entry):
         row[column] = entry.get(column)
 
 
-def _cycles(point, model, phase_list):
+def _cycles(point, model, phase_list, job_energy):
     """The clock-free figures of each phase (:class:`~gen.explore.performance.PhaseCycles`)."""
-    return {label: phase_cycles(model, point.config, m) for label, m in phase_list}
+    return {label: phase_cycles(model, point.config, m, job_energy)
+            for label, m in phase_list}
 
 
-def _fill_performance(row, figures, memory, clock, job_energy):
+def _fill_performance(row, figures, memory, clock):
     """Cycle-model figures (always) and tokens/s, energy (when the point has a clock)."""
     clock_mhz = row.get("fmax_mhz") if clock == "fmax" else clock
     row["clock_mhz"] = clock_mhz
     for label, phase in figures.items():
         row[f"{label}_cycles_per_token"] = round(phase.cycles_per_token, 2)
         row[f"{label}_bytes_per_token"] = round(phase.bytes_per_token)
+        if phase.j_per_token is not None:
+            row[f"{label}_j_per_token"] = phase.j_per_token
+            row[f"{label}_tokens_per_j"] = 1 / phase.j_per_token
         if clock_mhz is None:
             continue
-        speed = phase_speed(phase, memory, clock_mhz * 1e6, job_energy)
+        speed = phase_speed(phase, memory, clock_mhz * 1e6)
         row[f"{label}_tokens_per_s"] = speed["tokens_per_s"]
         row[f"{label}_memory_bound"] = speed["memory_bound"]
-        if speed["j_per_token"] is not None:
-            row[f"{label}_j_per_token"] = speed["j_per_token"]
-            row[f"{label}_tokens_per_j"] = 1 / speed["j_per_token"]
 
 
 def _csv(rows):
@@ -314,7 +350,7 @@ def _run(argv):
     check_output_folder(args.output)
     if not args.no_synth:
         check_output_folder(args.cache, "cache folder")
-    job_energy, energy_name = None, None
+    job_energy = _job_energy(args.energy_table, args.nonzero_fraction)
     shapes = [(r, c) for r in args.rows for c in (args.cols or [r])] if args.cols else \
         [(r, r) for r in args.rows]
     points = expand(shapes, args.pe, args.formats, args.ports, args.targets)
@@ -349,7 +385,7 @@ def _run(argv):
         try:
             for point, row in zip(points, rows):
                 if point.config is not None:
-                    figures[row["index"]] = _cycles(point, model, phase_list)
+                    figures[row["index"]] = _cycles(point, model, phase_list, job_energy)
         except BaseException as error:          # re-raised below, in this thread
             failures.append(error)
 
@@ -376,7 +412,7 @@ def _run(argv):
                 _fill_synthesis(row, cache.get(keys[row["index"]]))
     for row in rows:
         if row["index"] in figures:
-            _fill_performance(row, figures[row["index"]], memory, args.clock, job_energy)
+            _fill_performance(row, figures[row["index"]], memory, args.clock)
 
     head = phase_list[len(phase_list) - len(args.batch)][0]
     speed_key, efficiency_key = f"{head}_tokens_per_s", f"{head}_tokens_per_j"
@@ -384,10 +420,10 @@ def _run(argv):
     # design that failed is no candidate, whatever its cycle model says.
     eligible = [row if args.no_synth or row["status"] == "ok" else {} for row in rows]
     area = pareto_front(eligible, [("lut_equivalents", "min"), (speed_key, "max")])
-    energy = pareto_front(eligible, [(speed_key, "max"), (efficiency_key, "max")])
+    efficient = pareto_front(eligible, [(speed_key, "max"), (efficiency_key, "max")])
     for row in rows:
         row["pareto_area"] = row["index"] in area
-        row["pareto_energy"] = row["index"] in energy
+        row["pareto_energy"] = row["index"] in efficient
 
     wall = time.perf_counter() - began
     os.makedirs(args.output, exist_ok=True)
@@ -400,10 +436,12 @@ def _run(argv):
         "memory": {"name": memory.name, "bytes_per_s": memory.bytes_per_s,
                    "bytes_per_cycle": memory.bytes_per_cycle,
                    "latency_ns": memory.latency_ns},
-        "clock": args.clock, "phases": dict(phase_list), "energy_table": energy_name,
+        "clock": args.clock, "phases": dict(phase_list), "energy_table": args.energy_table,
+        "nonzero_fraction": (GAUSSIAN_NONZERO_FRACTION if args.nonzero_fraction is None
+                             else args.nonzero_fraction),
         "headline": {"tokens_per_s": speed_key, "tokens_per_j": efficiency_key},
         "synthesized": computed, "wall_seconds": round(wall, 1),
-        "pareto_area": area, "pareto_energy": energy, "points": rows,
+        "pareto_area": area, "pareto_energy": efficient, "points": rows,
     }
     with open(paths["csv"], "w", encoding="utf-8", newline="") as handle:
         handle.write(_csv(rows))
@@ -415,8 +453,8 @@ def _run(argv):
     if area:
         plots.plot_area(rows, area, speed_key, paths["area"], title)
         written.append(paths["area"])
-    if energy:
-        plots.plot_energy(rows, energy, speed_key, efficiency_key, paths["energy"], title)
+    if efficient:
+        plots.plot_energy(rows, efficient, speed_key, efficiency_key, paths["energy"], title)
         written.append(paths["energy"])
 
     counts = {status: sum(row["status"] == status for row in rows)
@@ -425,9 +463,10 @@ def _run(argv):
           f"{sum(row['cached'] for row in rows)} from the cache; "
           + ", ".join(f"{count} {status}" for status, count in counts.items() if count))
     print(f"model {args.model} ({model.num_hidden_layers} layers); {memory.describe()}; "
-          f"clock {args.clock if args.clock == 'fmax' else f'{args.clock:g} MHz'}")
+          f"clock {args.clock if args.clock == 'fmax' else f'{args.clock:g} MHz'}; energy "
+          f"table {args.energy_table}")
     for title, front in ((f"Pareto front, {speed_key} against LUTs:", area),
-                         (f"Pareto front, {efficiency_key} against {speed_key}:", energy)):
+                         (f"Pareto front, {efficiency_key} against {speed_key}:", efficient)):
         if front:
             print(title)
             for index in front:

@@ -13,7 +13,8 @@ A sweep's phases are forward passes over ``m`` token positions (:func:`phases`):
 * ``memory_bound`` = the share of the pass's jobs (counted with their layers) whose memory
   time exceeds their array time;
 * ``j_per_token`` = the energy of the pass's jobs / ``m``, from a ``job_energy(accel, m, k,
-  n)`` function (:mod:`gen.explore.energy`'s tables), when one is given.
+  n)`` function (:mod:`gen.explore.energy`'s tables), when one is given; it does not depend
+  on the clock (static power is not counted).
 
 The cycle model of a small array over 2B-4T's shapes runs a few seconds per job shape, so
 :func:`job_cycles` keeps its results for the process (configurations are values).
@@ -43,9 +44,10 @@ def job_cycles(accel, m, k, n):
 
 class PhaseCycles:
     """The clock-free figures of one phase of one configuration: ``m``, ``jobs`` (a list of
-    ``(job, cycles, bytes)``), ``cycles`` (of the whole pass) and ``cycles_per_token``."""
+    ``(job, cycles, bytes)``), ``cycles`` (of the whole pass), ``cycles_per_token``,
+    ``bytes_per_token`` and ``j_per_token`` (``None`` without ``job_energy``)."""
 
-    def __init__(self, model, accel, m):
+    def __init__(self, model, accel, m, job_energy=None):
         self.accel, self.m = accel, m
         self.jobs = [(job, job_cycles(accel, job.m, job.k, job.n),
                       job_bytes(accel, job.m, job.k, job.n))
@@ -53,25 +55,24 @@ class PhaseCycles:
         self.cycles = sum(job.count * cycles for job, cycles, _ in self.jobs)
         self.cycles_per_token = self.cycles / m
         self.bytes_per_token = sum(job.count * moved for job, _, moved in self.jobs) / m
+        self.j_per_token = None
+        if job_energy is not None:
+            self.j_per_token = sum(job.count * job_energy(accel, job.m, job.k, job.n)
+                                   for job, _, _ in self.jobs) / m
 
 
-def phase_cycles(model, accel, m):
+def phase_cycles(model, accel, m, job_energy=None):
     """The :class:`PhaseCycles` of a pass over ``m`` positions of ``model`` on ``accel``."""
-    return PhaseCycles(model, accel, m)
+    return PhaseCycles(model, accel, m, job_energy)
 
 
-def phase_speed(phase, memory, clock_hz, job_energy=None):
-    """``{"tokens_per_s", "memory_bound", "j_per_token"}`` of a :class:`PhaseCycles` on
-    ``memory`` at ``clock_hz`` (``j_per_token`` is ``None`` without ``job_energy``)."""
+def phase_speed(phase, memory, clock_hz):
+    """``{"tokens_per_s", "memory_bound"}`` of a :class:`PhaseCycles` on ``memory`` at
+    ``clock_hz``."""
     seconds, bound, count = 0.0, 0, 0
     for job, cycles, moved in phase.jobs:
         seconds += job.count * memory.job_seconds(cycles, clock_hz, moved)
         count += job.count
         if moved / memory.bandwidth(clock_hz) > cycles / clock_hz:
             bound += job.count
-    energy = None
-    if job_energy is not None:
-        energy = sum(job.count * job_energy(phase.accel, job.m, job.k, job.n)
-                     for job, _, _ in phase.jobs) / phase.m
-    return {"tokens_per_s": phase.m / seconds, "memory_bound": bound / count,
-            "j_per_token": energy}
+    return {"tokens_per_s": phase.m / seconds, "memory_bound": bound / count}
