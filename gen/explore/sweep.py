@@ -133,9 +133,11 @@ def submit(client, tasks):
     ``label``) to ``client``; returns ``{future: task}`` for :func:`collect`. The largest
     arrays get the highest priority, so the longest runs start first and the short ones fill
     the workers at the end (a shorter sweep than smallest first)."""
+    # Submitted largest first too: a free worker takes a task as soon as it arrives.
+    ordered = sorted(tasks, key=lambda task: -task["config"].pe_count)
     return {client.submit(synthesize_point, task, key=f"explore-synth-{task['key']}",
                           pure=False, priority=task["config"].pe_count): task
-            for task in tasks}
+            for task in ordered}
 
 
 def collect(futures, cache, progress):
