@@ -11,6 +11,8 @@ Modules:
 * :mod:`~gen.synth.scripts`: the yosys scripts;
 * :mod:`~gen.synth.stats`: yosys' statistics as resource counts, per-PE means, memories;
 * :mod:`~gen.synth.pnr`: nextpnr, Fmax and the critical path;
+* :mod:`~gen.synth.pins`: the package pins of the Gowin and Nexus devices, from nextpnr's
+  chip databases, and the constraint files that put every port on one;
 * :mod:`~gen.synth.flow`: :func:`synthesize` and ``report.json``, :func:`synthesize_module`
   (one module alone);
 * :mod:`~gen.synth.table`: :func:`format_report`.

@@ -36,7 +36,7 @@ REPORT_SCHEMA = 2
 #: Files a run writes into its folder besides ``design.v`` and its scripts.
 _OUTPUTS = ("report.json", "coarse_stat.json", "design_stat.json", "breakdown_*.json",
             "memory_*.txt", "netlist.json", "pnr_report.json", "yosys.log",
-            "yosys_breakdown.log", "nextpnr.log")
+            "yosys_breakdown.log", "nextpnr.log", "constraints.cst", "constraints.pdc")
 
 
 def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAULT_FREQ_MHZ,
@@ -52,8 +52,8 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
     folder : path
         Where the scripts, logs, netlists and ``report.json`` go.
     pnr : bool
-        Also place and route with nextpnr (``ecp5``: out of context; ``ice40``: with pins,
-        so only small configurations fit).
+        Also place and route with nextpnr (``ecp5``: out of context; ``ice40``, ``gowin``
+        and ``nexus``: with every port on a pin, so only small configurations fit).
     device : str or None
         A key of ``DEVICES[target]``; default :data:`~gen.synth.targets.DEFAULT_DEVICES`.
     freq_mhz : float

@@ -2,8 +2,10 @@
 
 import json
 import pathlib
+import re
 import time
 
+from .pins import constraints, gowin_pins, nexus_pins, port_bits
 from .targets import DEVICES
 from .tools import SynthError, run
 
@@ -16,9 +18,12 @@ def place_and_route(target, device, folder, netlist, freq_mhz, timeout):
     ``freq_mhz``; return the report's ``pnr`` section.
 
     ``ecp5`` is placed out of context (the array's ports exceed every package's pins);
-    ``ice40`` has no such mode, so every port gets a pin. nextpnr runs with seed 1 and
-    ``--timing-allow-fail``: the section gives the Fmax reached, pass or fail. Raises
-    :class:`SynthError` if nextpnr fails, times out or writes no timing report.
+    the others have no such mode, so every port gets a pin: ``ice40`` chooses them itself,
+    ``gowin`` and ``nexus`` refuse an unconstrained port, so the flow writes
+    ``constraints.cst`` / ``constraints.pdc`` with a pin for each port bit
+    (:mod:`~gen.synth.pins`). nextpnr runs with seed 1 and ``--timing-allow-fail``: the
+    section gives the Fmax reached, pass or fail. Raises :class:`SynthError` if the package
+    has too few pins, or nextpnr fails, times out or writes no timing report.
     """
     tool = f"nextpnr-{target}"
     args = [*DEVICES[target][device], "--json", netlist, "--report", "pnr_report.json",
@@ -27,8 +32,10 @@ def place_and_route(target, device, folder, netlist, freq_mhz, timeout):
         # The array's ports exceed every package's pins: place it as a block inside a
         # larger design, without IO buffers.
         args.append("--out-of-context")
-    else:
+    elif target == "ice40":
         args.append("--pcf-allow-unconstrained")
+    else:
+        args += _pin_constraints(target, device, folder, netlist)
     began = time.perf_counter()
     log_path = pathlib.Path(folder) / "nextpnr.log"
     try:
@@ -63,6 +70,33 @@ def place_and_route(target, device, folder, netlist, freq_mhz, timeout):
         "utilization": utilization,
         "critical_path": critical_path(report),
     }
+
+
+def _pin_constraints(target, device, folder, netlist):
+    """Write the constraint file that puts each port bit of ``netlist`` on a pin of
+    ``device``'s package; return nextpnr's arguments for it.
+
+    Gowin: the chip family is the device's ``--vopt family=``, the package its part number
+    without the speed grade (``GW2A-LV18PG256C8/I7`` -> ``GW2A-LV18PG256``), as nextpnr reads
+    them. Nexus: ``LIFCL-40-9BG400C`` is chip ``LIFCL-40``, package ``BG400``; the router is
+    ``router1``, since the WebAssembly nextpnr-nexus 0.10 stops with a trap (``unreachable``)
+    in router2 right after ``Setting up routing resources`` even on a 2x2 array.
+    """
+    data = json.loads((pathlib.Path(folder) / netlist).read_text())
+    top = next(name for name, module in data["modules"].items()
+               if module.get("attributes", {}).get("top"))
+    clocks, others = port_bits(data, top)
+    if target == "gowin":
+        family = next(arg.split("=", 1)[1] for arg in DEVICES[target][device]
+                      if arg.startswith("family="))
+        pins = gowin_pins(family, re.fullmatch(r"(.*)C\d/I\d", device).group(1))
+        name, extra = "constraints.cst", ["--vopt", "cst=constraints.cst"]
+    else:
+        chip, package = re.fullmatch(r"(\w+-\d+)-\d(\w+?)[CI]", device).groups()
+        pins = nexus_pins(chip, package)
+        name, extra = "constraints.pdc", ["--pdc", "constraints.pdc", "--router", "router1"]
+    (pathlib.Path(folder) / name).write_text(constraints(target, pins, clocks, others, device))
+    return extra
 
 
 def critical_path(report):

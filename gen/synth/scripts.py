@@ -38,6 +38,9 @@ def synth_command(target, top, *, dsp, json_file=None):
         # -noabc9: yosys 0.64's ABC9 flow tripped the same assertion on the full accelerator
         # (found before split_nets existed; the classic ABC flow works and is kept).
         return split + [f"synth_ice40 -top {top} -noabc9{' -dsp' if dsp else ''}{out}"]
+    if target in ("gowin", "nexus"):
+        # IO buffers (IBUF/OBUF, IB/OB) on the ports: both nextpnrs place every port on a pin.
+        return split + [f"synth_{target} -top {top}{'' if dsp else ' -nodsp'}{out}"]
     if target == "xilinx":
         command = [f"synth_xilinx -top {top} -flatten -noiopad{'' if dsp else ' -nodsp'}"]
         return split + command + ([f"write_json {json_file}"] if json_file else [])
@@ -67,6 +70,9 @@ MEMORY_CELLS = {
                "RAM64M8", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1D", "RAM32X1S",
                "RAM64X1S", "RAM128X1S", "RAM256X1S"),
     "generic": ("$mem_v2",),
+    "gowin": ("SP", "SPX9", "SDPB", "SDPX9B", "DPB", "DPX9B", "RAM16SDP1", "RAM16SDP2",
+              "RAM16SDP4"),
+    "nexus": ("DP16K", "PDP16K", "PDPSC16K", "SP16K", "DPSC512K", "SP512K", "DPR16X4"),
 }
 
 

@@ -43,7 +43,30 @@ _CELL_CLASSES = {
     "generic": {
         "luts": r"\$lut", "ffs": r"\$_\w*(DFF|DLATCH)\w*_", "brams": r"\$mem(_v2)?",
     },
+    # yosys' techlibs/gowin: LUT1-4, MUX2_LUT5-8 (the slice's wide-function muxes), ALU (one
+    # LUT4 position in ALU mode), DFF* (DFF, DFFE, DFFR, DFFRE, DFFS, DFFN...), BSRAM
+    # (SP/SPX9, SDPB/SDPX9B, DPB/DPX9B, pROM), shadow SRAM (RAM16S*, RAM16SDP*), DSP
+    # (MULT9X9, MULT18X18, MULT36X36, MULTALU*, MULTADDALU18X18, ALU54D, PADD9/18).
+    "gowin": {
+        "luts": r"LUT[1-4]", "lut_muxes": r"MUX2_LUT[5-8]", "carry": r"ALU",
+        "ffs": r"DFFN?[RSCPE]*", "brams": r"S?DPX?9?B?|SPX?9?|p?ROMX?9?",
+        "lutram": r"RAM16S(DP)?[124]", "dsps": r"MULT\w+|ALU54D|PADD(9|18)",
+    },
+    # yosys' techlibs/lattice for synth_nexus: LUT4 and INV (a LUT4 position), WIDEFN9 (two
+    # LUT4s and the slice's mux), CCU2 (two LUT4s of a carry chain), FD1P3*/FD1S3* flip-flops,
+    # EBR (DP16K, PDP16K, PDPSC16K, SP16K) and large RAM (DPSC512K, SP512K), DPR16X4 LUT RAM,
+    # DSP (MULT9X9, MULT18X18, MULT18X36, MULT36X36 and their *_CORE parts).
+    "nexus": {
+        "luts": r"LUT4|INV", "lut_muxes": r"WIDEFN9", "carry": r"CCU2",
+        "ffs": r"FD1[PS]3[A-Z]X", "brams": r"P?DP(SC)?16K|SP16K|DPSC512K|SP512K",
+        "lutram": r"DPR16X4|SPR16X4", "dsps": r"MULT\w+|PREADD9|REG18|ACC54",
+    },
 }
+
+#: LUT4 positions per cell beyond ``luts``, per target, for ``lut_equivalents``: an ECP5
+#: CCU2C or a Nexus CCU2 holds two LUT4s, a Gowin ALU one, a Nexus WIDEFN9 two.
+_LUT_POSITIONS = {"ecp5": {"carry": 2}, "gowin": {"carry": 1},
+                  "nexus": {"carry": 2, "lut_muxes": 2}}
 
 #: Resource categories of a report, in its order.
 CATEGORIES = ("luts", "lut_muxes", "carry", "ffs", "brams", "lutram", "dsps")
@@ -62,8 +85,9 @@ def resources(target, cells_by_type):
     """Resource counts of one synthesized module from its ``{cell type: count}``.
 
     Returns ``luts``, ``lut_muxes``, ``carry``, ``ffs``, ``brams``, ``lutram``, ``dsps``,
-    ``lut_equivalents`` (ECP5: LUT4 + 2 per CCU2C, which holds two LUT4s; elsewhere the LUT
-    count) and ``other`` (cells of no category, by type).
+    ``lut_equivalents`` (LUT4 positions: ECP5 LUT4 + 2 per CCU2C, Gowin LUTs + 1 per ALU,
+    Nexus LUT4 and INV + 2 per CCU2 and per WIDEFN9; elsewhere the LUT count) and ``other``
+    (cells of no category, by type).
     """
     classes = _CELL_CLASSES[target]
     counts = {category: 0 for category in CATEGORIES}
@@ -77,7 +101,9 @@ def resources(target, cells_by_type):
                 break
         else:
             other[cell] = count
-    counts["lut_equivalents"] = counts["luts"] + (2 * counts["carry"] if target == "ecp5" else 0)
+    counts["lut_equivalents"] = counts["luts"] + sum(
+        positions * counts[category]
+        for category, positions in _LUT_POSITIONS.get(target, {}).items())
     counts["other"] = other
     return counts
 

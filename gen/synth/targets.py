@@ -8,11 +8,13 @@ __all__ = ["TARGETS", "PNR_TARGETS", "DEVICES", "DEFAULT_DEVICES", "DEFAULT_FREQ
            "DEFAULT_TIMEOUT_S", "check_target"]
 
 #: Synthesis targets: yosys' ``synth_ecp5``, ``synth_ice40``, ``synth_xilinx`` (7 series,
-#: synthesis only) and ``synth -lut 4`` (technology independent, memories kept abstract).
-TARGETS = ("ecp5", "ice40", "xilinx", "generic")
+#: synthesis only), ``synth -lut 4`` (technology independent, memories kept abstract),
+#: ``synth_gowin`` (Gowin LittleBee GW1N / GW2A) and ``synth_nexus`` (Lattice Nexus:
+#: CrossLink-NX).
+TARGETS = ("ecp5", "ice40", "xilinx", "generic", "gowin", "nexus")
 
-#: Targets nextpnr can place and route.
-PNR_TARGETS = ("ecp5", "ice40")
+#: Targets nextpnr can place and route (``gowin``: nextpnr-himbaechel's gowin micro-architecture).
+PNR_TARGETS = ("ecp5", "ice40", "gowin", "nexus")
 
 #: Devices accepted for place and route, per target -> nextpnr arguments.
 DEVICES = {
@@ -27,10 +29,26 @@ DEVICES = {
         "iCE40LP8K-CM81": ["--lp8k", "--package", "cm81"],
         "iCE40UP5K-SG48": ["--up5k", "--package", "sg48"],
     },
+    # The Sipeed Tang boards: Nano 9K, Nano 20K, Primer 20K (the Nano 20K's die in a BGA with
+    # more pins). GW5A parts are left out: yosys maps them with ``synth_gowin -family gw5a``,
+    # another cell library without DSP inference.
+    "gowin": {
+        device: ["--device", device, "--vopt", f"family={family}"]
+        for device, family in (("GW1NR-LV9QN88PC6/I5", "GW1N-9C"),
+                               ("GW2AR-LV18QN88C8/I7", "GW2A-18C"),
+                               ("GW2A-LV18PG256C8/I7", "GW2A-18C"))
+    },
+    # CrossLink-NX 40 (LIFCL-40-9BG400C is on Lattice's evaluation board), speed 7 to 9.
+    "nexus": {
+        f"LIFCL-40-{speed}{package}{grade}": ["--device", f"LIFCL-40-{speed}{package}{grade}"]
+        for speed in ("7", "8", "9") for package in ("BG256", "BG400", "MG289")
+        for grade in ("C", "I")
+    },
 }
 
 #: The device of each place-and-route target when none is given.
-DEFAULT_DEVICES = {"ecp5": "LFE5U-85F-8CABGA381", "ice40": "iCE40HX8K-CT256"}
+DEFAULT_DEVICES = {"ecp5": "LFE5U-85F-8CABGA381", "ice40": "iCE40HX8K-CT256",
+                   "gowin": "GW2A-LV18PG256C8/I7", "nexus": "LIFCL-40-9BG400C"}
 
 #: nextpnr's target frequency when none is given, in MHz.
 DEFAULT_FREQ_MHZ = 150.0
@@ -46,8 +64,8 @@ def check_target(target, *, pnr, device):
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     if pnr and target not in PNR_TARGETS:
-        raise ValueError(f"place and route is available for {' and '.join(PNR_TARGETS)}, "
-                         f"not {target!r}")
+        raise ValueError(f"place and route is available for {', '.join(PNR_TARGETS[:-1])} "
+                         f"and {PNR_TARGETS[-1]}, not {target!r}")
     if device is None:
         return DEFAULT_DEVICES.get(target)
     if device not in DEVICES.get(target, {}):

