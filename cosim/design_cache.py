@@ -79,8 +79,11 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
     With an index entry naming a finished build, returns it without calling ``design``
     (``reused`` True, ``seconds`` 0.0). Otherwise calls ``design`` and
     :func:`cosim.build.build_simulator` (which reuses a build of the same Verilog, or builds
-    one; ``notify``, ``title`` and ``extra_args`` as there) and records the entry. Builds
-    with waveforms (``TERNARY_ACCEL_WAVES``) are never indexed.
+    one; ``notify``, ``title`` and ``extra_args`` as there) and records the entry, all under
+    :func:`cosim.build.build_lock` of the design (``index/<kind>-<digest>.lock``): another
+    process that needs the same design meanwhile waits, then returns the first one's build
+    without generating it. Builds with waveforms (``TERNARY_ACCEL_WAVES``) are never
+    indexed.
     """
     root = pathlib.Path(root or _build.BUILD_ROOT)
     waves = _build.waves_requested()
@@ -88,18 +91,23 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
                     build_args=[*_build.BUILD_ARGS, *extra_args],
                     versions={**generation_versions(), **_build.tool_versions()})
     entry = root / "index" / f"{kind}-{config.digest}-{key}.json"
-    if not waves and entry.exists():
-        recorded = json.loads(entry.read_text())
-        folder = root / recorded["folder"]
-        if (folder / ".built").exists():
-            return _build.SimulatorBuild(folder=folder, toplevel=recorded["toplevel"],
-                                         seconds=0.0, reused=True)
-    verilog, toplevel = design(config)
-    simulator = _build.build_simulator(kind, verilog, toplevel, label=config.digest,
-                                       root=root, notify=notify, title=title,
-                                       extra_args=extra_args)
-    if not waves:
-        entry.parent.mkdir(parents=True, exist_ok=True)
+    if waves:
+        verilog, toplevel = design(config)
+        return _build.build_simulator(kind, verilog, toplevel, label=config.digest, root=root,
+                                      notify=notify, title=title, extra_args=extra_args)
+    found = _lookup(root, entry)
+    if found is not None:
+        return found
+    # One process at a time generates, builds and indexes this design: a second one waits,
+    # then finds the entry the first wrote.
+    with _build.build_lock(entry.parent / f"{kind}-{config.digest}"):
+        found = _lookup(root, entry)
+        if found is not None:
+            return found
+        verilog, toplevel = design(config)
+        simulator = _build.build_simulator(kind, verilog, toplevel, label=config.digest,
+                                           root=root, notify=notify, title=title,
+                                           extra_args=extra_args)
         for stale in entry.parent.glob(f"{kind}-{config.digest}-*.json"):
             stale.unlink(missing_ok=True)     # earlier sources: one entry per design
         temporary = entry.with_suffix(".tmp")
@@ -107,3 +115,17 @@ def cached_simulator(kind, config, design, *, notify=None, title=None, root=None
                                          "toplevel": toplevel}) + "\n")
         temporary.replace(entry)
     return simulator
+
+
+def _lookup(root, entry):
+    """The finished build that index ``entry`` names, or ``None`` (no entry, or one that
+    another process is rewriting at this moment: it holds the lock, the caller waits)."""
+    try:
+        recorded = json.loads(entry.read_text())
+    except FileNotFoundError:
+        return None
+    folder = root / recorded["folder"]
+    if not (folder / ".built").exists():
+        return None
+    return _build.SimulatorBuild(folder=folder, toplevel=recorded["toplevel"], seconds=0.0,
+                                 reused=True)
