@@ -19,7 +19,7 @@ from ..checks import check_integer
 __all__ = ["MAX_BURST_BEATS", "PAGE_BYTES", "BURST_INCR", "RESP_OKAY", "RESP_EXOKAY",
            "RESP_SLVERR", "RESP_DECERR", "READ_CACHE", "WRITE_CACHE", "PROT", "DATA_WIDTHS",
            "check_data_bits", "read_manager_signature", "write_manager_signature",
-           "lite_subordinate_signature"]
+           "lite_manager_signature"]
 
 #: An AXI4 INCR burst carries at most 256 beats (``axlen`` 0 .. 255).
 MAX_BURST_BEATS = 256
@@ -77,16 +77,17 @@ def write_manager_signature(*, addr_bits, data_bits, id_bits=1):
     })
 
 
-def lite_subordinate_signature(*, addr_bits, data_bits=32):
-    """An AXI4-Lite subordinate's five channels, as the subordinate sees them (``In`` is driven
-    by the manager): ``awaddr``, ``awprot``, ``awvalid`` in, ``awready`` out; ``wdata``,
-    ``wstrb``, ``wvalid`` in, ``wready`` out; ``bresp``, ``bvalid`` out, ``bready`` in;
-    ``araddr``, ``arprot``, ``arvalid`` in, ``arready`` out; ``rdata``, ``rresp``, ``rvalid``
-    out, ``rready`` in."""
+def lite_manager_signature(*, addr_bits, data_bits=32):
+    """An AXI4-Lite bus's five channels, as the manager sees them (a subordinate takes it
+    ``In``): ``awaddr``, ``awprot``, ``awvalid`` out, ``awready`` in; ``wdata``, ``wstrb``,
+    ``wvalid`` out, ``wready`` in; ``bresp``, ``bvalid`` in, ``bready`` out; ``araddr``,
+    ``arprot``, ``arvalid`` out, ``arready`` in; ``rdata``, ``rresp``, ``rvalid`` in, ``rready``
+    out."""
     return wiring.Signature({
-        "awaddr": In(addr_bits), "awprot": In(3), "awvalid": In(1), "awready": Out(1),
-        "wdata": In(data_bits), "wstrb": In(data_bits // 8), "wvalid": In(1), "wready": Out(1),
-        "bresp": Out(2), "bvalid": Out(1), "bready": In(1),
-        "araddr": In(addr_bits), "arprot": In(3), "arvalid": In(1), "arready": Out(1),
-        "rdata": Out(data_bits), "rresp": Out(2), "rvalid": Out(1), "rready": In(1),
+        "awaddr": Out(addr_bits), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
+        "wdata": Out(data_bits), "wstrb": Out(data_bits // 8), "wvalid": Out(1),
+        "wready": In(1),
+        "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+        "araddr": Out(addr_bits), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
+        "rdata": In(data_bits), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
     })

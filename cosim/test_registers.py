@@ -1,0 +1,179 @@
+"""cocotb bench of the AXI4-Lite registers with cocotbext-axi's ``AxiLiteMaster``.
+
+The expectations come from the register table (``rtl.axi.register_map``) and the documented
+behaviour: every register's reset value, read-write fields read back with byte strobes, an
+address outside the map answered with SLVERR, a start refused for each documented cause with
+no launch, a start that launches exactly once, the cycle counter, the end of a job (done or
+failed with its cause and response), write-1-to-clear and the interrupt.
+"""
+
+import pytest
+
+import cocotb
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+
+from .bench import bench_config, run_bench, start_clock
+
+
+CONFIG = dict(rows=16, cols=16, weight_port_bits=128, max_m=20, max_k=100, max_n=60)
+DATA_PORT_BITS = 64
+WEIGHT_PORTS = 2
+SLVERR = 2
+
+
+def _map():
+    from rtl.axi.register_map import register_map
+    from rtl.config import AccelConfig
+    return register_map(AccelConfig(**CONFIG), data_port_bits=DATA_PORT_BITS,
+                        weight_ports=WEIGHT_PORTS)
+
+
+class _Bench:
+    def __init__(self, dut):
+        from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+        self.dut = dut
+        self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "bus_"), dut.clk, dut.rst)
+        self.offsets = {reg.name: reg.offset for reg in _map()}
+        self.launches = 0
+        cocotb.start_soon(self._count_launches())
+
+    async def _count_launches(self):
+        while True:
+            await RisingEdge(self.dut.clk)
+            await ReadOnly()
+            self.launches += self.dut.launch.value == 1
+
+    async def read(self, name):
+        response = await self.master.read(self.offsets[name], 4)
+        assert response.resp == 0, f"read {name}: resp {response.resp}"
+        return int.from_bytes(response.data, "little")
+
+    async def write(self, name, value):
+        response = await self.master.write(self.offsets[name], value.to_bytes(4, "little"))
+        assert response.resp == 0, f"write {name}: resp {response.resp}"
+
+    async def status(self):
+        value = await self.read("STATUS")
+        return {"busy": value & 1, "done": value >> 1 & 1, "error": value >> 2 & 1,
+                "cause": value >> 4 & 15, "resp": value >> 8 & 3}
+
+    async def good_job(self):
+        for name, value in (("M", 3), ("K", 50), ("N", 60), ("ACTIVATIONS_LO", 0x1000),
+                            ("RESULTS_LO", 0x2008), ("WEIGHTS0_LO", 0x3000),
+                            ("WEIGHTS1_HI", 0x1)):
+            await self.write(name, value)
+
+
+async def _setup(dut):
+    start_clock(dut)
+    dut.rst.value = 1
+    for name in ("job_done", "job_failed", "fail_cause", "fail_resp"):
+        getattr(dut, name).value = 0
+    bench = _Bench(dut)
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+    return bench
+
+
+@cocotb.test()
+async def reset_values_and_read_back(dut):
+    bench = await _setup(dut)
+    for reg in _map():
+        assert await bench.read(reg.name) == reg.reset, reg.name
+    assert await bench.read("ID") == 0x5441_0001
+    assert await bench.read("INFO_ARRAY") == 16 | 16 << 16
+    for name, value in (("K", 77), ("ACTIVATIONS_LO", 0xDEAD_BEE8), ("WEIGHTS1_HI", 0x1234)):
+        await bench.write(name, value)
+        assert await bench.read(name) == value
+    # Byte strobes: one byte written at offset + 1 changes bits 15:8 only.
+    await bench.master.write(bench.offsets["RESULTS_LO"], bytes([0x11, 0x22, 0x33, 0x44]))
+    await bench.master.write(bench.offsets["RESULTS_LO"] + 1, bytes([0xAB]))
+    assert await bench.read("RESULTS_LO") == 0x4433_AB11
+    # Fields narrower than 32 bits keep only their bits; read-only registers ignore writes.
+    await bench.write("M", 0xFFFF_FFFF)
+    assert await bench.read("M") == (1 << 5) - 1   # m_bits = 5 for max_m = 20
+    await bench.write("INFO_ARRAY", 0)
+    assert await bench.read("INFO_ARRAY") == 16 | 16 << 16
+    # Outside the map: SLVERR, and reads return 0.
+    response = await bench.master.read(0xF0, 4)
+    assert response.resp == SLVERR and response.data == bytes(4)
+    assert (await bench.master.write(0xF0, bytes(4))).resp == SLVERR
+    assert bench.launches == 0
+
+
+@cocotb.test()
+async def refused_starts(dut):
+    bench = await _setup(dut)
+    await bench.write("CONTROL", 2)                      # irq_enable
+    cases = [({}, "size"),                               # M = K = N = 0 after reset
+             ({"M": 21}, "size"), ({"K": 101}, "size"), ({"N": 61}, "size"),
+             ({"ACTIVATIONS_LO": 0}, "address"), ({"RESULTS_LO": 0x2004}, "address"),
+             ({"WEIGHTS0_LO": 0x3002}, "address"), ({"WEIGHTS1_HI": 0}, "address")]
+    causes = {"size": 1, "address": 2}
+    for changes, cause in cases:
+        if changes:
+            await bench.good_job()
+        for name, value in changes.items():
+            await bench.write(name, value)
+        await bench.write("CONTROL", 3)                  # start, irq_enable kept
+        status = await bench.status()
+        assert status["error"] == 1 and status["cause"] == causes[cause], (changes, status)
+        assert status["busy"] == 0
+        assert await bench.read("IRQ_STATUS") == 1 and dut.irq.value == 1
+        await bench.write("IRQ_STATUS", 1)               # write 1 to clear
+        await ClockCycles(dut.clk, 2)
+        assert await bench.read("IRQ_STATUS") == 0 and dut.irq.value == 0
+    assert bench.launches == 0
+
+
+@cocotb.test()
+async def a_job_from_start_to_end(dut):
+    bench = await _setup(dut)
+    await bench.good_job()
+    await bench.write("CONTROL", 1)                      # start, no interrupt
+    assert bench.launches == 1
+    assert dut.m.value == 3 and dut.k.value == 50 and dut.n.value == 60
+    assert dut.weights.value.to_unsigned() >> 64 == 1 << 32  # WEIGHTS1 = 0x1_0000_0000
+    status = await bench.status()
+    assert status == {"busy": 1, "done": 0, "error": 0, "cause": 0, "resp": 0}
+    # A second start while busy: refused with cause busy, the job goes on.
+    await bench.write("CONTROL", 1)
+    status = await bench.status()
+    assert status["busy"] == 1 and status["error"] == 1 and status["cause"] == 3
+    assert bench.launches == 1
+    before = await bench.read("CYCLES_LO")
+    await ClockCycles(dut.clk, 40)
+    assert await bench.read("CYCLES_LO") >= before + 40
+    await bench.write("IRQ_STATUS", 1)
+    dut.job_done.value = 1
+    await RisingEdge(dut.clk)
+    dut.job_done.value = 0
+    await ClockCycles(dut.clk, 2)
+    frozen = await bench.read("CYCLES_LO")
+    await ClockCycles(dut.clk, 10)
+    assert await bench.read("CYCLES_LO") == frozen   # stops at the end
+    status = await bench.status()
+    assert status["busy"] == 0 and status["done"] == 1
+    assert await bench.read("IRQ_STATUS") == 1 and dut.irq.value == 0   # irq not enabled
+    # The next start clears done, error and cause; a failure ends it with its cause and resp.
+    await bench.write("CONTROL", 1)
+    assert bench.launches == 2
+    assert await bench.status() == {"busy": 1, "done": 0, "error": 0, "cause": 0, "resp": 0}
+    dut.fail_cause.value, dut.fail_resp.value, dut.job_failed.value = 5, 3, 1
+    await RisingEdge(dut.clk)
+    dut.job_failed.value = 0
+    await ClockCycles(dut.clk, 2)
+    assert await bench.status() == {"busy": 0, "done": 0, "error": 1, "cause": 5, "resp": 3}
+
+
+@pytest.mark.parametrize("label", ["registers"])
+def test_registers(label):
+    from gen.emit import emit_module
+    from rtl.axi.registers import Registers
+    from rtl.config import AccelConfig
+    design = Registers(AccelConfig(**CONFIG), data_port_bits=DATA_PORT_BITS,
+                       weight_ports=WEIGHT_PORTS)
+    verilog = emit_module(design, "registers_bench")
+    run_bench(kind="registers", key=label, verilog=verilog, toplevel="registers_bench",
+              module="cosim.test_registers", config=[], name=label)
