@@ -37,7 +37,7 @@ async def _setup(dut, memory):
     from cocotbext.axi import AxiReadBus, AxiSlaveRead
     start_clock(dut)
     dut.rst.value = 1
-    for name in ("start", "base", "count", "abort", "data__ready"):
+    for name in ("start", "base", "count", "passes", "abort", "data__ready"):
         getattr(dut, name).value = 0
     model = AxiSlaveRead(AxiReadBus.from_prefix(dut, "m_axi_"), dut.clk, dut.rst,
                          target=memory)
@@ -53,11 +53,12 @@ def _content(rng):
     return bytes(rng.integers(0, 256, size=MEMORY_BYTES, dtype="uint8"))
 
 
-async def _transfer(dut, base, count, ready=None, abort_after=None):
+async def _transfer(dut, base, count, ready=None, abort_after=None, passes=1):
     """Run one transfer; returns (beats received in order, cycles from start to idle)."""
     beat_bytes = len(dut.data__payload) // 8
     dut.base.value = base
     dut.count.value = count
+    dut.passes.value = passes
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
@@ -79,7 +80,7 @@ async def _transfer(dut, base, count, ready=None, abort_after=None):
             beats.append(payload.to_bytes(beat_bytes, "little"))
         if not busy and dut.data__valid.value == 0 and cycles > 2:
             return beats, cycles
-        assert cycles < 20 * count + 2000, "the transfer did not end"
+        assert cycles < 20 * count * passes + 2000, "the transfer did not end"
 
 
 @cocotb.test()
@@ -100,18 +101,20 @@ async def random_transfers_with_stalls(dut):
         count = rng.choice([1, 2, max_burst - 1, max_burst, max_burst + 1,
                             rng.randrange(1, 4 * max_burst)])
         base = rng.randrange(0, MEMORY_BYTES // beat_bytes - count) * beat_bytes
+        passes = rng.choice([1, 1, 2, 3])
         ready = (rng.random() < 0.7 for _ in itertools.count())
         bursts.clear()
-        beats, _ = await _transfer(dut, base, count, ready)
-        assert b"".join(beats) == content[base:base + count * beat_bytes], \
-            f"transfer of {count} beats at {base:#x}"
+        beats, _ = await _transfer(dut, base, count, ready, passes=passes)
+        assert b"".join(beats) == content[base:base + count * beat_bytes] * passes, \
+            f"transfer of {count} beats at {base:#x}, {passes} passes"
         assert dut.resp.value == 0
-        assert sum(length for _, length in bursts) == count
+        assert sum(length for _, length in bursts) == count * passes
         for address, length in bursts:
             assert 1 <= length <= max_burst
             assert address // 4096 == (address + length * beat_bytes - 1) // 4096
         # and as long as those rules allow
-        assert bursts == burst_lengths(base, count, beat_bytes=beat_bytes, max_burst=max_burst)
+        assert bursts == burst_lengths(base, count, beat_bytes=beat_bytes, max_burst=max_burst,
+                                       passes=passes)
 
 
 @cocotb.test()
@@ -183,21 +186,23 @@ def bench_design(data_bits):
         def __init__(self):
             super().__init__({
                 "m_axi": Out(read_manager_signature(addr_bits=32, data_bits=data_bits)),
-                "start": In(1), "base": In(32), "count": In(16), "abort": In(1),
-                "busy": Out(1), "resp": Out(2), "data": Out(stream.Signature(data_bits)),
+                "start": In(1), "base": In(32), "count": In(16), "passes": In(4),
+                "abort": In(1), "busy": Out(1), "resp": Out(2),
+                "data": Out(stream.Signature(data_bits)),
             })
 
         def elaborate(self, platform):
             m = Module()
             m.submodules.reader = reader = BurstReader(addr_bits=32, data_bits=data_bits,
-                                                       count_bits=16, depth=depth)
+                                                       count_bits=16, depth=depth, pass_bits=4)
             m.submodules.latency = latency = ReadLatency(addr_bits=32, data_bits=data_bits,
                                                          latency=LATENCY)
             wiring.connect(m, reader.axi, latency.manager)
             wiring.connect(m, latency.memory, wiring.flipped(self.m_axi))
             wiring.connect(m, reader.data, wiring.flipped(self.data))
             m.d.comb += [reader.start.eq(self.start), reader.base.eq(self.base),
-                         reader.count.eq(self.count), reader.abort.eq(self.abort),
+                         reader.count.eq(self.count), reader.passes.eq(self.passes),
+                         reader.abort.eq(self.abort),
                          self.busy.eq(reader.busy), self.resp.eq(reader.resp)]
             return m
 

@@ -46,13 +46,17 @@ class BurstReader(wiring.Component):
         Longest burst in beats, 1 to 256; by default the beats of a 4 KiB page, at most 256.
     id_bits : int
         Width of ``arid`` (the reader always uses ID 0).
+    pass_bits : int
+        Width of ``passes``.
 
     Members
     -------
     axi : ``Out(read_manager_signature(...))``
         The AR and R channels.
-    start : ``In(1)``, base : ``In(addr_bits)``, count : ``In(count_bits)``
-        Start a transfer of ``count`` beats (at least 1) from ``base``.
+    start : ``In(1)``, base : ``In(addr_bits)``, count : ``In(count_bits)``,
+    passes : ``In(pass_bits)``
+        Start a transfer of ``count`` beats (at least 1) from ``base``, read ``passes`` times
+        over without a pause (0 counts as 1).
     abort : ``In(1)``
         End the current transfer (see above); ignored when idle.
     busy : ``Out(1)``
@@ -64,7 +68,8 @@ class BurstReader(wiring.Component):
         The beats, in order. ``data.valid`` does not depend on ``data.ready``.
     """
 
-    def __init__(self, *, addr_bits, data_bits, count_bits, depth, max_burst=None, id_bits=1):
+    def __init__(self, *, addr_bits, data_bits, count_bits, depth, max_burst=None, id_bits=1,
+                 pass_bits=1):
         self.addr_bits = check_integer("addr_bits", addr_bits, 12, 64)
         self.data_bits = check_data_bits("data_bits", data_bits)
         self.count_bits = check_integer("count_bits", count_bits, 1, 64)
@@ -75,12 +80,14 @@ class BurstReader(wiring.Component):
         self.max_burst = check_integer("max_burst", max_burst, 1, page_beats)
         self.depth = check_integer("depth", depth, 2 * self.max_burst)
         self.id_bits = check_integer("id_bits", id_bits, 1, 32)
+        self.pass_bits = check_integer("pass_bits", pass_bits, 1, 32)
         super().__init__({
             "axi": Out(read_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
                                               id_bits=id_bits)),
             "start": In(1),
             "base": In(addr_bits),
             "count": In(count_bits),
+            "passes": In(pass_bits),
             "abort": In(1),
             "busy": Out(1),
             "resp": Out(2),
@@ -102,7 +109,7 @@ class BurstReader(wiring.Component):
             fifo.SyncFIFOBuffered(width=self.data_bits, depth=self.depth))
         m.submodules.plan = plan = BurstPlan(addr_bits=self.addr_bits, data_bits=self.data_bits,
                                              count_bits=self.count_bits,
-                                             max_burst=self.max_burst)
+                                             max_burst=self.max_burst, pass_bits=self.pass_bits)
 
         in_flight = Signal(range(self.depth + 1))   # requested, not yet arrived
         ending = Signal()                           # no more bursts: aborted or a read failed
@@ -112,6 +119,7 @@ class BurstReader(wiring.Component):
             plan.load.eq(starting),
             plan.base.eq(self.base),
             plan.count.eq(self.count),
+            plan.passes.eq(self.passes),
         ]
 
         # AR: a burst is offered only when the FIFO has room for all its beats beside every
