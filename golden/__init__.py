@@ -94,6 +94,9 @@ __all__ = [
     "beat_bytes",
     "weight_image",
     "image_weights",
+    "port_images",
+    "activation_image",
+    "image_results",
     "write_checkpoint_image",
 ]
 
@@ -103,7 +106,8 @@ from golden.checkpoint import (LINEAR_CLASSES, CheckpointError, load_checkpoint,
 from golden.config import BitNetConfig, param_shapes, projection_names, random_params
 from golden.model import BitNetModel, KVCache
 from golden.tokenizer import Tokenizer
-from golden.memory_image import (ALIGNMENT, ImageEntry, beat_bytes, image_weights, tile_order,
+from golden.memory_image import (ALIGNMENT, ImageEntry, activation_image, beat_bytes,
+                                 image_results, image_weights, port_images, tile_order,
                                  weight_image, write_checkpoint_image)
 
 __all__ += [

@@ -17,6 +17,18 @@ an AXI manager reads it with plain incrementing bursts:
   whole number (``i2`` needs ``k * cols`` to be a multiple of 4; ``t5`` and ``int8`` words are
   whole bytes already).
 
+With several weight ports (a beat wider than one port), port ``p`` reads its own image: bytes
+``p*B/P .. (p+1)*B/P - 1`` of every beat, end to end (:func:`port_images`).
+
+The activations and results of a job have images too, for a top that reads and writes memory
+through one data port of ``D`` bits (``docs/interface.md``): the **activation image** holds, for
+each K tile ``kt`` and each row ``m``, one beat of ``D/8`` bytes whose lane ``r`` (bits
+``[r*A + A-1 : r*A]``, ``A`` = the activation bits) is ``X[m, kt*rows + r]``, zero past K and
+past the lanes; the hardware reads it once per N tile. The **result image** holds, for each N
+tile ``nt``, each row ``m`` and each beat ``j`` of a row, one beat of ``D/8`` bytes whose lane
+``l`` (bits ``[l*32 + 31 : l*32]`` for 32-bit results) is ``Y[m, nt*cols + j*L + l]``, ``L``
+result lanes per beat; lanes past ``cols`` hold zero (:func:`image_results` reads it).
+
 A checkpoint's image (:func:`write_checkpoint_image`) places the projections one after another
 in execution order (:func:`golden.config.projection_names`), each starting at a multiple of
 :data:`ALIGNMENT` bytes (the gaps are zero bytes), and returns where each one is.
@@ -32,7 +44,8 @@ from golden.config import projection_names
 from golden.formats import WeightFormat, weight_format
 
 __all__ = ["ALIGNMENT", "ImageEntry", "tile_order", "beat_bytes", "weight_image",
-           "image_weights", "write_checkpoint_image"]
+           "image_weights", "port_images", "activation_image", "image_results",
+           "write_checkpoint_image"]
 
 #: Where each projection of a checkpoint image starts: a multiple of this many bytes (an AXI
 #: burst never crosses a 4 KiB boundary, so an aligned image starts a burst on a page).
@@ -129,6 +142,83 @@ def image_weights(image, fmt, *, n, k, rows, cols, rows_per_beat=1):
     if np.any(padded[n:]) or np.any(padded[:, k:]):
         raise ValueError("the weights past N and K must be zero")
     return np.ascontiguousarray(padded[:n, :k]).astype(np.int8)
+
+
+def port_images(image, ports):
+    """Split a weight image (``uint8 [beats, beat_bytes]``, :func:`weight_image`) among
+    ``ports`` weight ports: port ``p`` gets bytes ``p*B/P .. (p+1)*B/P - 1`` of every beat;
+    returns a list of ``uint8 [beats, B/P]`` arrays."""
+    image = np.asarray(image, dtype=np.uint8)
+    ports = check_count(ports, "ports", positive=True)
+    if image.ndim != 2 or image.shape[1] % ports:
+        raise ValueError(f"a {image.shape} image does not split among {ports} ports")
+    width = image.shape[1] // ports
+    return [np.ascontiguousarray(image[:, p * width:(p + 1) * width]) for p in range(ports)]
+
+
+def _lanes_bytes(values, bits, beat):
+    """Rows of signed lanes -> ``uint8 [rows, beat]``: lane ``l`` in bits ``[l*bits ..]`` of
+    each row's little-endian word, the rest zero."""
+    values = np.asarray(values, dtype=np.int64)
+    rows, lanes = values.shape
+    if lanes * bits > 8 * beat:
+        raise ValueError(f"{lanes} lanes of {bits} bits do not fit a {beat}-byte beat")
+    out = np.zeros((rows, beat), dtype=np.uint8)
+    if bits % 8 == 0:
+        raw = values.astype(f"<i{bits // 8}").view(np.uint8).reshape(rows, -1)
+        out[:, :raw.shape[1]] = raw
+        return out
+    mask = (1 << bits) - 1
+    for row in range(rows):
+        word = 0
+        for lane in range(lanes):
+            word |= (int(values[row, lane]) & mask) << (lane * bits)
+        out[row] = np.frombuffer(word.to_bytes(beat, "little"), dtype=np.uint8)
+    return out
+
+
+def activation_image(xq, *, rows, beat, act_bits=8):
+    """The activation image of ``xq[M, K]`` (signed ``act_bits`` integers) for an array of
+    ``rows`` rows and a data port of ``beat`` bytes: ``uint8 [k_tiles * M, beat]``, K tile
+    outermost, then rows ``m``; lane ``r`` of a beat is ``X[m, kt*rows + r]``."""
+    xq = np.asarray(xq)
+    if xq.ndim != 2:
+        raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
+    rows = check_count(rows, "rows", positive=True)
+    beat = check_count(beat, "beat", positive=True)
+    m, k = xq.shape
+    k_tiles = math.ceil(k / rows)
+    padded = np.zeros((m, k_tiles * rows), dtype=np.int64)
+    padded[:, :k] = xq
+    lanes = padded.reshape(m, k_tiles, rows).transpose(1, 0, 2).reshape(-1, rows)
+    return _lanes_bytes(lanes, act_bits, beat)
+
+
+def image_results(image, *, m, n, cols, lanes, beat, acc_bits=32):
+    """Read a result image (bytes) of a job with ``m`` rows and ``n`` outputs on an array of
+    ``cols`` columns whose result beats carry ``lanes`` lanes of ``acc_bits`` in ``beat``
+    bytes: int64 ``Y[M, N]``. Refuses an image of the wrong size."""
+    m = check_count(m, "m", positive=True)
+    n = check_count(n, "n", positive=True)
+    cols = check_count(cols, "cols", positive=True)
+    lanes = check_count(lanes, "lanes", positive=True)
+    beat = check_count(beat, "beat", positive=True)
+    n_tiles = math.ceil(n / cols)
+    per_row = math.ceil(cols / lanes)
+    raw = np.frombuffer(bytes(image), dtype=np.uint8)
+    if raw.size != n_tiles * m * per_row * beat:
+        raise ValueError(f"a result image of {m}x{n} on {cols} columns with {lanes} lanes per "
+                         f"{beat}-byte beat is {n_tiles * m * per_row * beat} bytes, not "
+                         f"{raw.size}")
+    words = raw.reshape(-1, beat)
+    values = np.empty((words.shape[0], lanes), dtype=np.int64)
+    for index, row in enumerate(words):
+        word = int.from_bytes(row.tobytes(), "little")
+        for lane in range(lanes):
+            value = (word >> (lane * acc_bits)) & ((1 << acc_bits) - 1)
+            values[index, lane] = value - (1 << acc_bits) if value >> (acc_bits - 1) else value
+    y = values.reshape(n_tiles, m, per_row * lanes)[:, :, :cols]
+    return y.transpose(1, 0, 2).reshape(m, n_tiles * cols)[:, :n]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -135,3 +135,37 @@ def test_errors(call, error, message):
         call()
     if message is not None:
         assert str(caught.value) == message
+
+
+def test_activation_image_by_hand():
+    x = np.array([[1, -2, 3], [4, 5, 6]])       # M = 2, K = 3 on 2 rows: two K tiles
+    image = golden.activation_image(x, rows=2, beat=4)
+    assert image.tobytes() == bytes([1, 254, 0, 0,  4, 5, 0, 0,  3, 0, 0, 0,  6, 0, 0, 0])
+    # 4-bit activations: lane r in bits [4r+3:4r]; -2 is 0xE
+    assert golden.activation_image([[1, -2]], rows=2, beat=1, act_bits=4).tobytes() == \
+        bytes([0xE1])
+
+
+def test_result_image_by_hand():
+    # M = 1, N = 3 on 2 columns, one 32-bit lane per 4-byte beat: beats Y00, Y01 | Y02, 0
+    raw = np.array([5, -1, 7, 0], dtype="<i4").tobytes()
+    y = golden.image_results(raw, m=1, n=3, cols=2, lanes=1, beat=4)
+    np.testing.assert_array_equal(y, [[5, -1, 7]])
+    # two lanes in an 8-byte beat, with the lane past the columns zero: 3 columns, M = 2
+    raw = np.array([1, 2, 3, 0, 4, 5, 6, 0], dtype="<i4").tobytes()
+    y = golden.image_results(raw, m=2, n=3, cols=3, lanes=2, beat=8)
+    np.testing.assert_array_equal(y, [[1, 2, 3], [4, 5, 6]])
+    with pytest.raises(ValueError) as caught:
+        golden.image_results(raw[:-4], m=2, n=3, cols=3, lanes=2, beat=8)
+    assert str(caught.value) == ("a result image of 2x3 on 3 columns with 2 lanes per 8-byte "
+                                 "beat is 32 bytes, not 28")
+
+
+def test_port_images_split_each_beat():
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    first, second = golden.port_images(image, 2)
+    np.testing.assert_array_equal(first, [[0, 1], [4, 5], [8, 9]])
+    np.testing.assert_array_equal(second, [[2, 3], [6, 7], [10, 11]])
+    with pytest.raises(ValueError) as caught:
+        golden.port_images(image, 3)
+    assert str(caught.value) == "a (3, 4) image does not split among 3 ports"
