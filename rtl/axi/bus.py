@@ -19,6 +19,7 @@ from ..checks import check_integer
 __all__ = ["MAX_BURST_BEATS", "PAGE_BYTES", "BURST_INCR", "RESP_OKAY", "RESP_EXOKAY",
            "RESP_SLVERR", "RESP_DECERR", "READ_CACHE", "WRITE_CACHE", "PROT", "DATA_WIDTHS",
            "check_data_bits", "read_manager_signature", "write_manager_signature",
+           "manager_signature",
            "lite_manager_signature"]
 
 #: An AXI4 INCR burst carries at most 256 beats (``axlen`` 0 .. 255).
@@ -75,6 +76,16 @@ def write_manager_signature(*, addr_bits, data_bits, id_bits=1):
         "wvalid": Out(1), "wready": In(1),
         "bid": In(id_bits), "bresp": In(2), "bvalid": In(1), "bready": Out(1),
     })
+
+
+def manager_signature(*, addr_bits, data_bits, id_bits=1):
+    """A whole AXI4 manager port: the read channels of :func:`read_manager_signature` and the
+    write channels of :func:`write_manager_signature`."""
+    members = dict(read_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
+                                          id_bits=id_bits).members)
+    members.update(write_manager_signature(addr_bits=addr_bits, data_bits=data_bits,
+                                           id_bits=id_bits).members)
+    return wiring.Signature(members)
 
 
 def lite_manager_signature(*, addr_bits, data_bits=32):

@@ -1,0 +1,262 @@
+"""cocotb bench of the memory-mapped top (``rtl.axi.top.AxiAccelerator``) with cocotbext-axi:
+``AxiLiteMaster`` on the registers, the read and write models on the managers over one memory
+(``cosim.axi_bench.BenchMemory``), every read channel behind :data:`LATENCY` cycles of latency.
+
+Each job's images come from golden (``golden.weight_image``, ``port_images``,
+``activation_image``) and its results, read back from memory through ``golden.image_results``,
+must equal ``golden.int_gemm`` bit for bit: ragged shapes, M = 1 and batches, with random stalls
+on every channel of every port; an error response must end the job with its cause and leave
+the core ready; so must a reset in the middle of a job's bursts.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import cocotb
+from cocotb.triggers import ClockCycles, RisingEdge
+
+import golden
+
+from .axi_bench import BenchMemory
+from .bench import bench_config, bench_rng, run_bench, start_clock
+
+
+LATENCY = 100
+MEMORY_BYTES = 1 << 20
+CONFIGS = {
+    "i2-4x4-w32": dict(rows=4, cols=4, weight_port_bits=32, result_lanes=1, max_m=16,
+                       max_k=64, max_n=64),
+    "t5-4x4-w32": dict(rows=4, cols=4, weight_format="t5", weight_port_bits=32,
+                       result_lanes=1, max_m=16, max_k=64, max_n=64),
+    "i2-8x8-w128": dict(rows=8, cols=8, weight_port_bits=128, result_lanes=2, max_m=32,
+                        max_k=128, max_n=128),
+}
+#: Where each image lives: 4 KiB aligned, apart.
+WEIGHTS, ACTIVATIONS, RESULTS = 0x10000, 0x60000, 0x80000
+
+
+def _config(values):
+    from rtl.config import AccelConfig
+    return AccelConfig(**values)
+
+
+class _Bench:
+    def __init__(self, dut, config, memory):
+        from cocotbext.axi import (AxiBus, AxiLiteBus, AxiLiteMaster, AxiReadBus, AxiSlave,
+                                   AxiSlaveRead)
+        from rtl.axi.register_map import register_map
+        from rtl.axi.top import axi_shape
+        self.dut, self.config, self.memory = dut, config, memory
+        self.shape = axi_shape(config)
+        self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
+        self.models = [AxiSlaveRead(AxiReadBus.from_prefix(dut, f"m_axi_w{port}_"), dut.clk,
+                                    dut.rst, target=memory)
+                       for port in range(self.shape.weight_ports)]
+        data = AxiSlave(AxiBus.from_prefix(dut, "m_axi_d_"), dut.clk, dut.rst, target=memory)
+        self.data_model = data
+        self.offsets = {reg.name: reg.offset for reg in register_map(
+            config, data_port_bits=self.shape.data_port_bits,
+            weight_ports=self.shape.weight_ports)}
+
+    def channels(self):
+        for model in self.models:
+            yield from (model.ar_channel, model.r_channel)
+        yield from (self.data_model.read_if.ar_channel, self.data_model.read_if.r_channel,
+                    self.data_model.write_if.aw_channel, self.data_model.write_if.w_channel,
+                    self.data_model.write_if.b_channel)
+
+    async def write(self, name, value):
+        response = await self.master.write(self.offsets[name], value.to_bytes(4, "little"))
+        assert response.resp == 0, name
+
+    async def read(self, name):
+        response = await self.master.read(self.offsets[name], 4)
+        assert response.resp == 0, name
+        return int.from_bytes(response.data, "little")
+
+    def place(self, x, w):
+        """Write the job's images; returns the bytes of the result image to expect."""
+        cfg, shape = self.config, self.shape
+        image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
+                                    rows_per_beat=cfg.rows_per_beat)
+        for port, part in enumerate(golden.port_images(image, shape.weight_ports)):
+            start = WEIGHTS + port * 0x20000
+            self.memory.content[start:start + part.size] = part.tobytes()
+        acts = golden.activation_image(x, rows=cfg.rows, beat=shape.data_port_bits // 8,
+                                       act_bits=cfg.act_bits)
+        self.memory.content[ACTIVATIONS:ACTIVATIONS + acts.size] = acts.tobytes()
+        m, n = x.shape[0], w.shape[0]
+        size = math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row * shape.data_port_bits // 8
+        self.memory.content[RESULTS:RESULTS + size] = bytes([0xA5]) * size   # stale bytes
+        return size
+
+    async def job(self, x, w, *, timeout=200_000):
+        """Run one job through the registers; returns (STATUS fields, CYCLES, Y or None)."""
+        size = self.place(x, w)
+        m, k = x.shape
+        n = w.shape[0]
+        for name, value in (("M", m), ("K", k), ("N", n), ("ACTIVATIONS_LO", ACTIVATIONS),
+                            ("RESULTS_LO", RESULTS)):
+            await self.write(name, value)
+        for port in range(self.shape.weight_ports):
+            await self.write(f"WEIGHTS{port}_LO", WEIGHTS + port * 0x20000)
+        await self.write("IRQ_STATUS", 1)
+        await self.write("CONTROL", 3)                       # start, irq enabled
+        for _ in range(timeout):
+            await RisingEdge(self.dut.clk)
+            if self.dut.irq.value == 1:
+                break
+        else:
+            raise AssertionError("no interrupt: the job did not end")
+        status = await self.read("STATUS")
+        fields = {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
+                  "cause": status >> 4 & 15, "resp": status >> 8 & 3}
+        cycles = await self.read("CYCLES_LO")
+        y = None
+        if fields["done"]:
+            y = golden.image_results(self.memory.content[RESULTS:RESULTS + size], m=m, n=n,
+                                     cols=self.config.cols, lanes=self.shape.result_lanes,
+                                     beat=self.shape.data_port_bits // 8,
+                                     acc_bits=self.config.acc_bits)
+        return fields, cycles, y
+
+
+async def _setup(dut, memory=None):
+    config = _config(bench_config())
+    start_clock(dut)
+    dut.rst.value = 1
+    memory = memory or BenchMemory(bytes(MEMORY_BYTES))
+    bench = _Bench(dut, config, memory)
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+    return bench
+
+
+def _job(rng, config, m, k, n):
+    x = rng.integers(-128, 128, size=(m, k))
+    low, high = (-128, 128) if config.pe == "int8" else (-1, 2)
+    return x, rng.integers(low, high, size=(n, k))
+
+
+@cocotb.test()
+async def jobs_bit_exact_with_stalls(dut):
+    np_rng, rng = bench_rng(dut, "axi top jobs")
+    bench = await _setup(dut)
+    cfg = bench.config
+
+    def pause(probability):
+        while True:
+            yield rng.random() < probability
+
+    shapes = [(1, cfg.rows, cfg.cols), (1, 3 * cfg.rows + 1, 2 * cfg.cols - 1),
+              (5, 2 * cfg.rows, 3 * cfg.cols), (cfg.max_m, cfg.rows + 3, cfg.cols + 2)]
+    for index, (m, k, n) in enumerate(shapes):
+        stall = index % 2 == 1
+        for channel in bench.channels():
+            channel.set_pause_generator(pause(0.3) if stall else pause(0.0))
+        x, w = _job(np_rng, cfg, m, k, n)
+        status, cycles, y = await bench.job(x, w)
+        assert status == {"busy": 0, "done": 1, "error": 0, "cause": 0, "resp": 0}, status
+        np.testing.assert_array_equal(y, golden.int_gemm(x, w), err_msg=f"{m}x{k}x{n}")
+        dut._log.info("job %dx%dx%d%s: %d cycles", m, k, n, " (stalls)" if stall else "",
+                      cycles)
+
+
+@cocotb.test()
+async def read_error_ends_the_job(dut):
+    np_rng, _ = bench_rng(dut, "axi top error")
+    hole = range(WEIGHTS + 8, WEIGHTS + 12)      # the weight image's third 32-bit beat
+    bench = await _setup(dut, BenchMemory(bytes(MEMORY_BYTES), hole))
+    cfg = bench.config
+    x, w = _job(np_rng, cfg, 3, 4 * cfg.rows, 4 * cfg.cols)
+    status, _, _ = await bench.job(x, w)
+    assert status == {"busy": 0, "done": 0, "error": 1, "cause": 4, "resp": 2}, status
+    # The hole is gone for the next job, which must run as if nothing happened.
+    bench.memory.hole = range(0)
+    x, w = _job(np_rng, cfg, 2, 2 * cfg.rows + 1, 3 * cfg.cols)
+    status, _, y = await bench.job(x, w)
+    assert status["done"] == 1 and status["error"] == 0
+    np.testing.assert_array_equal(y, golden.int_gemm(x, w))
+
+
+@cocotb.test()
+async def reset_in_the_middle_of_bursts(dut):
+    np_rng, _ = bench_rng(dut, "axi top reset")
+    bench = await _setup(dut)
+    cfg = bench.config
+    x, w = _job(np_rng, cfg, cfg.max_m, 6 * cfg.rows, 6 * cfg.cols)
+    bench.place(x, w)
+    for name, value in (("M", cfg.max_m), ("K", 6 * cfg.rows), ("N", 6 * cfg.cols),
+                        ("ACTIVATIONS_LO", ACTIVATIONS), ("RESULTS_LO", RESULTS),
+                        ("WEIGHTS0_LO", WEIGHTS)):
+        await bench.write(name, value)
+    await bench.write("CONTROL", 1)
+    await ClockCycles(dut.clk, LATENCY + 30)       # bursts in flight on every port
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 2)
+    assert await bench.read("STATUS") == 0
+    x, w = _job(np_rng, cfg, 4, 3 * cfg.rows, 2 * cfg.cols)
+    status, _, y = await bench.job(x, w)
+    assert status["done"] == 1 and status["error"] == 0
+    np.testing.assert_array_equal(y, golden.int_gemm(x, w))
+
+
+def bench_design(config):
+    """The top with every read channel behind :data:`LATENCY` cycles; the outer ports keep the
+    top's names."""
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from rtl.axi.top import AxiAccelerator
+    from .axi_bench import ReadLatency
+
+    top = AxiAccelerator(config, read_latency=LATENCY, addr_bits=32)
+
+    class Bench(wiring.Component):
+        def __init__(self):
+            super().__init__(dict(top.signature.members))
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.top = top
+            wiring.connect(m, wiring.flipped(self.s_axil), top.s_axil)
+            m.d.comb += self.irq.eq(top.irq)
+            shape = top.shape
+            ports = [(f"m_axi_w{port}", shape.weight_port_bits)
+                     for port in range(shape.weight_ports)] + [("m_axi_d", shape.data_port_bits)]
+            for name, bits in ports:
+                inner, outer = getattr(top, name), getattr(self, name)
+                latency = ReadLatency(addr_bits=32, data_bits=bits, latency=LATENCY)
+                m.submodules[f"{name}_latency"] = latency
+                for member, port in top.signature.members[name].signature.members.items():
+                    if member in latency.manager.signature.members:
+                        # read channels: top -> latency -> outside
+                        if port.flow == wiring.Out:
+                            m.d.comb += getattr(latency.manager, member).eq(
+                                getattr(inner, member))
+                            m.d.comb += getattr(outer, member).eq(getattr(latency.memory,
+                                                                          member))
+                        else:
+                            m.d.comb += getattr(inner, member).eq(getattr(latency.manager,
+                                                                          member))
+                            m.d.comb += getattr(latency.memory, member).eq(getattr(outer,
+                                                                                   member))
+                    elif port.flow == wiring.Out:
+                        m.d.comb += getattr(outer, member).eq(getattr(inner, member))
+                    else:
+                        m.d.comb += getattr(inner, member).eq(getattr(outer, member))
+            return m
+
+    return Bench()
+
+
+@pytest.mark.parametrize("label", list(CONFIGS))
+def test_axi_top(label):
+    from gen.emit import emit_module
+    verilog = emit_module(bench_design(_config(CONFIGS[label])), "axi_top_bench")
+    run_bench(kind="axi_top", key=label, verilog=verilog, toplevel="axi_top_bench",
+              module="cosim.test_axi_top", config=CONFIGS[label], name=label)

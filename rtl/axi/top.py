@@ -1,0 +1,294 @@
+"""The memory-mapped accelerator: the stream top behind AXI4 managers and AXI4-Lite registers."""
+
+import math
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..checks import check_bool, check_config, check_integer
+from ..top import TernaryAccelerator
+from .burst_reader import BurstReader
+from .burst_writer import BurstWriter
+from .bus import (DATA_WIDTHS, MAX_BURST_BEATS, PAGE_BYTES, check_data_bits,
+                  lite_manager_signature, manager_signature, read_manager_signature)
+from .register_map import ADDRESS_BITS, MAX_WEIGHT_PORTS
+from .registers import CAUSE, Registers
+
+
+__all__ = ["AxiAccelerator", "axi_shape", "AxiShape", "SETUP_CYCLES"]
+
+#: Cycles from an accepted start (``Registers.launch``) to the engines' and the core's start:
+#: the job's beat counts are computed in three register stages.
+SETUP_CYCLES = 3
+#: The widest weight port: AXI4 data is at most 1024 bits; a wider beat uses several ports.
+MAX_PORT_BITS = 1024
+
+
+def _ceil_div(value, divisor):
+    """``ceil(value / divisor)`` for a constant ``divisor``: a shift when it is a power of two."""
+    if divisor & (divisor - 1) == 0:
+        return (value + (divisor - 1)) >> (divisor.bit_length() - 1)
+    return (value + (divisor - 1)) // divisor
+
+
+class AxiShape:
+    """The ports of the memory-mapped top of a configuration (see :func:`axi_shape`)."""
+
+    def __init__(self, config, data_port_bits):
+        self.weight_ports = max(1, config.word_bits // MAX_PORT_BITS)
+        self.weight_port_bits = config.word_bits // self.weight_ports
+        self.data_port_bits = data_port_bits
+        self.result_lanes = min(config.cols, data_port_bits // config.acc_bits)
+
+    def max_burst(self, bits):
+        return min(MAX_BURST_BEATS, PAGE_BYTES // (bits // 8))
+
+
+def axi_shape(config, data_port_bits=None):
+    """Check that ``config`` can have a memory-mapped top and return its :class:`AxiShape`:
+    ``weight_ports`` of ``weight_port_bits`` (the weight beat ``W`` split in ports of at most
+    1024 bits; ``W`` must be a power of two from 32 to 4096), ``data_port_bits`` (by default the
+    activation beat, ``rows * act_bits``, rounded up to a power of two, at least 32) and
+    ``result_lanes`` (results per data beat, which ``config.result_lanes`` must equal when it
+    is below ``cols``)."""
+    check_config(config)
+    bits = config.word_bits
+    legal = [w for w in config.legal_weight_port_bits
+             if w & (w - 1) == 0 and 32 <= w <= MAX_WEIGHT_PORTS * MAX_PORT_BITS]
+    if bits not in legal:
+        hint = ", ".join(map(str, legal)) if legal else "none for this shape and format"
+        raise ValueError(f"the memory-mapped top needs a weight beat of a power of two from 32 "
+                         f"to 4096 bits, not {bits}; legal here: {hint}")
+    activation_bits = config.rows * config.act_bits
+    if activation_bits > DATA_WIDTHS[-1]:
+        raise ValueError(f"the memory-mapped top reads an activation row per data beat: "
+                         f"{config.rows} rows of {config.act_bits} bits exceed 1024")
+    if data_port_bits is None:
+        data_port_bits = max(32, 1 << (activation_bits - 1).bit_length())
+    check_data_bits("data_port_bits", data_port_bits)
+    if data_port_bits < activation_bits:
+        raise ValueError(f"data_port_bits must hold an activation row of {activation_bits} "
+                         f"bits, not {data_port_bits}")
+    if data_port_bits < config.acc_bits:
+        raise ValueError(f"data_port_bits must hold a result of {config.acc_bits} bits, not "
+                         f"{data_port_bits}")
+    shape = AxiShape(config, data_port_bits)
+    if config.result_beat_lanes != shape.result_lanes:
+        raise ValueError(f"a data port of {data_port_bits} bits carries {shape.result_lanes} "
+                         f"results per beat: result_lanes must be {shape.result_lanes}, not "
+                         f"{config.result_beat_lanes}")
+    return shape
+
+
+class AxiAccelerator(wiring.Component):
+    """The accelerator as a memory-mapped IP: software writes a job's sizes and the base
+    addresses of its weight, activation and result images (``golden.memory_image``) into the
+    registers (:mod:`rtl.axi.register_map`) and starts it; the core reads the images through AXI4
+    managers, writes the results back and raises ``irq``.
+
+    Inside, the stream top (:class:`~rtl.top.TernaryAccelerator`) is fed by a
+    :class:`~rtl.axi.burst_reader.BurstReader` per weight port (their beats side by side make a
+    weight beat) and one for the activations (the job's activation image, read once per N
+    tile without a pause), and drained by a :class:`~rtl.axi.burst_writer.BurstWriter` of the
+    result image. The readers keep ``read_latency`` cycles of reads in flight, so with a memory
+    of that latency the weight stream runs at one beat per cycle.
+
+    A job: ``Registers.launch``, then :data:`SETUP_CYCLES` cycles to compute the beat counts,
+    then the readers, the writer and the core start together. It ends when the core has
+    produced its last result and the writer has every write response (``STATUS.done``). A read
+    or write error response aborts the engines, holds the core in reset until every burst in
+    flight has finished, and ends the job with the cause (``STATUS.error``); the core is then
+    ready for the next job. A reset at any time leaves it idle.
+
+    Parameters
+    ----------
+    config : :class:`~rtl.config.AccelConfig`
+        Its weight beat must be a power of two from 32 to 4096 bits, its activation row at
+        most 1024 bits, and its ``result_lanes`` as :func:`axi_shape` says.
+    data_port_bits : int or None
+        Data width of the activation and result port (:func:`axi_shape`'s default if None).
+    read_latency : int
+        Cycles from a read request to its data that the readers' FIFOs cover, at least 1.
+    addr_bits : int
+        Address width of the managers, 12 to 64.
+    instantiate_pes : bool
+        As :class:`~rtl.top.TernaryAccelerator`.
+
+    Members
+    -------
+    s_axil : ``In(lite_manager_signature(addr_bits=8))``
+        The registers.
+    m_axi_w0 .. m_axi_w<P-1> : ``Out(read_manager_signature(...))``
+        The weight ports, ``weight_port_bits`` each (read only).
+    m_axi_d : ``Out(manager_signature(...))``
+        Activations (read) and results (write), ``data_port_bits`` wide.
+    irq : ``Out(1)``
+        ``IRQ_STATUS.ended & CONTROL.irq_enable``.
+    """
+
+    def __init__(self, config, *, data_port_bits=None, read_latency=100, addr_bits=64,
+                 instantiate_pes=False):
+        self.config = check_config(config)
+        self.shape = axi_shape(config, data_port_bits)
+        self.read_latency = check_integer("read_latency", read_latency, 1, 1 << 16)
+        self.addr_bits = check_integer("addr_bits", addr_bits, 12, 64)
+        self.instantiate_pes = check_bool("instantiate_pes", instantiate_pes)
+        shape = self.shape
+        members = {"s_axil": In(lite_manager_signature(addr_bits=ADDRESS_BITS))}
+        for port in range(shape.weight_ports):
+            members[f"m_axi_w{port}"] = Out(read_manager_signature(
+                addr_bits=addr_bits, data_bits=shape.weight_port_bits))
+        members["m_axi_d"] = Out(manager_signature(addr_bits=addr_bits,
+                                                   data_bits=shape.data_port_bits))
+        members["irq"] = Out(1)
+        super().__init__(members)
+
+    def _reader_depth(self, bits):
+        return BurstReader.depth_for_latency(self.read_latency, self.shape.max_burst(bits))
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, shape = self.config, self.shape
+
+        m.submodules.registers = regs = Registers(cfg, data_port_bits=shape.data_port_bits,
+                                                  weight_ports=shape.weight_ports)
+        wiring.connect(m, wiring.flipped(self.s_axil), regs.bus)
+        m.d.comb += self.irq.eq(regs.irq)
+
+        core_reset = Signal()
+        accel = TernaryAccelerator(cfg, instantiate_pes=self.instantiate_pes)
+        m.submodules.core = ResetInserter(core_reset)(accel)
+
+        # ---- the job's beat counts, three register stages after the start ----------------
+        k_tiles_max = math.ceil(cfg.max_k / cfg.rows)
+        n_tiles_max = math.ceil(cfg.max_n / cfg.cols)
+        weight_beats_max = cfg.weight_beats(cfg.max_k, cfg.max_n)
+        k_tiles = Signal(range(k_tiles_max + 1))
+        n_tiles = Signal(range(n_tiles_max + 1))
+        tiles = Signal(range(k_tiles_max * n_tiles_max + 1))
+        act_beats = Signal(range(k_tiles_max * cfg.max_m + 1))
+        rows_n = Signal(range(n_tiles_max * cfg.max_m + 1))
+        weight_beats = Signal(range(weight_beats_max + 1))
+        result_beats = Signal(range(n_tiles_max * cfg.max_m * cfg.result_beats_per_row + 1))
+        stage = Signal(SETUP_CYCLES)
+        m.d.sync += [
+            stage.eq(Cat(regs.launch, stage[:-1])),
+            k_tiles.eq(_ceil_div(regs.k, cfg.rows)),
+            n_tiles.eq(_ceil_div(regs.n, cfg.cols)),
+            tiles.eq(k_tiles * n_tiles),
+            act_beats.eq(k_tiles * regs.m),
+            rows_n.eq(n_tiles * regs.m),
+            weight_beats.eq(_ceil_div(tiles * cfg.rows, cfg.rows_per_beat)),
+            result_beats.eq(rows_n * cfg.result_beats_per_row),
+        ]
+        go = Signal()
+        m.d.comb += go.eq(stage[-1])
+
+        # ---- the engines ---------------------------------------------------------------------
+        abort = Signal()
+        weight_readers = []
+        for port in range(shape.weight_ports):
+            reader = BurstReader(addr_bits=self.addr_bits, data_bits=shape.weight_port_bits,
+                                 count_bits=len(weight_beats),
+                                 depth=self._reader_depth(shape.weight_port_bits))
+            m.submodules[f"weight_reader{port}"] = reader
+            wiring.connect(m, reader.axi, wiring.flipped(getattr(self, f"m_axi_w{port}")))
+            m.d.comb += [reader.start.eq(go), reader.base.eq(regs.weights[port]),
+                         reader.count.eq(weight_beats), reader.passes.eq(1),
+                         reader.abort.eq(abort)]
+            weight_readers.append(reader)
+
+        data_port = self.m_axi_d
+        activation_reader = BurstReader(addr_bits=self.addr_bits, data_bits=shape.data_port_bits,
+                                        count_bits=len(act_beats),
+                                        depth=self._reader_depth(shape.data_port_bits),
+                                        pass_bits=len(n_tiles))
+        result_writer = BurstWriter(addr_bits=self.addr_bits, data_bits=shape.data_port_bits,
+                                    count_bits=len(result_beats),
+                                    depth=2 * shape.max_burst(shape.data_port_bits))
+        m.submodules.activation_reader = activation_reader
+        m.submodules.result_writer = result_writer
+        for name in activation_reader.axi.signature.members:
+            if activation_reader.axi.signature.members[name].flow == Out:
+                m.d.comb += getattr(data_port, name).eq(getattr(activation_reader.axi, name))
+            else:
+                m.d.comb += getattr(activation_reader.axi, name).eq(getattr(data_port, name))
+        for name in result_writer.axi.signature.members:
+            if result_writer.axi.signature.members[name].flow == Out:
+                m.d.comb += getattr(data_port, name).eq(getattr(result_writer.axi, name))
+            else:
+                m.d.comb += getattr(result_writer.axi, name).eq(getattr(data_port, name))
+        m.d.comb += [
+            activation_reader.start.eq(go), activation_reader.base.eq(regs.activations),
+            activation_reader.count.eq(act_beats), activation_reader.passes.eq(n_tiles),
+            activation_reader.abort.eq(abort),
+            result_writer.start.eq(go), result_writer.base.eq(regs.results),
+            result_writer.count.eq(result_beats), result_writer.abort.eq(abort),
+        ]
+
+        # ---- the streams between the engines and the core ------------------------------------
+        all_valid = Cat(reader.data.valid for reader in weight_readers).all()
+        m.d.comb += [
+            accel.weights.payload.eq(Cat(reader.data.payload for reader in weight_readers)),
+            accel.weights.valid.eq(all_valid),
+        ]
+        m.d.comb += [reader.data.ready.eq(accel.weights.ready & all_valid)
+                     for reader in weight_readers]
+        m.d.comb += [
+            accel.activations.payload.as_value().eq(
+                activation_reader.data.payload[:cfg.rows * cfg.act_bits]),
+            accel.activations.valid.eq(activation_reader.data.valid),
+            activation_reader.data.ready.eq(accel.activations.ready),
+            result_writer.data.payload.eq(accel.results.payload.as_value()),
+            result_writer.data.valid.eq(accel.results.valid),
+            accel.results.ready.eq(result_writer.data.ready),
+        ]
+
+        # ---- the job's control ----------------------------------------------------------------
+        engines = [*weight_readers, activation_reader, result_writer]
+        engines_busy = Cat(engine.busy for engine in engines).any()
+        failure = Signal()
+        cause = Signal(4)
+        resp = Signal(2)
+        for engine, name in reversed([*((r, "weights_read") for r in weight_readers),
+                                      (activation_reader, "activations_read"),
+                                      (result_writer, "results_write")]):
+            with m.If(engine.resp != 0):
+                m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(engine.resp)]
+        core_finished = Signal()
+        m.d.comb += [
+            accel.cmd.payload.m.eq(regs.m),
+            accel.cmd.payload.k.eq(regs.k),
+            accel.cmd.payload.n.eq(regs.n),
+        ]
+        with m.FSM():
+            with m.State("idle"):
+                with m.If(go):
+                    m.d.sync += core_finished.eq(0)
+                    m.next = "start"
+            with m.State("start"):
+                # The engines saw go last cycle; the core takes its command now.
+                m.d.comb += accel.cmd.valid.eq(1)
+                with m.If(failure):
+                    m.next = "abort"
+                with m.Elif(accel.cmd.ready):
+                    m.next = "run"
+            with m.State("run"):
+                with m.If(accel.done):
+                    m.d.sync += core_finished.eq(1)
+                with m.If(failure):
+                    m.next = "abort"
+                with m.Elif(core_finished & ~engines_busy):
+                    m.d.comb += regs.job_done.eq(1)
+                    m.next = "idle"
+            with m.State("abort"):
+                m.d.comb += [abort.eq(1), core_reset.eq(1)]
+                m.next = "drain"
+            with m.State("drain"):
+                m.d.comb += core_reset.eq(1)
+                with m.If(~engines_busy):
+                    m.d.comb += [regs.job_failed.eq(1), regs.fail_cause.eq(cause),
+                                 regs.fail_resp.eq(resp)]
+                    m.next = "idle"
+        return m
