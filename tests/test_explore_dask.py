@@ -1,8 +1,9 @@
 """``python -m gen explore`` with real synthesis on a Dask LocalCluster of 2 workers: a tiny
 sweep (2x2 and 4x4, the generic target, no place and route) with one point made to fail by a
 yosys wrapper, then the same sweep again (nothing synthesized: every point from the cache,
-the failure included), then an extended sweep (only the new points synthesized). Skipped,
-with the reason, without the synth extra's yosys. About 20 s of synthesis."""
+the failure included), then an extended sweep (only the new points synthesized), then one
+more point through ``--scheduler`` on a cluster started apart. Skipped, with the reason,
+without the synth extra's yosys. About 30 s."""
 
 import csv
 import json
@@ -101,3 +102,17 @@ def test_sweep_on_a_local_cluster(tmp_path, capsys, monkeypatch):
     assert rows[(4, "row")]["status"] == "failed"           # still the cached failure
     assert len(list(cache.glob("*.json"))) == 4
     assert os.path.isdir(cache / "runs")
+
+    from dask.distributed import LocalCluster
+    # The same through --scheduler, on a cluster started apart: one new point (4x4 at two
+    # rows per beat; 2rows on the 2x2 is its whole tile, already cached).
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        local = argv[:argv.index("--workers")] + argv[argv.index("--workers") + 2:]
+        assert gen_main(local + ["--ports", "row", "tile", "2rows", "--scheduler",
+                                 cluster.scheduler_address]) == 0
+    captured = capsys.readouterr()
+    assert "explore: 6 points, 1 to synthesize, 5 from the cache, 0 not buildable" \
+        in captured.err
+    assert "explore: 1/1 points synthesized" in captured.err
+    assert _rows(out)[(4, "2rows")]["status"] == "ok"

@@ -119,14 +119,15 @@ def build_parser():
     size = integer_range(1, 256)
     parser.add_argument("--model", default=str(CONFIG_PATH),
                         help="a HuggingFace config.json or a checkpoint folder holding one "
-                             "(default: the shipped 2B-4T config, %(default)s)")
+                             "(default: the shipped 2B-4T config, "
+                             "golden/configs/bitnet-b1.58-2B-4T.json)")
     parser.add_argument("--rows", type=size, nargs="+", required=True,
                         help="array rows, 1 to 256 (one or more)")
     parser.add_argument("--cols", type=size, nargs="+", default=None,
                         help="array columns, 1 to 256 (default: square arrays, cols = rows; "
                              "given, every rows x cols combination)")
     parser.add_argument("--formats", nargs="+", choices=WEIGHT_FORMATS, default=["i2"],
-                        help="weight formats of the ternary PE (default %(default)s)")
+                        help="weight formats of the ternary PE (default i2)")
     parser.add_argument("--ports", type=_port, nargs="+", default=["row"],
                         help="weight port rules: row (one tile row per beat), tile (the whole "
                              "tile), <k>rows (k rows per beat), or a width in bits "
