@@ -26,12 +26,10 @@ from .bench import bench_config, bench_rng, run_bench, start_clock
 LATENCY = 100
 MEMORY_BYTES = 1 << 20
 CONFIGS = {
-    "i2-4x4-w32": dict(rows=4, cols=4, weight_port_bits=32, result_lanes=1, max_m=16,
+    "i2-4x4-w32": dict(rows=4, cols=4, interface="axi", max_m=16, max_k=64, max_n=64),
+    "t5-4x4-w32": dict(rows=4, cols=4, weight_format="t5", interface="axi", max_m=16,
                        max_k=64, max_n=64),
-    "t5-4x4-w32": dict(rows=4, cols=4, weight_format="t5", weight_port_bits=32,
-                       result_lanes=1, max_m=16, max_k=64, max_n=64),
-    "i2-8x8-w128": dict(rows=8, cols=8, weight_port_bits=128, result_lanes=2, max_m=32,
-                        max_k=128, max_n=128),
+    "i2-8x8-w128": dict(rows=8, cols=8, interface="axi", max_m=32, max_k=128, max_n=128),
 }
 #: Where each image lives: 4 KiB aligned, apart.
 WEIGHTS, ACTIVATIONS, RESULTS = 0x10000, 0x60000, 0x80000
@@ -46,19 +44,19 @@ class _Bench:
     def __init__(self, dut, config, memory):
         from cocotbext.axi import (AxiBus, AxiLiteBus, AxiLiteMaster, AxiReadBus, AxiSlave,
                                    AxiSlaveRead)
+        from rtl import interface
         from rtl.axi.register_map import register_map
-        from rtl.axi.top import axi_shape
         self.dut, self.config, self.memory = dut, config, memory
-        self.shape = axi_shape(config)
+        self.ports = interface.weight_ports(config)
+        self.data_bytes = interface.data_port_bits(config) // 8
         self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil_"), dut.clk, dut.rst)
         self.models = [AxiSlaveRead(AxiReadBus.from_prefix(dut, f"m_axi_w{port}_"), dut.clk,
                                     dut.rst, target=memory)
-                       for port in range(self.shape.weight_ports)]
+                       for port in range(self.ports)]
         data = AxiSlave(AxiBus.from_prefix(dut, "m_axi_d_"), dut.clk, dut.rst, target=memory)
         self.data_model = data
         self.offsets = {reg.name: reg.offset for reg in register_map(
-            config, data_port_bits=self.shape.data_port_bits,
-            weight_ports=self.shape.weight_ports)}
+            config, data_port_bits=8 * self.data_bytes, weight_ports=self.ports)}
 
     def channels(self):
         for model in self.models:
@@ -78,17 +76,17 @@ class _Bench:
 
     def place(self, x, w):
         """Write the job's images; returns the bytes of the result image to expect."""
-        cfg, shape = self.config, self.shape
+        cfg = self.config
         image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
                                     rows_per_beat=cfg.rows_per_beat)
-        for port, part in enumerate(golden.port_images(image, shape.weight_ports)):
+        for port, part in enumerate(golden.port_images(image, self.ports)):
             start = WEIGHTS + port * 0x20000
             self.memory.content[start:start + part.size] = part.tobytes()
-        acts = golden.activation_image(x, rows=cfg.rows, beat=shape.data_port_bits // 8,
+        acts = golden.activation_image(x, rows=cfg.rows, beat=self.data_bytes,
                                        act_bits=cfg.act_bits)
         self.memory.content[ACTIVATIONS:ACTIVATIONS + acts.size] = acts.tobytes()
         m, n = x.shape[0], w.shape[0]
-        size = math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row * shape.data_port_bits // 8
+        size = math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row * self.data_bytes
         self.memory.content[RESULTS:RESULTS + size] = bytes([0xA5]) * size   # stale bytes
         return size
 
@@ -100,7 +98,7 @@ class _Bench:
         for name, value in (("M", m), ("K", k), ("N", n), ("ACTIVATIONS_LO", ACTIVATIONS),
                             ("RESULTS_LO", RESULTS)):
             await self.write(name, value)
-        for port in range(self.shape.weight_ports):
+        for port in range(self.ports):
             await self.write(f"WEIGHTS{port}_LO", WEIGHTS + port * 0x20000)
         await self.write("IRQ_STATUS", 1)
         await self.write("CONTROL", 3)                       # start, irq enabled
@@ -117,8 +115,8 @@ class _Bench:
         y = None
         if fields["done"]:
             y = golden.image_results(self.memory.content[RESULTS:RESULTS + size], m=m, n=n,
-                                     cols=self.config.cols, lanes=self.shape.result_lanes,
-                                     beat=self.shape.data_port_bits // 8,
+                                     cols=self.config.cols,
+                                     lanes=self.config.result_beat_lanes, beat=self.data_bytes,
                                      acc_bits=self.config.acc_bits)
         return fields, cycles, y
 
@@ -214,7 +212,7 @@ def bench_design(config):
     from rtl.axi.top import AxiAccelerator
     from .axi_bench import ReadLatency
 
-    top = AxiAccelerator(config, read_latency=LATENCY, addr_bits=32)
+    top = AxiAccelerator(config, addr_bits=32)
 
     class Bench(wiring.Component):
         def __init__(self):
@@ -225,9 +223,8 @@ def bench_design(config):
             m.submodules.top = top
             wiring.connect(m, wiring.flipped(self.s_axil), top.s_axil)
             m.d.comb += self.irq.eq(top.irq)
-            shape = top.shape
-            ports = [(f"m_axi_w{port}", shape.weight_port_bits)
-                     for port in range(shape.weight_ports)] + [("m_axi_d", shape.data_port_bits)]
+            ports = [(f"m_axi_w{port}", top.weight_port_bits)
+                     for port in range(top.weight_ports)] + [("m_axi_d", top.data_port_bits)]
             for name, bits in ports:
                 inner, outer = getattr(top, name), getattr(self, name)
                 latency = ReadLatency(addr_bits=32, data_bits=bits, latency=LATENCY)

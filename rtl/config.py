@@ -12,6 +12,8 @@ import math
 
 from golden.formats import FORMATS, INT8_WEIGHT_BITS, TERNARY_FORMATS
 
+from . import interface as _interface
+
 
 __all__ = ["AccelConfig", "ConfigError", "ConfigTypeError", "psum_width", "WEIGHT_FORMATS",
            "PE_TYPES", "ROW_SPACING", "VERILOG_KEYWORDS", "MIN_WMEM_TILES"]
@@ -177,7 +179,20 @@ class AccelConfig:
         Result lanes per beat of the ``results`` stream, 1 to ``cols``: a result row leaves in
         :attr:`result_beats_per_row` beats of ``result_lanes * acc_bits`` bits
         (:class:`rtl.result_serializer.ResultSerializer`). None (the default) means ``cols``,
-        one beat per row; :attr:`result_beat_lanes` is the resolved count.
+        one beat per row (with ``interface="axi"``: the results of one data beat);
+        :attr:`result_beat_lanes` is the resolved count.
+    interface : str
+        ``"stream"`` (the default: command and data streams, :class:`rtl.top.TernaryAccelerator`)
+        or ``"axi"`` (AXI4 managers and AXI4-Lite registers, :class:`rtl.axi.top.AxiAccelerator`;
+        :mod:`rtl.interface` says what it derives). With ``"axi"``, ``weight_port_bits`` must be
+        a power of two from 32 to 4096 (by default the widest legal one up to 1024).
+    data_port_bits : int or None
+        ``interface="axi"`` only: width of the activation and result port, 32 to 1024, a power
+        of two that holds an activation row and a result; by default the activation row rounded
+        up (:func:`rtl.interface.data_port_bits`).
+    read_latency : int or None
+        ``interface="axi"`` only: memory latency in cycles that the read FIFOs cover at full
+        rate, 1 to 65536; by default :data:`rtl.interface.DEFAULT_READ_LATENCY` (100).
 
     Raises
     ------
@@ -200,6 +215,9 @@ class AccelConfig:
     name: str = "ternary_accel"
     pe: str = "ternary"
     result_lanes: int | None = None
+    interface: str = "stream"
+    data_port_bits: int | None = None
+    read_latency: int | None = None
 
     def __post_init__(self):
         _check_int("rows", self.rows, 1, MAX_ARRAY_DIM)
@@ -232,6 +250,14 @@ class AccelConfig:
         if self.result_lanes is not None:
             _check_int("result_lanes", self.result_lanes, 1, self.cols,
                        f" (one result row is {self.cols} lanes)")
+        _check_choice("interface", self.interface, _interface.INTERFACES)
+        if self.interface == "axi":
+            _interface.check_axi(self, ConfigError, _check_int)
+        else:
+            for name in ("data_port_bits", "read_latency"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name} applies to interface='axi' only, not "
+                                      f"{self.interface!r}", field=name)
         needed = self.acc_bits_needed
         if self.acc_bits < needed:
             raise ConfigError(
@@ -303,8 +329,11 @@ class AccelConfig:
 
     @property
     def result_beat_lanes(self):
-        """Result lanes per ``results`` beat: ``result_lanes``, or by default ``cols``."""
-        return self.cols if self.result_lanes is None else self.result_lanes
+        """Result lanes per ``results`` beat: ``result_lanes``, or by default ``cols`` (with
+        ``interface="axi"``, the results of one data beat)."""
+        if self.result_lanes is not None:
+            return self.result_lanes
+        return _interface.result_lanes(self) if self.interface == "axi" else self.cols
 
     @property
     def result_beats_per_row(self):
@@ -341,9 +370,11 @@ class AccelConfig:
     def word_bits(self):
         """Bits of one ``weights`` beat (``W``): :attr:`rows_per_beat` tile rows of ``cols``
         weights packed together (``weight_port_bits``, by default the word of one row)."""
-        if self.weight_port_bits is None:
-            return self.format.word_bits(self.cols)
-        return self.weight_port_bits
+        if self.weight_port_bits is not None:
+            return self.weight_port_bits
+        if self.interface == "axi":
+            return _interface.default_weight_port_bits(self)
+        return self.format.word_bits(self.cols)
 
     @property
     def beat_bits_per_weight(self):
@@ -562,7 +593,8 @@ class AccelConfig:
 
     def as_dict(self):
         """Every parameter with its default resolved (``weight_format``,
-        ``weight_port_bits``, ``wmem_tiles``;
+        ``weight_port_bits``, ``wmem_tiles``; ``interface`` and its fields only with
+        ``interface="axi"``;
         ``result_lanes`` only when a row takes several beats, so that the one-beat design keeps
         the digest and the Verilog header it had before the option):
         what the manifest records and the digest hashes. ``AccelConfig(**d)`` rebuilds the
@@ -575,7 +607,14 @@ class AccelConfig:
             # One beat per row is the hardware of before the option: same digest, same Verilog.
             del values["result_lanes"]
         else:
-            values["result_lanes"] = self.result_lanes
+            values["result_lanes"] = self.result_beat_lanes
+        if self.interface == "axi":
+            values["data_port_bits"] = _interface.data_port_bits(self)
+            values["read_latency"] = _interface.read_latency(self)
+        else:
+            # The stream top is the design of before the option: same digest.
+            for name in ("interface", "data_port_bits", "read_latency"):
+                del values[name]
         return values
 
     @property

@@ -6,24 +6,22 @@ from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .. import interface
 from ..checks import check_bool, check_config, check_integer
 from ..top import TernaryAccelerator
 from .burst_reader import BurstReader
 from .burst_writer import BurstWriter
-from .bus import (DATA_WIDTHS, MAX_BURST_BEATS, PAGE_BYTES, check_data_bits,
-                  lite_manager_signature, manager_signature, read_manager_signature)
-from .register_map import ADDRESS_BITS, MAX_WEIGHT_PORTS
+from .bus import (MAX_BURST_BEATS, PAGE_BYTES, lite_manager_signature, manager_signature,
+                  read_manager_signature)
+from .register_map import ADDRESS_BITS
 from .registers import CAUSE, Registers
 
 
-__all__ = ["AxiAccelerator", "axi_shape", "AxiShape", "SETUP_CYCLES"]
+__all__ = ["AxiAccelerator", "SETUP_CYCLES", "max_burst"]
 
 #: Cycles from an accepted start (``Registers.launch``) to the engines' and the core's start:
 #: the job's beat counts are computed in three register stages.
 SETUP_CYCLES = 3
-#: The widest weight port: AXI4 data is at most 1024 bits; a wider beat uses several ports.
-MAX_PORT_BITS = 1024
-
 
 def _ceil_div(value, divisor):
     """``ceil(value / divisor)`` for a constant ``divisor``: a shift when it is a power of two."""
@@ -32,53 +30,9 @@ def _ceil_div(value, divisor):
     return (value + (divisor - 1)) // divisor
 
 
-class AxiShape:
-    """The ports of the memory-mapped top of a configuration (see :func:`axi_shape`)."""
-
-    def __init__(self, config, data_port_bits):
-        self.weight_ports = max(1, config.word_bits // MAX_PORT_BITS)
-        self.weight_port_bits = config.word_bits // self.weight_ports
-        self.data_port_bits = data_port_bits
-        self.result_lanes = min(config.cols, data_port_bits // config.acc_bits)
-
-    def max_burst(self, bits):
-        return min(MAX_BURST_BEATS, PAGE_BYTES // (bits // 8))
-
-
-def axi_shape(config, data_port_bits=None):
-    """Check that ``config`` can have a memory-mapped top and return its :class:`AxiShape`:
-    ``weight_ports`` of ``weight_port_bits`` (the weight beat ``W`` split in ports of at most
-    1024 bits; ``W`` must be a power of two from 32 to 4096), ``data_port_bits`` (by default the
-    activation beat, ``rows * act_bits``, rounded up to a power of two, at least 32) and
-    ``result_lanes`` (results per data beat, which ``config.result_lanes`` must equal when it
-    is below ``cols``)."""
-    check_config(config)
-    bits = config.word_bits
-    legal = [w for w in config.legal_weight_port_bits
-             if w & (w - 1) == 0 and 32 <= w <= MAX_WEIGHT_PORTS * MAX_PORT_BITS]
-    if bits not in legal:
-        hint = ", ".join(map(str, legal)) if legal else "none for this shape and format"
-        raise ValueError(f"the memory-mapped top needs a weight beat of a power of two from 32 "
-                         f"to 4096 bits, not {bits}; legal here: {hint}")
-    activation_bits = config.rows * config.act_bits
-    if activation_bits > DATA_WIDTHS[-1]:
-        raise ValueError(f"the memory-mapped top reads an activation row per data beat: "
-                         f"{config.rows} rows of {config.act_bits} bits exceed 1024")
-    if data_port_bits is None:
-        data_port_bits = max(32, 1 << (activation_bits - 1).bit_length())
-    check_data_bits("data_port_bits", data_port_bits)
-    if data_port_bits < activation_bits:
-        raise ValueError(f"data_port_bits must hold an activation row of {activation_bits} "
-                         f"bits, not {data_port_bits}")
-    if data_port_bits < config.acc_bits:
-        raise ValueError(f"data_port_bits must hold a result of {config.acc_bits} bits, not "
-                         f"{data_port_bits}")
-    shape = AxiShape(config, data_port_bits)
-    if config.result_beat_lanes != shape.result_lanes:
-        raise ValueError(f"a data port of {data_port_bits} bits carries {shape.result_lanes} "
-                         f"results per beat: result_lanes must be {shape.result_lanes}, not "
-                         f"{config.result_beat_lanes}")
-    return shape
+def max_burst(bits):
+    """Longest burst of a port of ``bits``: 256 beats, or the beats of a 4 KiB page."""
+    return min(MAX_BURST_BEATS, PAGE_BYTES // (bits // 8))
 
 
 class AxiAccelerator(wiring.Component):
@@ -91,8 +45,8 @@ class AxiAccelerator(wiring.Component):
     :class:`~rtl.axi.burst_reader.BurstReader` per weight port (their beats side by side make a
     weight beat) and one for the activations (the job's activation image, read once per N
     tile without a pause), and drained by a :class:`~rtl.axi.burst_writer.BurstWriter` of the
-    result image. The readers keep ``read_latency`` cycles of reads in flight, so with a memory
-    of that latency the weight stream runs at one beat per cycle.
+    result image. The readers keep enough reads in flight, so with a memory
+    of that latency the weight stream runs at one beat per cycle (``config.read_latency``).
 
     A job: ``Registers.launch``, then :data:`SETUP_CYCLES` cycles to compute the beat counts,
     then the readers, the writer and the core start together. It ends when the core has
@@ -104,12 +58,8 @@ class AxiAccelerator(wiring.Component):
     Parameters
     ----------
     config : :class:`~rtl.config.AccelConfig`
-        Its weight beat must be a power of two from 32 to 4096 bits, its activation row at
-        most 1024 bits, and its ``result_lanes`` as :func:`axi_shape` says.
-    data_port_bits : int or None
-        Data width of the activation and result port (:func:`axi_shape`'s default if None).
-    read_latency : int
-        Cycles from a read request to its data that the readers' FIFOs cover, at least 1.
+        With ``interface="axi"``: its weight beat, data port and read latency
+        (:mod:`rtl.interface`).
     addr_bits : int
         Address width of the managers, 12 to 64.
     instantiate_pes : bool
@@ -127,32 +77,35 @@ class AxiAccelerator(wiring.Component):
         ``IRQ_STATUS.ended & CONTROL.irq_enable``.
     """
 
-    def __init__(self, config, *, data_port_bits=None, read_latency=100, addr_bits=64,
-                 instantiate_pes=False):
+    def __init__(self, config, *, addr_bits=64, instantiate_pes=False):
         self.config = check_config(config)
-        self.shape = axi_shape(config, data_port_bits)
-        self.read_latency = check_integer("read_latency", read_latency, 1, 1 << 16)
+        if config.interface != "axi":
+            raise ValueError(f"config.interface must be 'axi', not {config.interface!r}")
         self.addr_bits = check_integer("addr_bits", addr_bits, 12, 64)
         self.instantiate_pes = check_bool("instantiate_pes", instantiate_pes)
-        shape = self.shape
+        self.weight_ports = interface.weight_ports(config)
+        self.weight_port_bits = interface.port_bits(config)
+        self.data_port_bits = interface.data_port_bits(config)
         members = {"s_axil": In(lite_manager_signature(addr_bits=ADDRESS_BITS))}
-        for port in range(shape.weight_ports):
+        for port in range(self.weight_ports):
             members[f"m_axi_w{port}"] = Out(read_manager_signature(
-                addr_bits=addr_bits, data_bits=shape.weight_port_bits))
+                addr_bits=addr_bits, data_bits=self.weight_port_bits))
         members["m_axi_d"] = Out(manager_signature(addr_bits=addr_bits,
-                                                   data_bits=shape.data_port_bits))
+                                                   data_bits=self.data_port_bits))
         members["irq"] = Out(1)
         super().__init__(members)
 
     def _reader_depth(self, bits):
-        return BurstReader.depth_for_latency(self.read_latency, self.shape.max_burst(bits))
+        return BurstReader.depth_for_latency(interface.read_latency(self.config),
+                                             max_burst(bits))
 
     def elaborate(self, platform):
         m = Module()
-        cfg, shape = self.config, self.shape
+        cfg = self.config
+        ports, port_bits, data_bits = self.weight_ports, self.weight_port_bits, self.data_port_bits
 
-        m.submodules.registers = regs = Registers(cfg, data_port_bits=shape.data_port_bits,
-                                                  weight_ports=shape.weight_ports)
+        m.submodules.registers = regs = Registers(cfg, data_port_bits=data_bits,
+                                                  weight_ports=ports)
         wiring.connect(m, wiring.flipped(self.s_axil), regs.bus)
         m.d.comb += self.irq.eq(regs.irq)
 
@@ -188,10 +141,10 @@ class AxiAccelerator(wiring.Component):
         # ---- the engines ---------------------------------------------------------------------
         abort = Signal()
         weight_readers = []
-        for port in range(shape.weight_ports):
-            reader = BurstReader(addr_bits=self.addr_bits, data_bits=shape.weight_port_bits,
+        for port in range(ports):
+            reader = BurstReader(addr_bits=self.addr_bits, data_bits=port_bits,
                                  count_bits=len(weight_beats),
-                                 depth=self._reader_depth(shape.weight_port_bits))
+                                 depth=self._reader_depth(port_bits))
             m.submodules[f"weight_reader{port}"] = reader
             wiring.connect(m, reader.axi, wiring.flipped(getattr(self, f"m_axi_w{port}")))
             m.d.comb += [reader.start.eq(go), reader.base.eq(regs.weights[port]),
@@ -200,13 +153,13 @@ class AxiAccelerator(wiring.Component):
             weight_readers.append(reader)
 
         data_port = self.m_axi_d
-        activation_reader = BurstReader(addr_bits=self.addr_bits, data_bits=shape.data_port_bits,
+        activation_reader = BurstReader(addr_bits=self.addr_bits, data_bits=data_bits,
                                         count_bits=len(act_beats),
-                                        depth=self._reader_depth(shape.data_port_bits),
+                                        depth=self._reader_depth(data_bits),
                                         pass_bits=len(n_tiles))
-        result_writer = BurstWriter(addr_bits=self.addr_bits, data_bits=shape.data_port_bits,
+        result_writer = BurstWriter(addr_bits=self.addr_bits, data_bits=data_bits,
                                     count_bits=len(result_beats),
-                                    depth=2 * shape.max_burst(shape.data_port_bits))
+                                    depth=2 * max_burst(data_bits))
         m.submodules.activation_reader = activation_reader
         m.submodules.result_writer = result_writer
         for name in activation_reader.axi.signature.members:
