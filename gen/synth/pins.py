@@ -35,8 +35,8 @@ _GOWIN_MAGIC, _GOWIN_VERSION = 0x00CA7CA7, 6      # himbaechel's chipdb, nextpnr
 #: The bel names of a pad (``PadInfoPOD.bel``, constant IdStrings of nextpnr 0.10's gowin).
 _GOWIN_IOB_BELS = {648: "A", 649: "B"}
 _NEXUS_VERSION = 11                               # nexus' bba_version, nextpnr 0.10
-#: The high-performance (1.8 V) IO banks of CrossLink-NX and Certus-NX; the others are
-#: wide-range (3.3 V) banks.
+#: The high-performance (1.8 V) IO banks of the LIFCL-40 (nextpnr refuses LVCMOS33 there);
+#: the others are wide-range (3.3 V) banks.
 _NEXUS_HP_BANKS = frozenset({3, 4, 5})
 #: Gowin pad functions that leave the pad a plain user IO.
 _GOWIN_PLAIN = re.compile(r"(GCLK[TC]_\d+[AB]?|[LRTB]PLL\d?_[TC]_(IN|FB)\d?)")
