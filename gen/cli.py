@@ -20,6 +20,7 @@ from golden.cli import (OneLineParser, UsageError, check_output_folder, field_us
 from rtl.config import (AccelConfig, ConfigError, MAX_ACC_BITS, MAX_ACC_DEPTH, MAX_ACT_BITS,
                         MAX_ARRAY_DIM, MAX_K_LIMIT, MAX_WMEM_TILES, MIN_WMEM_TILES, PE_TYPES,
                         WEIGHT_FORMATS)
+from rtl.interface import INTERFACES
 
 from .emit import generate
 from . import synth
@@ -58,7 +59,8 @@ def build_parser():
     parser.add_argument("--weight-port-bits", type=integer, default=None, metavar="W",
                         help="width of the weights stream: the format's word of k whole tile "
                              "rows, k = 1 to rows (i2: 2*k*cols bits, t5: 8*ceil(k*cols/5)); "
-                             "a wrong W is refused with the legal range (default: one row)")
+                             "a wrong W is refused with the legal range (default: one row; "
+                             "with --interface axi the widest power of two up to 1024)")
     parser.add_argument("--wmem-tiles", type=integer, default=None,
                         help=f"tile slots of the weight store (rows banks of cols weights), "
                              f"{MIN_WMEM_TILES} to {MAX_WMEM_TILES} (default: enough that "
@@ -82,6 +84,17 @@ def build_parser():
                         help="result lanes per beat of the results stream, 1 to cols: a "
                              "result row leaves in ceil(cols/result-lanes) beats (default: "
                              "cols, one beat per row)")
+    parser.add_argument("--interface", choices=INTERFACES, default=defaults.interface,
+                        help="top level: stream (command and data streams) or axi (AXI4 "
+                             "managers for weights, activations and results, AXI4-Lite "
+                             "registers, irq; docs/interface.md) (default %(default)s)")
+    parser.add_argument("--data-port-bits", type=integer, default=None, metavar="D",
+                        help="--interface axi: width of the activation and result port, a "
+                             "power of two from 32 to 1024 (default: the activation row "
+                             "rounded up)")
+    parser.add_argument("--read-latency", type=integer, default=None, metavar="CYCLES",
+                        help="--interface axi: memory latency the read FIFOs cover at full "
+                             "rate (default 100)")
     parser.add_argument("-o", "--output", default="build",
                         help="output folder, created if missing (default %(default)s)")
     group = parser.add_argument_group("synthesis (needs the synth extra: pip install -e "
@@ -123,7 +136,9 @@ def _config(args):
                            weight_port_bits=args.weight_port_bits,
                            wmem_tiles=args.wmem_tiles, max_m=args.max_m, max_k=args.max_k,
                            max_n=args.max_n, name=args.name, pe=args.pe,
-                           result_lanes=args.result_lanes)
+                           result_lanes=args.result_lanes, interface=args.interface,
+                           data_port_bits=args.data_port_bits,
+                           read_latency=args.read_latency)
     except ConfigError as error:
         raise field_usage_error(error) from None
 

@@ -7,13 +7,15 @@ from amaranth import Value
 from amaranth.back import rtlil
 from amaranth.lib import data, wiring
 
+from gen import axi
 from rtl.array import (SystolicArray, SystolicColumn, column_module_name, make_pe,
                        pe_module_name, pe_variants)
+from rtl.axi.top import AxiAccelerator
 from rtl.config import AccelConfig
 from rtl.top import TernaryAccelerator
 
 
-__all__ = ["GENERATOR_VERSION", "emit_verilog", "emit_array_verilog", "emit_module",
+__all__ = ["GENERATOR_VERSION", "emit_verilog", "top_level", "emit_array_verilog", "emit_module",
            "emit_pe_verilog", "example_jobs", "build_manifest", "generate", "top_ports",
            "file_list"]
 
@@ -79,8 +81,15 @@ def emit_verilog(config):
     """
     if not isinstance(config, AccelConfig):
         raise TypeError(f"config must be an AccelConfig, not {config!r}")
-    return _emit_with_array(config, TernaryAccelerator(config, instantiate_pes=True),
-                            config.name)
+    return _emit_with_array(config, top_level(config, instantiate_pes=True), config.name)
+
+
+def top_level(config, *, instantiate_pes=False):
+    """The top-level component of ``config``: the stream top, or the memory-mapped one
+    (``interface="axi"``)."""
+    if config.interface == "axi":
+        return AxiAccelerator(config, addr_bits=axi.ADDR_BITS, instantiate_pes=instantiate_pes)
+    return TernaryAccelerator(config, instantiate_pes=instantiate_pes)
 
 
 def emit_array_verilog(config, name):
@@ -91,8 +100,9 @@ def emit_array_verilog(config, name):
 
 def _describe(config):
     if config.pe == "ternary":
+        top = ", AXI4 memory-mapped" if config.interface == "axi" else ""
         return (f"ternary systolic-array accelerator, {config.rows}x{config.cols}, "
-                f"{config.format.name} weights")
+                f"{config.format.name} weights{top}")
     return (f"int8 multiply-accumulate baseline of the ternary accelerator, "
             f"{config.rows}x{config.cols}, int8 weights")
 
@@ -126,7 +136,7 @@ def emit_module(component, name):
 def top_ports(config):
     """The top-level ports: ``[{"name", "direction", "width"}]`` in a fixed order; a port with
     a struct payload (``cmd__payload``) also lists its ``fields`` (name, bit offset, width)."""
-    top = TernaryAccelerator(config)
+    top = top_level(config)
     top._MustUse__silence = True  # only its signature is read
     ports = [{"name": "clk", "direction": "input", "width": 1},
              {"name": "rst", "direction": "input", "width": 1}]
@@ -189,6 +199,7 @@ def build_manifest(config, verilog_file):
             "psum_bits_per_row": [config.psum_bits(k) for k in range(config.rows)],
             "acc_bits_needed": config.acc_bits_needed,
         },
+        "interface": config.interface,
         "ports": top_ports(config),
         "cycle_model": {
             "formula": CYCLE_FORMULA,
@@ -211,6 +222,7 @@ def build_manifest(config, verilog_file):
             "examples": [{"M": m, "K": k, "N": n, "cycles": config.cycles(m, k, n)}
                          for m, k, n in example_jobs(config)],
         },
+        **({"axi": axi.axi_section(config)} if config.interface == "axi" else {}),
     }
 
 
@@ -222,11 +234,15 @@ def file_list(config):
 
 def generate(config):
     """``{file name: text}`` for the configuration: the Verilog, ``manifest.json`` and the
-    file list ``<name>.f``."""
+    file list ``<name>.f``; with ``interface="axi"`` also the C header of the register map,
+    ``<name>_regs.h``."""
     verilog_file = f"{config.name}.v"
     manifest = build_manifest(config, verilog_file)
-    return {
+    files = {
         verilog_file: emit_verilog(config),
         "manifest.json": json.dumps(manifest, indent=2, sort_keys=False) + "\n",
         f"{config.name}.f": file_list(config),
     }
+    if config.interface == "axi":
+        files[f"{config.name}_regs.h"] = axi.c_header(config)
+    return files

@@ -177,7 +177,8 @@ def test_every_option_has_a_help_line_with_default_and_range():
     entries = _help_entries()
     options = {"--help", "--rows", "--cols", "--act-bits", "--acc-bits", "--weight-format",
                "--weight-port-bits", "--wmem-tiles", "--max-m", "--max-k", "--max-n", "--name", "--pe",
-               "--result-lanes", "--output",
+               "--result-lanes", "--interface", "--data-port-bits", "--read-latency",
+               "--output",
                "--synth", "--pnr", "--device", "--freq", "--no-dsp", "--no-breakdown",
                "--synth-timeout"}
     assert set(entries) == options
@@ -191,7 +192,11 @@ def test_every_option_has_a_help_line_with_default_and_range():
         "--wmem-tiles": "2 to 4096 (default: enough that the weights stream never waits, "
                         "2 + ceil((rows+1)/floor(rows/k)))",
         "--weight-port-bits": "k = 1 to rows (i2: 2*k*cols bits, t5: 8*ceil(k*cols/5)); a "
-                              "wrong W is refused with the legal range (default: one row)",
+                              "wrong W is refused with the legal range (default: one row; with "
+                              "--interface axi the widest power of two up to 1024)",
+        "--interface": "stream (command and data streams) or axi", "--read-latency":
+        "(default 100)", "--data-port-bits": "a power of two from 32 to 1024 (default: the "
+                                             "activation row rounded up)",
         "--max-m": "1 to 65536 (default 256)", "--max-k": "1 to 16777215 (default 65535)",
         "--max-n": "1 to 16777215 (default 65535)", "--weight-format": "(default i2)",
         "--name": "(default ternary_accel)", "--pe": "(default ternary)",
@@ -199,7 +204,8 @@ def test_every_option_has_a_help_line_with_default_and_range():
         "--result-lanes": "1 to cols: a result row leaves in ceil(cols/result-lanes) beats "
                           "(default: cols, one beat per row)",
         "--synth-timeout": "above 0 (default 3600)",
-        "--device": "(default LFE5U-85F-8CABGA381 for ecp5, iCE40HX8K-CT256 for ice40)",
+        "--device": "(default LFE5U-85F-8CABGA381 for ecp5, iCE40HX8K-CT256 for ice40, "
+                    "GW2A-LV18PG256C8/I7 for gowin, LIFCL-40-9BG400C for nexus)",
     }
     for option, text in expected.items():
         assert text in entries[option], entries[option]
