@@ -48,7 +48,7 @@ TASK_DEFAULTS = {
         "eval_examples": 500,
     },
     text_task.NAME: {
-        "steps": 1000,
+        "steps": 600,
         "batch_size": 32,
         "warmup": 100,
         "hidden_size": 256,
