@@ -18,7 +18,11 @@ from rtl.axi.bus import read_manager_signature
 from rtl.checks import check_integer
 
 
-__all__ = ["ReadLatency", "BenchMemory", "record_bursts"]
+__all__ = ["MODEL_READ_DELAY", "ReadLatency", "BenchMemory", "record_bursts"]
+
+#: Cycles cocotbext-axi's read model takes from accepting a request to its first beat: a
+#: memory of read latency ``L`` is a :class:`ReadLatency` of ``L - MODEL_READ_DELAY``.
+MODEL_READ_DELAY = 2
 
 
 class ReadLatency(wiring.Component):

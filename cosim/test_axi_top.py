@@ -5,8 +5,10 @@
 Each job's images come from golden (``golden.weight_image``, ``port_images``,
 ``activation_image``) and its results, read back from memory through ``golden.image_results``,
 must equal ``golden.int_gemm`` bit for bit: ragged shapes, M = 1 and batches, with random stalls
-on every channel of every port; an error response must end the job with its cause and leave
-the core ready; so must a reset in the middle of a job's bursts.
+on every channel of every port; without stalls the ``CYCLES`` register must equal the exact
+cycle model (``rtl.axi.cycles.axi_job_cycles``, a memory of :data:`LATENCY` cycles); an error
+response must end the job with its cause and leave the core ready; so must a reset in the
+middle of a job's bursts.
 """
 
 import math
@@ -18,8 +20,9 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 import golden
+from rtl.axi.cycles import axi_job_cycles
 
-from .axi_bench import BenchMemory
+from .axi_bench import MODEL_READ_DELAY, BenchMemory
 from .bench import bench_config, bench_rng, run_bench, start_clock
 
 
@@ -150,17 +153,21 @@ async def jobs_bit_exact_with_stalls(dut):
             yield rng.random() < probability
 
     shapes = [(1, cfg.rows, cfg.cols), (1, 3 * cfg.rows + 1, 2 * cfg.cols - 1),
-              (5, 2 * cfg.rows, 3 * cfg.cols), (cfg.max_m, cfg.rows + 3, cfg.cols + 2)]
-    for index, (m, k, n) in enumerate(shapes):
-        stall = index % 2 == 1
-        for channel in bench.channels():
-            channel.set_pause_generator(pause(0.3) if stall else pause(0.0))
-        x, w = _job(np_rng, cfg, m, k, n)
-        status, cycles, y = await bench.job(x, w)
-        assert status == {"busy": 0, "done": 1, "error": 0, "cause": 0, "resp": 0}, status
-        np.testing.assert_array_equal(y, golden.int_gemm(x, w), err_msg=f"{m}x{k}x{n}")
-        dut._log.info("job %dx%dx%d%s: %d cycles", m, k, n, " (stalls)" if stall else "",
-                      cycles)
+              (5, 2 * cfg.rows, 3 * cfg.cols), (cfg.max_m, cfg.rows + 3, cfg.cols + 2),
+              (2, 5 * cfg.rows, cfg.cols), (cfg.max_m - 3, 2 * cfg.rows, 4 * cfg.cols + 1)]
+    for m, k, n in shapes:
+        for stall in (False, True):
+            for channel in bench.channels():
+                channel.set_pause_generator(pause(0.3) if stall else pause(0.0))
+            x, w = _job(np_rng, cfg, m, k, n)
+            status, cycles, y = await bench.job(x, w)
+            assert status == {"busy": 0, "done": 1, "error": 0, "cause": 0, "resp": 0}, status
+            np.testing.assert_array_equal(y, golden.int_gemm(x, w), err_msg=f"{m}x{k}x{n}")
+            dut._log.info("job %dx%dx%d%s: %d cycles", m, k, n, " (stalls)" if stall else "",
+                          cycles)
+            if not stall:
+                assert cycles == axi_job_cycles(cfg, m, k, n, read_latency=LATENCY), \
+                    f"{m}x{k}x{n}: {cycles} cycles"
 
 
 @cocotb.test()
@@ -227,7 +234,8 @@ def bench_design(config):
                      for port in range(top.weight_ports)] + [("m_axi_d", top.data_port_bits)]
             for name, bits in ports:
                 inner, outer = getattr(top, name), getattr(self, name)
-                latency = ReadLatency(addr_bits=32, data_bits=bits, latency=LATENCY)
+                latency = ReadLatency(addr_bits=32, data_bits=bits,
+                                      latency=LATENCY - MODEL_READ_DELAY)
                 m.submodules[f"{name}_latency"] = latency
                 for member, port in top.signature.members[name].signature.members.items():
                     if member in latency.manager.signature.members:

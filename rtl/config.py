@@ -549,6 +549,12 @@ class AccelConfig:
 
         Every row enters in the first cycle these allow; ``cycles = e(last) + 1``.
         """
+        return self.result_row_ends(m, k, n)[-1] + 1
+
+    def result_row_ends(self, m, k, n):
+        """``e(q)`` of :meth:`schedule_cycles` for every result row in stream order: the cycle
+        its last beat leaves (its beats leave on cycles ``e(q) - B + 1 .. e(q)``), counted from
+        the first weight beat accepted."""
         self._check_job(m, k, n)
         import bisect
         beats, room, latency = self.result_beats_per_row, self.result_queue_depth - 2, \
@@ -581,7 +587,7 @@ class AccelConfig:
                     claims.append(t)
                     head = max(t + latency, leaves[-1] + 1) if leaves else t + latency
                     leaves.append(head + beats - 1)
-        return leaves[-1] + 1
+        return leaves
 
     def utilization(self, m, k, n, cycles=None):
         """Useful MACs over PE-cycles: ``M*K*N / (rows * cols * cycles)``."""

@@ -17,8 +17,10 @@ from .register_map import ADDRESS_BITS
 from .registers import CAUSE, Registers
 
 
-__all__ = ["AxiAccelerator", "SETUP_CYCLES", "max_burst"]
+__all__ = ["AxiAccelerator", "SETUP_CYCLES", "WRITER_BURSTS", "max_burst"]
 
+#: Bursts the result writer may have in flight (issued, response not yet received).
+WRITER_BURSTS = 4
 #: Cycles from an accepted start (``Registers.launch``) to the engines' and the core's start:
 #: the job's beat counts are computed in three register stages.
 SETUP_CYCLES = 3
@@ -159,7 +161,7 @@ class AxiAccelerator(wiring.Component):
                                         pass_bits=len(n_tiles))
         result_writer = BurstWriter(addr_bits=self.addr_bits, data_bits=data_bits,
                                     count_bits=len(result_beats),
-                                    depth=2 * max_burst(data_bits))
+                                    depth=2 * max_burst(data_bits), bursts=WRITER_BURSTS)
         m.submodules.activation_reader = activation_reader
         m.submodules.result_writer = result_writer
         for name in activation_reader.axi.signature.members:

@@ -1,0 +1,146 @@
+"""The exact cycle model of the memory-mapped top: ``CYCLES`` of a job, given the memory.
+
+The memory: a read burst's first beat ``read_latency`` cycles after the cycle its request is
+accepted, then one beat per cycle, bursts back to back (requests are always accepted); writes:
+addresses and data accepted in every cycle, a burst's response ``write_response`` cycles after
+its last data beat. Nothing stalls but what the core itself does.
+
+A job then runs so (cycle 0 is the cycle the start is accepted, ``Registers.launch``):
+
+* the readers' first requests are accepted in cycle :data:`REQUEST_CYCLE`
+  (:data:`~rtl.axi.top.SETUP_CYCLES` to compute the counts, two for the burst plan, one for the
+  request register);
+* their first beats arrive ``read_latency`` cycles later and leave the FIFOs two cycles after
+  that, so the core takes its first weight beat in cycle ``T0 = REQUEST_CYCLE +
+  read_latency + 2``; from then on every weight and activation beat is there when the core
+  wants it (the FIFOs cover the latency), and the core runs as the stream top with sources
+  always valid: its result beats leave on the cycles of
+  :meth:`rtl.config.AccelConfig.result_row_ends`, shifted by ``T0``;
+* the writer (:class:`~rtl.axi.burst_writer.BurstWriter`) takes each result beat as it comes;
+  :func:`writer_end` replays its registers cycle by cycle: bursts of the plan when the FIFO
+  holds them, shorter ones when the results pause, the W beats two cycles after a burst's
+  address, the responses;
+* the job ends (``STATUS.done``, the value of ``CYCLES``) in the first cycle at least two
+  after the core's last result beat (its ``done``, then the top's register) in which the
+  writer is idle.
+
+``tests`` compare :func:`axi_job_cycles` with the co-simulated ``CYCLES`` register.
+"""
+
+import collections
+
+from .. import interface
+from .bus import PAGE_BYTES
+from .top import SETUP_CYCLES, WRITER_BURSTS, max_burst
+
+
+__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITE_RESPONSE", "axi_job_cycles",
+           "first_weight_cycle", "writer_end"]
+
+#: Cycle (after the accepted start) in which the readers' first requests are accepted.
+REQUEST_CYCLE = SETUP_CYCLES + 3
+#: Cycles from a FIFO write to the entry on its output (``amaranth.lib.fifo.SyncFIFOBuffered``).
+FIFO_LATENCY = 2
+#: ``write_response`` of cocotbext-axi's write model: a burst's response two cycles after its
+#: last data beat.
+WRITE_RESPONSE = 2
+
+
+def first_weight_cycle(read_latency):
+    """``T0``: the cycle the core takes its first weight beat."""
+    return REQUEST_CYCLE + read_latency + FIFO_LATENCY
+
+
+def _plan_length(address, left, beat_bytes, longest):
+    to_page = (PAGE_BYTES - address % PAGE_BYTES) // beat_bytes
+    return min(left, longest, to_page)
+
+
+def writer_end(beats, *, start, data_bits, write_response=WRITE_RESPONSE, base=0):
+    """Replay the result writer started in cycle ``start`` (its ``go``) on beats arriving in
+    the cycles ``beats`` (ascending, one per cycle at most); return the first cycle in which it
+    is idle again. ``base``: the result image's address (only its offset in a page matters)."""
+    beat_bytes = data_bits // 8
+    longest = max_burst(data_bits)
+    arrivals = set(beats)
+    count = len(beats)
+    # registers, as in the cycle after start
+    busy, to_take, unclaimed = True, count, 0
+    address, left, length, fresh = base, count, 0, False
+    awvalid, awlen = False, 0
+    lengths = collections.deque()        # [written cycle, awlen]: issued, not fully written
+    lengths_level = 0
+    data = collections.deque()           # written cycle of each beat in the FIFO
+    data_shown = start                   # the cycle the previous entry left the data FIFO
+    lengths_shown = start
+    beat = 0
+    awaiting = 0
+    responses = collections.Counter()
+    c = start + 1
+    while True:
+        taken = busy and to_take > 0 and c in arrivals
+        valid_now = c in arrivals
+        paused = (not valid_now) or to_take == 0
+        full = unclaimed >= length
+        burst = length if full else unclaimed
+        issued = awvalid
+        decide = (not awvalid and fresh and left != 0 and busy and
+                  (full or (paused and unclaimed != 0)) and lengths_level < WRITER_BURSTS and
+                  awaiting + lengths_level < WRITER_BURSTS)
+        # W: the head beat and the head length must both be on their FIFOs' outputs.
+        sent = burst_done = False
+        if data and lengths:
+            data_ready = max(data[0] + FIFO_LATENCY, data_shown + 1)
+            length_ready = max(lengths[0][0] + FIFO_LATENCY, lengths_shown + 1)
+            if c >= data_ready and c >= length_ready:
+                sent = True
+                burst_done = beat == lengths[0][1]
+        answered = responses[c]
+        if (busy and not awvalid and left == 0 and lengths_level == 0 and awaiting == 0
+                and not burst_done and not answered):
+            return c + 1
+        # next state
+        next_length = _plan_length(address, left, beat_bytes, longest)
+        if issued:
+            awvalid = False
+            used = awlen + 1
+            address += used * beat_bytes
+            left -= used
+            fresh = False
+            lengths.append((c, awlen))
+            unclaimed -= used
+        elif decide:
+            awvalid, awlen = True, burst - 1
+            fresh = True
+        else:
+            fresh = True
+        length = next_length
+        if taken:
+            data.append(c)
+            unclaimed += 1
+            to_take -= 1
+        lengths_level += issued - burst_done
+        if sent:
+            data.popleft()
+            data_shown = c
+            beat = 0 if burst_done else beat + 1
+        if burst_done:
+            lengths.popleft()
+            lengths_shown = c
+            responses[c + write_response] += 1
+        awaiting += burst_done - answered
+        c += 1
+
+
+def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_RESPONSE):
+    """``CYCLES`` of a job ``(M, K, N)`` on the memory-mapped top of ``config`` with the memory
+    above (``read_latency`` by default the configuration's)."""
+    if read_latency is None:
+        read_latency = interface.read_latency(config)
+    t0 = first_weight_cycle(read_latency)
+    per_row = config.result_beats_per_row
+    beats = [t0 + end - (per_row - 1) + j for end in config.result_row_ends(m, k, n)
+             for j in range(per_row)]
+    idle = writer_end(beats, start=SETUP_CYCLES, data_bits=interface.data_port_bits(config),
+                      write_response=write_response)
+    return max(beats[-1] + 2, idle)
