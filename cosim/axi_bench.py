@@ -18,11 +18,15 @@ from rtl.axi.bus import read_manager_signature
 from rtl.checks import check_integer
 
 
-__all__ = ["MODEL_READ_DELAY", "ReadLatency", "BenchMemory", "record_bursts"]
+__all__ = ["MODEL_READ_DELAY", "BENCH_LATENCY", "ReadLatency", "BenchMemory", "record_bursts",
+           "AxiBench", "axi_bench_design"]
 
 #: Cycles cocotbext-axi's read model takes from accepting a request to its first beat: a
 #: memory of read latency ``L`` is a :class:`ReadLatency` of ``L - MODEL_READ_DELAY``.
 MODEL_READ_DELAY = 2
+#: The read latency of the memory of the memory-mapped benches, ``run_gemm(interface="axi")``
+#: and the transformer co-simulation on it.
+BENCH_LATENCY = 100
 
 
 class ReadLatency(wiring.Component):
@@ -127,3 +131,63 @@ async def record_bursts(dut, prefix, bursts):
         await ReadOnly()
         if valid.value == 1 and ready.value == 1:
             bursts.append((address.value.to_unsigned(), length.value.to_unsigned() + 1))
+
+
+class AxiBench(wiring.Component):
+    """The generated memory-mapped top (instantiated by its module name, ``config.name``) with
+    every read channel behind a :class:`ReadLatency` that makes the memory's latency
+    ``latency``; the ports keep the top's names (``s_axil__*``, ``m_axi_w<p>__*``,
+    ``m_axi_d__*``, ``irq``)."""
+
+    def __init__(self, config, latency=BENCH_LATENCY):
+        from gen.emit import top_level
+        self.config = config
+        self.latency = latency
+        self._top = top_level(config)
+        self._top._MustUse__silence = True      # only its signature is used
+        super().__init__(dict(self._top.signature.members))
+
+    def elaborate(self, platform):
+        from gen import axi
+        m = Module()
+        top = self._top
+        inner = top.signature.create(path=("inner",))
+        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for path, member, value in top.signature.flatten(inner):
+            name = "__".join(str(part) for part in path)
+            ports[("o_" if member.flow == Out else "i_") + name] = value
+        m.submodules.top = Instance(self.config.name, **ports)
+
+        wiring.connect(m, wiring.flipped(self.s_axil), inner.s_axil)
+        m.d.comb += self.irq.eq(inner.irq)
+        read_members = ReadLatency(addr_bits=12, data_bits=32, latency=1).signature.members[
+            "manager"].signature.members
+        buses = [(f"m_axi_w{port}", top.weight_port_bits) for port in range(top.weight_ports)]
+        buses.append(("m_axi_d", top.data_port_bits))
+        for name, bits in buses:
+            core, outside = getattr(inner, name), getattr(self, name)
+            delay = ReadLatency(addr_bits=axi.ADDR_BITS, data_bits=bits,
+                                latency=self.latency - MODEL_READ_DELAY)
+            m.submodules[f"{name}_latency"] = delay
+            for member, port in top.signature.members[name].signature.members.items():
+                if member in read_members:
+                    near, far = delay.manager, delay.memory
+                    if port.flow == Out:
+                        m.d.comb += [getattr(near, member).eq(getattr(core, member)),
+                                     getattr(outside, member).eq(getattr(far, member))]
+                    else:
+                        m.d.comb += [getattr(core, member).eq(getattr(near, member)),
+                                     getattr(far, member).eq(getattr(outside, member))]
+                elif port.flow == Out:
+                    m.d.comb += getattr(outside, member).eq(getattr(core, member))
+                else:
+                    m.d.comb += getattr(core, member).eq(getattr(outside, member))
+        return m
+
+
+def axi_bench_design(config, latency=BENCH_LATENCY):
+    """``(verilog, toplevel)``: the generated design (:func:`gen.emit.emit_verilog`) and the
+    :class:`AxiBench` wrapper around it, module ``axi_bench``."""
+    from gen.emit import emit_module, emit_verilog
+    wrapper = emit_module(AxiBench(config, latency), "axi_bench")
+    return emit_verilog(config) + "\n" + wrapper, "axi_bench"

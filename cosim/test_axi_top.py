@@ -22,11 +22,11 @@ from cocotb.triggers import ClockCycles, RisingEdge
 import golden
 from rtl.axi.cycles import axi_job_cycles
 
-from .axi_bench import MODEL_READ_DELAY, BenchMemory
+from .axi_bench import BENCH_LATENCY, BenchMemory
 from .bench import bench_config, bench_rng, run_bench, start_clock
 
 
-LATENCY = 100
+LATENCY = BENCH_LATENCY
 MEMORY_BYTES = 1 << 20
 CONFIGS = {
     "i2-4x4-w32": dict(rows=4, cols=4, interface="axi", max_m=16, max_k=64, max_n=64),
@@ -211,57 +211,9 @@ async def reset_in_the_middle_of_bursts(dut):
     np.testing.assert_array_equal(y, golden.int_gemm(x, w))
 
 
-def bench_design(config):
-    """The top with every read channel behind :data:`LATENCY` cycles; the outer ports keep the
-    top's names."""
-    from amaranth import Module
-    from amaranth.lib import wiring
-    from rtl.axi.top import AxiAccelerator
-    from .axi_bench import ReadLatency
-
-    top = AxiAccelerator(config, addr_bits=32)
-
-    class Bench(wiring.Component):
-        def __init__(self):
-            super().__init__(dict(top.signature.members))
-
-        def elaborate(self, platform):
-            m = Module()
-            m.submodules.top = top
-            wiring.connect(m, wiring.flipped(self.s_axil), top.s_axil)
-            m.d.comb += self.irq.eq(top.irq)
-            ports = [(f"m_axi_w{port}", top.weight_port_bits)
-                     for port in range(top.weight_ports)] + [("m_axi_d", top.data_port_bits)]
-            for name, bits in ports:
-                inner, outer = getattr(top, name), getattr(self, name)
-                latency = ReadLatency(addr_bits=32, data_bits=bits,
-                                      latency=LATENCY - MODEL_READ_DELAY)
-                m.submodules[f"{name}_latency"] = latency
-                for member, port in top.signature.members[name].signature.members.items():
-                    if member in latency.manager.signature.members:
-                        # read channels: top -> latency -> outside
-                        if port.flow == wiring.Out:
-                            m.d.comb += getattr(latency.manager, member).eq(
-                                getattr(inner, member))
-                            m.d.comb += getattr(outer, member).eq(getattr(latency.memory,
-                                                                          member))
-                        else:
-                            m.d.comb += getattr(inner, member).eq(getattr(latency.manager,
-                                                                          member))
-                            m.d.comb += getattr(latency.memory, member).eq(getattr(outer,
-                                                                                   member))
-                    elif port.flow == wiring.Out:
-                        m.d.comb += getattr(outer, member).eq(getattr(inner, member))
-                    else:
-                        m.d.comb += getattr(inner, member).eq(getattr(outer, member))
-            return m
-
-    return Bench()
-
-
 @pytest.mark.parametrize("label", list(CONFIGS))
 def test_axi_top(label):
-    from gen.emit import emit_module
-    verilog = emit_module(bench_design(_config(CONFIGS[label])), "axi_top_bench")
-    run_bench(kind="axi_top", key=label, verilog=verilog, toplevel="axi_top_bench",
+    from .axi_bench import axi_bench_design
+    verilog, toplevel = axi_bench_design(_config(CONFIGS[label]), LATENCY)
+    run_bench(kind="axi_top", key=label, verilog=verilog, toplevel=toplevel,
               module="cosim.test_axi_top", config=CONFIGS[label], name=label)
