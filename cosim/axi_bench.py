@@ -160,8 +160,7 @@ class AxiBench(wiring.Component):
 
         wiring.connect(m, wiring.flipped(self.s_axil), inner.s_axil)
         m.d.comb += self.irq.eq(inner.irq)
-        read_members = ReadLatency(addr_bits=12, data_bits=32, latency=1).signature.members[
-            "manager"].signature.members
+        read_members = read_manager_signature(addr_bits=12, data_bits=32).members
         buses = [(f"m_axi_w{port}", top.weight_port_bits) for port in range(top.weight_ports)]
         buses.append(("m_axi_d", top.data_port_bits))
         for name, bits in buses:
