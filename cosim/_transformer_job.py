@@ -8,8 +8,10 @@ harness driver
 (:class:`cosim.harness_driver.HarnessDriver`: the GEMM streamed from files by the Verilog
 harness at full simulator speed) with ``cocotb.resume`` and blocks until the hardware has
 produced it. Everything else (norms, RoPE, attention, sampling) stays in golden's NumPy code.
-The job (a JSON file, see ``cosim/transformer.py``) names the checkpoint, the prompts and the
-generation options; the outcome is written beside it.
+With ``interface="axi"`` the driver is :class:`cosim.axi_driver.AxiDriver` instead: each GEMM
+goes through memory and the registers of the memory-mapped top. The job (a JSON file, see
+``cosim/transformer.py``) names the checkpoint, the prompts and the generation options; the
+outcome is written beside it.
 """
 
 import json
@@ -102,7 +104,11 @@ async def transformer_job(dut):
     path = job_file()
     job = json.loads(path.read_text())
     model = golden.load_checkpoint(job["checkpoint"])
-    driver = HarnessDriver(dut, config, folder=path.parent)
+    if config.interface == "axi":
+        from .axi_driver import AxiDriver
+        driver = AxiDriver(dut, config)          # through memory, as software would
+    else:
+        driver = HarnessDriver(dut, config, folder=path.parent)
     await driver.reset()
 
     backend = HardwareGemm(driver, model, progress=progress if job["progress"] else None)

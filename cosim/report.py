@@ -17,11 +17,16 @@ PHASES = ("prefill", "decode")
 
 def model_cycles(config, m, k, n):
     """Cycles the manifest's model predicts for one GEMM as the driver runs it (M split into
-    jobs of at most ``max_m`` rows)."""
-    total = 0
-    for m0 in range(0, m, config.max_m):
-        total += config.cycles(min(config.max_m, m - m0), k, n)
-    return total
+    jobs of at most ``max_m`` rows): :meth:`rtl.config.AccelConfig.cycles`, or with
+    ``interface="axi"`` :func:`rtl.axi.cycles.axi_job_cycles` (a memory of the benches'
+    latency, every job from its start to its last write response)."""
+    if config.interface == "axi":
+        from rtl.axi.cycles import axi_job_cycles
+        from .axi_bench import BENCH_LATENCY
+        job = lambda rows: axi_job_cycles(config, rows, k, n, read_latency=BENCH_LATENCY)
+    else:
+        job = lambda rows: config.cycles(rows, k, n)
+    return sum(job(min(config.max_m, m - m0)) for m0 in range(0, m, config.max_m))
 
 
 def _by_kind(rows, value):

@@ -30,6 +30,7 @@ from golden.cli import OneLineParser, UsageError, field_usage_error, integer, in
 from golden.generation_cli import Outputs, add_generation_options, answer_text, prepare, \
     save_logits
 from rtl.config import MAX_ARRAY_DIM, WEIGHT_FORMATS, AccelConfig, ConfigError
+from rtl.interface import INTERFACES
 
 from .report import build_report, format_report, plot_report
 
@@ -150,9 +151,15 @@ def run_transformer_batch(checkpoint, prompts, max_new_tokens, *, rows=DEFAULT_R
     if widest > cfg.max_k:
         raise ValueError(f"a projection has K={widest}, beyond max_k={cfg.max_k}")
 
-    build = cached_simulator("harness", cfg, harness_design, extra_args=HARNESS_ARGS,
-                             notify=sys.stderr if progress else None,
-                             title=f"{cfg.rows}x{cfg.cols} {cfg.format.name} accelerator")
+    title = f"{cfg.rows}x{cfg.cols} {cfg.format.name} accelerator"
+    if cfg.interface == "axi":
+        from .axi_bench import axi_bench_design
+        build = cached_simulator("axi", cfg, axi_bench_design,
+                                 notify=sys.stderr if progress else None,
+                                 title=f"{title}, memory-mapped")
+    else:
+        build = cached_simulator("harness", cfg, harness_design, extra_args=HARNESS_ARGS,
+                                 notify=sys.stderr if progress else None, title=title)
     run_began = time.perf_counter()
     with SimulatorJob(build, "transformer") as job:
         job.path("job.json").write_text(json.dumps({
@@ -229,6 +236,10 @@ def _parser():
                        help="bits of weights the array takes per cycle: a positive multiple "
                             "of what the weight format needs, at most a whole tile (default: "
                             "one array row per beat)")
+    array.add_argument("--interface", choices=INTERFACES, default="stream",
+                       help="top level: stream, or axi (every GEMM through memory and the "
+                            "registers of the memory-mapped top, a memory of 100 cycles of "
+                            "latency) (default %(default)s)")
     array.add_argument("--clock-mhz", type=positive_number, default=DEFAULT_CLOCK_MHZ,
                        metavar="MHZ", help="clock of the projected tokens/s, a positive "
                                            "finite number (default %(default)s)")
@@ -243,7 +254,7 @@ def _config(args):
     under its option's name (``--weight-port-bits must be ...``)."""
     try:
         return accelerator_config(args.rows, args.cols, args.weight_format,
-                                  args.weight_port_bits)
+                                  args.weight_port_bits, interface=args.interface)
     except ConfigError as error:
         raise field_usage_error(error) from None
 
@@ -259,7 +270,7 @@ def _run(argv):
         run = run_transformer_batch(
             args.checkpoint, job.prompts, args.max_new_tokens, rows=args.rows, cols=args.cols,
             weight_format=args.weight_format, weight_port_bits=args.weight_port_bits,
-            clock_mhz=args.clock_mhz, temperature=args.temperature, top_k=args.top_k,
+            interface=args.interface, clock_mhz=args.clock_mhz, temperature=args.temperature, top_k=args.top_k,
             seed=args.seed, stop_at_eos=args.stop_at_eos, progress=True)
     except ValueError as error:       # a limit of the accelerator (max_k) or of the model
         raise UsageError(str(error)) from None
