@@ -188,6 +188,53 @@ async def read_error_ends_the_job(dut):
 
 
 @cocotb.test()
+async def activation_read_and_result_write_errors(dut):
+    np_rng, _ = bench_rng(dut, "axi top data errors")
+    bench = await _setup(dut)
+    cfg = bench.config
+    beat = bench.data_bytes
+    for hole, cause in ((range(ACTIVATIONS + beat, ACTIVATIONS + beat + 4), 5),
+                        (range(RESULTS + 2 * beat, RESULTS + 2 * beat + 4), 6)):
+        bench.memory.hole = hole
+        x, w = _job(np_rng, cfg, 3, 3 * cfg.rows, 3 * cfg.cols)
+        status, _, _ = await bench.job(x, w)
+        assert status == {"busy": 0, "done": 0, "error": 1, "cause": cause, "resp": 2}, status
+    bench.memory.hole = range(0)
+    x, w = _job(np_rng, cfg, 2, 2 * cfg.rows, 2 * cfg.cols)
+    status, _, y = await bench.job(x, w)
+    assert status["done"] == 1
+    np.testing.assert_array_equal(y, golden.int_gemm(x, w))
+
+
+@cocotb.test()
+async def refused_starts_touch_no_memory(dut):
+    bench = await _setup(dut)
+    requests = []
+    cocotb.start_soon(_count_requests(dut, bench.ports, requests))
+    cases = [{"M": 0}, {"K": bench.config.max_k + 1}, {"ACTIVATIONS_LO": 0},
+             {"RESULTS_LO": RESULTS + 1}, {"WEIGHTS0_LO": WEIGHTS + 2}]
+    for changes in cases:
+        for name, value in (("M", 2), ("K", 8), ("N", 8), ("ACTIVATIONS_LO", ACTIVATIONS),
+                            ("RESULTS_LO", RESULTS), ("WEIGHTS0_LO", WEIGHTS), *changes.items()):
+            await bench.write(name, value)
+        await bench.write("CONTROL", 1)
+        await ClockCycles(dut.clk, 20)
+        status = await bench.read("STATUS")
+        assert status & 1 == 0 and status >> 2 & 1 == 1, (changes, hex(status))
+        assert status >> 4 & 15 == (1 if set(changes) & {"M", "K"} else 2), (changes, hex(status))
+    assert requests == [], requests
+
+
+async def _count_requests(dut, ports, requests):
+    from cocotb.triggers import ReadOnly
+    channels = [f"m_axi_w{port}__ar" for port in range(ports)] + ["m_axi_d__ar", "m_axi_d__aw"]
+    while True:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        requests += [name for name in channels if getattr(dut, f"{name}valid").value == 1]
+
+
+@cocotb.test()
 async def reset_in_the_middle_of_bursts(dut):
     np_rng, _ = bench_rng(dut, "axi top reset")
     bench = await _setup(dut)
