@@ -91,3 +91,32 @@ def test_cli_errors(tmp_path, capsys, argv, message):
     if message is not None:
         assert err[0] == f"python -m gen: error: {message}"
     assert not folder.exists()
+
+
+def test_interface_doc_lists_the_register_map():
+    """docs/interface.md's register table names every register at its offset (a change of
+    the table in rtl/axi/register_map.py must be written in the doc)."""
+    import pathlib
+    doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "interface.md").read_text()
+    table = doc[doc.index("### Registers"):doc.index("### Images")]
+    rows = [line for line in table.splitlines() if line.startswith("| `0x")]
+    config = AccelConfig(rows=8, cols=8, interface="axi")
+    for reg in register_map(config, data_port_bits=64, weight_ports=2):
+        if reg.name.startswith("WEIGHTS"):
+            port = int(reg.name[7])
+            assert 0x40 + 8 * port + 4 * reg.name.endswith("_HI") == reg.offset
+            assert any("`WEIGHTS<p>_LO`" in row and "`0x40 + 8p`" in row for row in rows)
+            continue
+        stem, _, half = reg.name.rpartition("_")
+        names = {f"`{reg.name}`"} | ({f"`{stem}_LO`, `_HI`"} if half in ("LO", "HI") else set())
+        if reg.name.startswith("INFO_MAX_"):
+            names = {"`INFO_MAX_M`, `_K`, `_N`"}
+        matching = [row for row in rows if any(name in row for name in names)]
+        assert matching, reg.name
+        assert f"`0x{reg.offset:02X}`" in matching[0], (reg.name, matching[0])
+        for field in reg.fields:
+            if reg.name in ("ID", "CONTROL", "STATUS", "INFO_ARRAY", "INFO_PORTS",
+                            "INFO_FORMAT"):
+                bits = (f"[{field.lsb}]" if field.width == 1
+                        else f"[{field.lsb + field.width - 1}:{field.lsb}]")
+                assert f"`{field.name}` {bits}" in matching[0], (reg.name, field.name)
