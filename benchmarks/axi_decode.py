@@ -95,6 +95,10 @@ def _parser():
 def _run(argv, out=print):
     args = _parser().parse_args(argv)
     rows, cols = _array(args.array)
+    from cosim.axi_bench import BENCH_LATENCY
+    if args.cosim and args.latency != BENCH_LATENCY:
+        raise UsageError(f"--cosim simulates a memory of {BENCH_LATENCY} cycles: give "
+                         f"--latency {BENCH_LATENCY}")
     configs = []
     for fmt in args.formats:
         for bits in args.ports:
@@ -128,11 +132,7 @@ def _cosim(chosen, args, out):
 
     import golden
     from cosim import run_gemm
-    from cosim.axi_bench import BENCH_LATENCY
 
-    if args.latency != BENCH_LATENCY:
-        raise UsageError(f"--cosim simulates a memory of {BENCH_LATENCY} cycles: give "
-                         f"--latency {BENCH_LATENCY}")
     fmt, bits, config = chosen
     n, k = args.cosim
     rng = np.random.default_rng(0)
