@@ -23,15 +23,16 @@ Engines (each its own row of the table):
   eager attention, the packed ``bitlinear`` layers); its last-bit rounding differs from
   golden's (``y / (s * weight_scale)``), so its logits are compared by their largest
   difference.
-* ``cosim``: the first ``--cosim-windows`` windows (default all) with every BitLinear projection (28 per
-  window: 4 layers x q, k, v, o, gate, up, down) executed on a ``--rows`` x ``--cols``
-  accelerator simulated by Verilator: golden's model with :func:`cosim.run_gemm` as its GEMM
-  backend (the same harness build and the same division of work as ``python -m
+* ``cosim``: the first ``--cosim-windows`` windows (default all) with every BitLinear
+  projection (q, k, v, o, gate, up, down: 28 GEMMs per window for 4 layers) on a ``--rows``
+  x ``--cols`` accelerator simulated by Verilator: golden's model with :func:`cosim.run_gemm`
+  as its GEMM backend (the same harness build and the same division of work as ``python -m
   cosim.transformer``: the array computes every integer GEMM, golden's NumPy the norms,
   rotary embedding, attention and ``lm_head``). Its logits must be bit-identical to golden's
   for the same windows (the script exits with status 1 otherwise), and its row also gives the
-  array cycles of one window's prefill (weight loading included). Golden is run on those
-  windows too, so the two perplexities compare the same characters.
+  array cycles of one window's prefill (weight loading included). When it runs fewer windows
+  than ``--windows``, golden's figure on those windows is printed above it, so the two
+  perplexities compare the same characters.
 
 The first run builds the simulator (about a minute for 16x16; cached in ``sim_build/``).
 Bad arguments: one line on stderr and exit 2.
@@ -139,6 +140,14 @@ def _row(engine, windows, context, nll, seconds, note):
 
 def _run(argv):
     args = _parser().parse_args(argv)
+    if "hf" in args.engines:
+        import importlib.util
+
+        missing = [name for name in ("torch", "transformers", "accelerate")
+                   if importlib.util.find_spec(name) is None]
+        if missing:
+            raise UsageError(f"--engines hf needs {', '.join(missing)} (pip install -e "
+                             f"'.[hf]'), or leave hf out of --engines")
     if args.cosim_windows is None:
         args.cosim_windows = args.windows
     if args.cosim_windows > args.windows:

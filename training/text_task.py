@@ -24,8 +24,9 @@ Vocabulary
     One token per character (:data:`VOCAB`, 98 tokens): tab and newline (ids 0 and 1), the 95
     printable ASCII characters ``' '`` to ``'~'`` (ids 2-96), and :data:`UNK` (id 97), which
     stands for any other character (2 in 100,000 characters of Python 3.11's corpus: non-ASCII
-    letters in comments and strings, form feeds). :func:`build_tokenizer` writes the same mapping as a HuggingFace
-    ``tokenizers`` tokenizer; :func:`encode` and :func:`decode` do it without that package.
+    letters in comments and strings, form feeds). :func:`build_tokenizer` writes the same
+    mapping as a HuggingFace ``tokenizers`` tokenizer; :func:`encode` and :func:`decode` do it
+    without that package.
 
 Windows
     The model reads :data:`CONTEXT` characters and is scored on the next character at every
