@@ -22,7 +22,7 @@ from rtl.config import AccelConfig, MAX_ACC_BITS
 from ..emit import emit_pe_verilog, emit_verilog
 from .pnr import place_and_route
 from .scripts import coarse_script, memory_listing, synth_command
-from .stats import (IGNORED_CELLS, MUL_CELLS, check_complete, counted, memories, ratio,
+from .stats import (COUNTED, IGNORED_CELLS, MUL_CELLS, check_complete, counted, memories, ratio,
                     read_stat, resources, scale, weight_store, weighted_pe)
 from .targets import DEFAULT_FREQ_MHZ, DEFAULT_TIMEOUT_S, check_target
 from .tools import run, tool_versions
@@ -134,6 +134,7 @@ def synthesize(config, target, folder, *, pnr=False, device=None, freq_mhz=DEFAU
         "array": None,
         "weight_path": None,
         "pe_comparison": None,
+        "front_end": None,
         "pnr": None,
         "fmax_mhz": None,
     }
@@ -211,6 +212,22 @@ def _other_pe_config(config):
     return dataclasses.replace(config, pe=other, weight_format=None, acc_bits=MAX_ACC_BITS)
 
 
+def core_module(config):
+    """The stream core's module: the top itself, or ``<name>.core`` inside the memory-mapped
+    top."""
+    return f"{config.name}.core" if config.interface == "axi" else config.name
+
+
+def front_end_modules(config):
+    """The memory-mapped top's blocks outside the core (none for the stream top)."""
+    if config.interface != "axi":
+        return []
+    from rtl import interface
+    return ["registers", *(f"weight_reader{port}" for port in
+                           range(interface.weight_ports(config))),
+            "activation_reader", "result_writer"]
+
+
 def _breakdown(config, target, folder, timeout, dsp):
     """The ``per_pe``, ``array``, ``weight_path`` and ``pe_comparison`` sections, from one
     yosys run that synthesizes the array module, the weight store module, its decoder and
@@ -229,7 +246,8 @@ def _breakdown(config, target, folder, timeout, dsp):
     entries = {"ternary": (ternary, dsp), "int8": (int8, True), "int8_nodsp": (int8, False)}
     own = "ternary" if config.pe == "ternary" else ("int8" if dsp else "int8_nodsp")
 
-    array_module = f"{config.name}.array"
+    core = core_module(config)
+    array_module = f"{core}.array"
     runs = {}               # (source, module, yosys command) -> index of its stat file
 
     def job(source, module, with_dsp):
@@ -237,12 +255,14 @@ def _breakdown(config, target, folder, timeout, dsp):
         return runs.setdefault(key, len(runs))
 
     array_run = job("design", array_module, dsp)
-    store_module, decoder_module = f"{config.name}.store", f"{config.name}.store.decoder"
+    store_module, decoder_module = f"{core}.store", f"{core}.store.decoder"
     store_run = job("design", store_module, dsp)
     # The int8 baseline's weight lanes are wires, which the Verilog inlines: no module.
     design_text = (folder / "design.v").read_text()
     decoder_run = (job("design", decoder_module, dsp)
                    if _has_module(design_text, decoder_module) else None)
+    front_runs = {module: job("design", f"{config.name}.{module}", dsp)
+                  for module in front_end_modules(config)}
     entry_runs = {kind: {pe_module_name(cfg, in_bits, out_bits):
                          job("pes", pe_module_name(cfg, in_bits, out_bits), with_dsp)
                          for in_bits, out_bits in sorted(set(pe_variants(cfg).values()))}
@@ -286,7 +306,21 @@ def _breakdown(config, target, folder, timeout, dsp):
         "seconds": round(seconds, 1),
     }
     mean, modules = means[own]
+    front_end = None
+    if front_runs:
+        parts = {module: resources(target, stats[index]) for module, index in front_runs.items()}
+        total = {key: sum(part[key] for part in parts.values()) for key in COUNTED}
+        front_end = {
+            "method": "each block of the memory-mapped top outside the core synthesized alone "
+                      "(the registers, every reader and the writer with their FIFOs), summed",
+            "dsp_inference": dsp,
+            "modules": {module: counted(part) for module, part in parts.items()},
+            "total": counted(total),
+            "vs_array": {key: ratio(total[key], array[key])
+                         for key in ("luts", "lut_equivalents", "ffs")},
+        }
     return {
+        "front_end": front_end,
         "per_pe": {**mean, "modules": modules, "dsp_inference": dsp,
                    "method": "the design's PE modules synthesized alone, weighted by the "
                              "rows that use each: resources of one PE, averaged over the "

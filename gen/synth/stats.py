@@ -18,7 +18,8 @@ from .scripts import MEMORY_CELLS
 from .tools import SynthError, last_line, wasmtime_hint
 
 
-__all__ = ["CATEGORIES", "COUNTED", "IGNORED_CELLS", "MUL_CELLS", "MEMORY_ROLES", "resources",
+__all__ = ["CATEGORIES", "COUNTED", "IGNORED_CELLS", "MUL_CELLS", "MEMORY_ROLES",
+           "FRONT_END_BLOCK", "memory_role", "resources",
            "counted", "read_stat", "check_complete", "scale", "weighted_pe", "ratio",
            "memories", "weight_store"]
 
@@ -181,6 +182,22 @@ def _natural(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+#: The memory-mapped top's own blocks (``rtl/axi/top.py``): their FIFOs are the front end's.
+FRONT_END_BLOCK = re.compile(r"weight_reader\d+|activation_reader|result_writer|registers")
+
+
+def memory_role(memory):
+    """The role of a memory by its path: :data:`MEMORY_ROLES` of its block (inside the
+    memory-mapped top's ``core`` too), ``front_end`` for the memory-mapped top's readers and
+    writer, else ``other``."""
+    parts = memory.split(".")
+    if parts[0] == "core" and len(parts) > 1:
+        return MEMORY_ROLES.get(parts[1], "other")
+    if FRONT_END_BLOCK.fullmatch(parts[0]):
+        return "front_end"
+    return MEMORY_ROLES.get(parts[0], "other")
+
+
 def memories(folder, target):
     """The memory primitives of the synthesized design (from the ``memory_<index>.txt``
     listings), grouped by the memory they implement (``store.bank_0``, ``acc.storage``),
@@ -195,7 +212,7 @@ def memories(folder, target):
             memory = re.sub(r"(\.\d+)+$", "", name.lstrip("\\"))
             by_type = groups.setdefault(memory, {})
             by_type[cell_type] = by_type.get(cell_type, 0) + 1
-    return [{"memory": memory, "role": MEMORY_ROLES.get(memory.split(".")[0], "other"),
+    return [{"memory": memory, "role": memory_role(memory),
              "cells": dict(sorted(groups[memory].items())),
              "block_ram": all(_is_bram(target, cell_type) for cell_type in groups[memory])}
             for memory in sorted(groups, key=_natural)]
