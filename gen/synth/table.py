@@ -73,6 +73,14 @@ def format_report(report):
                      f"int8 PE without DSPs{equivalents}, flip-flops "
                      f"{_number(ratio['ffs_vs_int8_nodsp'])}; DSPs "
                      f"{_number(ratio['dsps_vs_int8'])} of the int8 PE with DSPs")
+    front = report.get("front_end")
+    if front:
+        total, share = front["total"], front["vs_array"]
+        lines.append(f"AXI front end alone ({', '.join(front['modules'])}): "
+                     f"{_number(total['luts'])} LUTs, {_number(total['ffs'])} flip-flops, "
+                     f"{_number(total['brams'])} block RAMs, {_number(total['lutram'])} LUT RAM, "
+                     f"{_number(total['dsps'])} DSPs; against the array alone: LUTs "
+                     f"{_number(share['luts'])}, flip-flops {_number(share['ffs'])}")
     pnr = report["pnr"]
     if pnr:
         path = pnr["critical_path"] or {}
