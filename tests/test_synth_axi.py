@@ -25,12 +25,14 @@ def test_front_end_reported_apart(tmp_path):
     config = AccelConfig(rows=4, cols=4, interface="axi", max_m=16, max_k=64, max_n=64)
     report = synthesize(config, "ecp5", tmp_path)
     front = report["front_end"]
-    assert list(front["modules"]) == ["registers", "weight_reader0", "activation_reader",
-                                      "result_writer"]
+    assert list(front["modules"]) == ["registers", "counts", "weight_reader0",
+                                      "activation_reader", "result_writer"]
     for key in ("luts", "ffs", "brams"):
         assert front["total"][key] == sum(part[key] for part in front["modules"].values())
     assert front["modules"]["registers"]["luts"] > 0
     assert all(part["ffs"] > 0 for part in front["modules"].values())
+    # the design's only multipliers are the job's beat counts (the array has none)
+    assert report["dsps"] == front["modules"]["counts"]["dsps"] == front["total"]["dsps"]
     assert report["array"]["module"] == "ternary_accel.core.array"
     assert report["weight_path"]["module"] == "ternary_accel.core.store"
     roles = {entry["role"] for entry in report["memories"]}

@@ -223,8 +223,8 @@ def front_end_modules(config):
     if config.interface != "axi":
         return []
     from rtl import interface
-    return ["registers", *(f"weight_reader{port}" for port in
-                           range(interface.weight_ports(config))),
+    return ["registers", "counts", *(f"weight_reader{port}" for port in
+                                     range(interface.weight_ports(config))),
             "activation_reader", "result_writer"]
 
 
@@ -312,7 +312,8 @@ def _breakdown(config, target, folder, timeout, dsp):
         total = {key: sum(part[key] for part in parts.values()) for key in COUNTED}
         front_end = {
             "method": "each block of the memory-mapped top outside the core synthesized alone "
-                      "(the registers, every reader and the writer with their FIFOs), summed",
+                      "(the registers, the job's beat counts, every reader and the writer with "
+                      "their FIFOs), summed",
             "dsp_inference": dsp,
             "modules": {module: counted(part) for module, part in parts.items()},
             "total": counted(total),

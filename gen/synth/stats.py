@@ -183,7 +183,7 @@ def _natural(name):
 
 
 #: The memory-mapped top's own blocks (``rtl/axi/top.py``): their FIFOs are the front end's.
-FRONT_END_BLOCK = re.compile(r"weight_reader\d+|activation_reader|result_writer|registers")
+FRONT_END_BLOCK = re.compile(r"weight_reader\d+|activation_reader|result_writer|registers|counts")
 
 
 def memory_role(memory):

@@ -1,7 +1,5 @@
 """The memory-mapped accelerator: the stream top behind AXI4 managers and AXI4-Lite registers."""
 
-import math
-
 from amaranth import *
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -11,6 +9,7 @@ from ..checks import check_bool, check_config, check_integer
 from ..top import TernaryAccelerator
 from .burst_reader import BurstReader
 from .burst_writer import BurstWriter
+from .job_counts import SETUP_CYCLES, JobCounts
 from .bus import (MAX_BURST_BEATS, PAGE_BYTES, lite_manager_signature, manager_signature,
                   read_manager_signature)
 from .register_map import ADDRESS_BITS
@@ -21,17 +20,6 @@ __all__ = ["AxiAccelerator", "SETUP_CYCLES", "WRITER_BURSTS", "max_burst"]
 
 #: Bursts the result writer may have in flight (issued, response not yet received).
 WRITER_BURSTS = 4
-#: Cycles from an accepted start (``Registers.launch``) to the engines' and the core's start:
-#: the job's beat counts are computed in three register stages.
-SETUP_CYCLES = 3
-
-def _ceil_div(value, divisor):
-    """``ceil(value / divisor)`` for a constant ``divisor``: a shift when it is a power of two."""
-    if divisor & (divisor - 1) == 0:
-        return (value + (divisor - 1)) >> (divisor.bit_length() - 1)
-    return (value + (divisor - 1)) // divisor
-
-
 def max_burst(bits):
     """Longest burst of a port of ``bits``: 256 beats, or the beats of a 4 KiB page."""
     return min(MAX_BURST_BEATS, PAGE_BYTES // (bits // 8))
@@ -115,30 +103,13 @@ class AxiAccelerator(wiring.Component):
         accel = TernaryAccelerator(cfg, instantiate_pes=self.instantiate_pes)
         m.submodules.core = ResetInserter(core_reset)(accel)
 
-        # ---- the job's beat counts, three register stages after the start ----------------
-        k_tiles_max = math.ceil(cfg.max_k / cfg.rows)
-        n_tiles_max = math.ceil(cfg.max_n / cfg.cols)
-        weight_beats_max = cfg.weight_beats(cfg.max_k, cfg.max_n)
-        k_tiles = Signal(range(k_tiles_max + 1))
-        n_tiles = Signal(range(n_tiles_max + 1))
-        tiles = Signal(range(k_tiles_max * n_tiles_max + 1))
-        act_beats = Signal(range(k_tiles_max * cfg.max_m + 1))
-        rows_n = Signal(range(n_tiles_max * cfg.max_m + 1))
-        weight_beats = Signal(range(weight_beats_max + 1))
-        result_beats = Signal(range(n_tiles_max * cfg.max_m * cfg.result_beats_per_row + 1))
-        stage = Signal(SETUP_CYCLES)
-        m.d.sync += [
-            stage.eq(Cat(regs.launch, stage[:-1])),
-            k_tiles.eq(_ceil_div(regs.k, cfg.rows)),
-            n_tiles.eq(_ceil_div(regs.n, cfg.cols)),
-            tiles.eq(k_tiles * n_tiles),
-            act_beats.eq(k_tiles * regs.m),
-            rows_n.eq(n_tiles * regs.m),
-            weight_beats.eq(_ceil_div(tiles * cfg.rows, cfg.rows_per_beat)),
-            result_beats.eq(rows_n * cfg.result_beats_per_row),
-        ]
-        go = Signal()
-        m.d.comb += go.eq(stage[-1])
+        # ---- the job's beat counts, SETUP_CYCLES after the start -------------------------
+        m.submodules.counts = counts = JobCounts(cfg)
+        m.d.comb += [counts.start.eq(regs.launch), counts.m.eq(regs.m), counts.k.eq(regs.k),
+                     counts.n.eq(regs.n)]
+        go = counts.go
+        weight_beats, act_beats = counts.weight_beats, counts.activation_beats
+        n_tiles, result_beats = counts.activation_passes, counts.result_beats
 
         # ---- the engines ---------------------------------------------------------------------
         abort = Signal()
