@@ -65,8 +65,8 @@ class BurstWriter(wiring.Component):
     resp : ``Out(2)``
         The first write response other than OKAY of the transfer, else 0 (register).
     data : ``In(stream.Signature(data_bits))``
-        The beats to write; ``data.ready`` is high while the transfer still needs beats and
-        the FIFO has room.
+        The beats to write; ``data.ready`` is a register, high while the transfer still needs
+        beats and the FIFO has room.
     """
 
     def __init__(self, *, addr_bits, data_bits, count_bits, depth, max_burst=None, bursts=4,
@@ -118,14 +118,22 @@ class BurstWriter(wiring.Component):
             plan.count.eq(self.count),
         ]
 
-        # Beats in.
+        # Beats in. data.ready is a register (nothing of the memory side reaches the source
+        # combinationally): set for the next cycle when the transfer will still need a beat and
+        # the FIFO will surely have room (its level can only grow by the beat taken now).
         taken = Signal()
+        failing = Signal()
         m.d.comb += [
-            self.data.ready.eq(self.busy & ~ending & (to_take != 0) & buffer.w_rdy),
             taken.eq(self.data.valid & self.data.ready),
             buffer.w_data.eq(self.data.payload),
             buffer.w_en.eq(taken),
         ]
+        with m.If(starting):
+            m.d.sync += self.data.ready.eq(1)
+        with m.Else():
+            m.d.sync += self.data.ready.eq(
+                self.busy & ~ending & ~failing & (to_take - taken != 0)
+                & (buffer.level + taken < self.depth))
 
         # AW: a burst is issued once all its beats are in the FIFO.
         m.d.comb += [
@@ -189,7 +197,8 @@ class BurstWriter(wiring.Component):
         m.d.sync += awaiting.eq(awaiting + burst_done - answered)
         with m.If(answered & (axi.bresp != RESP_OKAY) & (self.resp == RESP_OKAY)):
             m.d.sync += self.resp.eq(axi.bresp)
-        with m.If(((answered & (axi.bresp != RESP_OKAY)) | self.abort) & self.busy):
+        m.d.comb += failing.eq((answered & (axi.bresp != RESP_OKAY)) | self.abort)
+        with m.If(failing & self.busy):
             m.d.sync += ending.eq(1)
 
         with m.If(taken):
