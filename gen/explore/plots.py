@@ -39,10 +39,13 @@ def _scatter(axis, rows, x_key, y_key, front, ports):
                      label="Pareto front")
         axis.plot([r[x_key] for r in on_front], [r[y_key] for r in on_front], "k--",
                   linewidth=0.8, zorder=2, drawstyle="steps-post")
-        for row in on_front:
+        for number, row in enumerate(on_front):
+            # Alternately below and above, so that neighbours' labels do not overlap.
             axis.annotate(f"{row['rows']}x{row['cols']} {row['weight_format']} "
                           f"W={row['port_bits']}", (row[x_key], row[y_key]),
-                          textcoords="offset points", xytext=(6, -10), fontsize=7)
+                          textcoords="offset points", fontsize=7,
+                          xytext=(6, -11) if number % 2 == 0 else (-6, 7),
+                          ha="left" if number % 2 == 0 else "right")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=7, loc="best")
 
