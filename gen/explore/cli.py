@@ -18,10 +18,7 @@ lines go to stderr. Bad arguments: one line on stderr, exit status 2, before any
 """
 
 import argparse
-import csv
 import functools
-import io
-import json
 import os
 import sys
 import threading
@@ -34,13 +31,12 @@ from rtl.config import PE_TYPES, WEIGHT_FORMATS
 
 from .. import synth
 from ..emit import emit_verilog
-from . import sweep
+from . import report, sweep
 from .activity import GAUSSIAN_NONZERO_FRACTION, gemm_activity
 from .cache import Cache, cache_key, point_tools, reusable
 from .energy import energy
 from .energy_tables import TABLES
 from .memory import PRESETS, MemorySystem
-from .pareto import pareto_front
 from .performance import phase_cycles, phase_speed, phases
 from .space import expand, parse_port
 from .workload import read_model
@@ -56,11 +52,6 @@ _SYNTH_COLUMNS = ("luts", "lut_equivalents", "ffs", "brams", "lutram", "dsps", "
 
 #: The energy table when none is given.
 DEFAULT_TABLE = "horowitz-45nm"
-
-#: Files of the output folder.
-OUTPUTS = {"csv": "explore.csv", "json": "explore.json", "area": "explore_area.png",
-           "energy": "explore_energy.png"}
-
 
 def _port(text):
     try:
@@ -304,41 +295,6 @@ def _fill_performance(row, figures, memory, clock):
         row[f"{label}_memory_bound"] = speed["memory_bound"]
 
 
-def _csv(rows):
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    handle = io.StringIO()
-    writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in columns})
-    return handle.getvalue()
-
-
-def _cell(value):
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "" if value is None else value
-
-
-def _minutes(seconds):
-    return f"{int(seconds) // 60}m{int(round(seconds)) % 60:02d}s"
-
-
-def _describe(row, speed_key, efficiency_key):
-    parts = []
-    if row.get("lut_equivalents") is not None:
-        parts.append(f"{row['lut_equivalents']} LUTs, {row['ffs']} FFs, {row['brams']} BRAM, "
-                     f"{row['dsps']} DSP")
-    if row.get("fmax_mhz") is not None:
-        parts.append(f"Fmax {row['fmax_mhz']:g} MHz")
-    parts.append(f"{row[speed_key]:.2f} tokens/s at {row['clock_mhz']:g} MHz")
-    if row.get(efficiency_key) is not None:
-        parts.append(f"{row[efficiency_key]:.3g} tokens/J")
-    kind = row["weight_format"] if row["pe"] == "ternary" else "int8 PE"
-    return (f"  {row['rows']}x{row['cols']} {kind} W={row['port_bits']} {row['target']}: "
-            + ", ".join(parts))
-
-
 def _run(argv):
     began = time.perf_counter()
     args = build_parser().parse_args(argv)
@@ -417,18 +373,8 @@ def _run(argv):
 
     head = phase_list[len(phase_list) - len(args.batch)][0]
     speed_key, efficiency_key = f"{head}_tokens_per_s", f"{head}_tokens_per_j"
-    # With synthesis, only the points that synthesized (and placed, where asked) compete: a
-    # design that failed is no candidate, whatever its cycle model says.
-    eligible = [row if args.no_synth or row["status"] == "ok" else {} for row in rows]
-    area = pareto_front(eligible, [("lut_equivalents", "min"), (speed_key, "max")])
-    efficient = pareto_front(eligible, [(speed_key, "max"), (efficiency_key, "max")])
-    for row in rows:
-        row["pareto_area"] = row["index"] in area
-        row["pareto_energy"] = row["index"] in efficient
-
-    wall = time.perf_counter() - began
-    os.makedirs(args.output, exist_ok=True)
-    paths = {key: os.path.join(args.output, name) for key, name in OUTPUTS.items()}
+    area, efficient = report.mark_fronts(rows, speed_key, efficiency_key,
+                                         synthesized=not args.no_synth)
     document = {
         "command": " ".join([PROG, *argv]),
         "model": {"path": args.model, "layers": model.num_hidden_layers,
@@ -436,45 +382,17 @@ def _run(argv):
                   "intermediate_size": model.intermediate_size},
         "memory": {"name": memory.name, "bytes_per_s": memory.bytes_per_s,
                    "bytes_per_cycle": memory.bytes_per_cycle,
-                   "latency_ns": memory.latency_ns},
+                   "latency_ns": memory.latency_ns, "describe": memory.describe()},
         "clock": args.clock, "phases": dict(phase_list), "energy_table": args.energy_table,
         "nonzero_fraction": (GAUSSIAN_NONZERO_FRACTION if args.nonzero_fraction is None
                              else args.nonzero_fraction),
-        "headline": {"tokens_per_s": speed_key, "tokens_per_j": efficiency_key},
-        "synthesized": computed, "wall_seconds": round(wall, 1),
+        "headline": {"phase": head, "tokens_per_s": speed_key, "tokens_per_j": efficiency_key},
+        "synthesized": computed, "wall_seconds": round(time.perf_counter() - began, 1),
         "pareto_area": area, "pareto_energy": efficient, "points": rows,
     }
-    with open(paths["csv"], "w", encoding="utf-8", newline="") as handle:
-        handle.write(_csv(rows))
-    with open(paths["json"], "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(document, indent=1) + "\n")
-    from . import plots
-    written = [paths["csv"], paths["json"]]
-    title = f"{os.path.basename(os.path.normpath(args.model))}, {memory.name}, {head}"
-    if area:
-        plots.plot_area(rows, area, speed_key, paths["area"], title)
-        written.append(paths["area"])
-    if efficient:
-        plots.plot_energy(rows, efficient, speed_key, efficiency_key, paths["energy"], title)
-        written.append(paths["energy"])
-
-    counts = {status: sum(row["status"] == status for row in rows)
-              for status in ("ok", "failed", "timeout", "not built", "not synthesized")}
-    print(f"{len(rows)} points in {_minutes(wall)}: {computed} synthesized now, "
-          f"{sum(row['cached'] for row in rows)} from the cache; "
-          + ", ".join(f"{count} {status}" for status, count in counts.items() if count))
-    print(f"model {args.model} ({model.num_hidden_layers} layers); {memory.describe()}; "
-          f"clock {args.clock if args.clock == 'fmax' else f'{args.clock:g} MHz'}; energy "
-          f"table {args.energy_table}")
-    for title, front in ((f"Pareto front, {speed_key} against LUTs:", area),
-                         (f"Pareto front, {efficiency_key} against {speed_key}:", efficient)):
-        if front:
-            print(title)
-            for index in front:
-                print(_describe(rows[index], speed_key, efficiency_key))
-    for row in rows:
-        if row["status"] in ("failed", "timeout", "not built"):
-            print(f"  {row['status']}: {points[row['index']].label}: {row['error']}"[:300])
+    written = report.write(args.output, document)
+    for line in report.summary(document, [point.label for point in points]):
+        print(line)
     print("wrote " + ", ".join(written))
     return 0
 
