@@ -13,7 +13,7 @@ import pytest
 import golden
 from gen.cli import main as gen_main
 from gen.explore import report, sweep
-from gen.explore.activity import decode_jobs, token_activity
+from gen.explore.activity import decode_jobs, gemm_activity, token_activity
 from gen.explore.energy import energy
 from gen.explore.cache import Cache, cache_key, point_tools, reusable
 from gen.explore.memory import PRESETS, MemorySystem, job_bytes
@@ -130,6 +130,20 @@ def test_memory_by_hand():
     # One row per beat (8 bits, 96 beats), N = 23 padded to 24, results in beats of 2 lanes.
     accel = AccelConfig(rows=4, cols=4, result_lanes=2)
     assert job_bytes(accel, 3, 16, 23) == 96 + 288 + 288
+
+
+@pytest.mark.parametrize("accel", [AccelConfig(rows=4, cols=4),
+                                   AccelConfig(rows=8, cols=6, weight_format="t5",
+                                               weight_port_bits=40, result_lanes=4),
+                                   AccelConfig(rows=4, cols=4, pe="int8")])
+@pytest.mark.parametrize("m, k, n", [(1, 16, 24), (5, 23, 13), (3, 8, 4)])
+def test_job_bytes_agree_with_the_energy_model(accel, m, k, n):
+    # The energy model counts the same three streams in bits, independently.
+    activity = gemm_activity(accel, m, k, n)
+    assert job_bytes(accel, m, k, n) == sum(
+        math.ceil(bits / 8) for bits in (activity.dram_weight_bits,
+                                         activity.dram_activation_bits,
+                                         activity.dram_result_bits))
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
