@@ -124,9 +124,13 @@ class BurstReader(wiring.Component):
 
         # AR: a burst is offered only when the FIFO has room for all its beats beside every
         # beat in flight, and then held until taken (AXI: valid never falls before ready).
+        # The room is a register, computed for the longest burst from the cycle before: beats
+        # in flight plus beats in the FIFO only grow with a request, and after a request the
+        # plan is not fresh for two cycles, so the register never promises room that is gone
+        # (and the consumer's ready no longer reaches the request logic combinationally).
         room = Signal()
+        m.d.sync += room.eq(in_flight + buffer.level + self.max_burst <= self.depth)
         m.d.comb += [
-            room.eq(in_flight + buffer.level + plan.length <= self.depth),
             axi.arid.eq(0),
             axi.arsize.eq(plan.beat_bytes.bit_length() - 1),
             axi.arburst.eq(BURST_INCR),
