@@ -165,7 +165,10 @@ class Registers(wiring.Component):
         weight_beat = cfg.word_bits // self.weight_ports // 8
         sizes_bad = Signal()
         addresses_bad = Signal()
-        m.d.comb += sizes_bad.eq(
+        # Registers of the job registers' values a cycle before: a start comes at least two
+        # cycles after the write before it (a write is answered in the next cycle and the next
+        # one waits for that answer to be taken), so they are never stale when read.
+        m.d.sync += sizes_bad.eq(
             (self.m == 0) | (self.m > cfg.max_m) | (self.k == 0) | (self.k > cfg.max_k)
             | (self.n == 0) | (self.n > cfg.max_n))
         bad = [(self.activations == 0) | (self.activations[:beat.bit_length() - 1] != 0),
@@ -173,7 +176,7 @@ class Registers(wiring.Component):
         bad += [(self.weights[port] == 0)
                 | (self.weights[port][:weight_beat.bit_length() - 1] != 0)
                 for port in range(self.weight_ports)]
-        m.d.comb += addresses_bad.eq(Cat(*bad).any())
+        m.d.sync += addresses_bad.eq(Cat(*bad).any())
 
         ended = fields["IRQ_STATUS", "ended"]
         refuse = Signal()
