@@ -183,11 +183,15 @@ class AxiAccelerator(wiring.Component):
             with m.If(engine.resp != 0):
                 m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(engine.resp)]
         core_finished = Signal()
-        m.d.comb += [
-            accel.cmd.payload.m.eq(regs.m),
-            accel.cmd.payload.k.eq(regs.k),
-            accel.cmd.payload.n.eq(regs.n),
-        ]
+        # The core's command from its own registers, loaded at the start (the register block's
+        # copies also feed the bus's read multiplexer and the counts: a copy of its own keeps
+        # the core's command local).
+        with m.If(regs.launch):
+            m.d.sync += [
+                accel.cmd.payload.m.eq(regs.m),
+                accel.cmd.payload.k.eq(regs.k),
+                accel.cmd.payload.n.eq(regs.n),
+            ]
         with m.FSM():
             with m.State("idle"):
                 with m.If(go):
