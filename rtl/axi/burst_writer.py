@@ -110,6 +110,7 @@ class BurstWriter(wiring.Component):
 
         ending = Signal()            # no more bursts: aborted or a write failed
         to_take = Signal(self.count_bits)          # beats the transfer still needs from data
+        all_taken = Signal()                       # to_take == 0, as a register
         unclaimed = Signal(range(self.depth + 1))  # beats in the FIFO not yet in a burst
         awaiting = Signal(range(self.bursts + 1))  # bursts issued, response not yet received
         m.d.comb += [
@@ -149,7 +150,7 @@ class BurstWriter(wiring.Component):
         burst = Signal.like(plan.length)
         m.d.comb += [
             full.eq(unclaimed >= plan.length),
-            paused.eq(~self.data.valid | (to_take == 0)),
+            paused.eq(~self.data.valid | all_taken),
             burst.eq(Mux(full, plan.length, unclaimed)),
             issued.eq(axi.awvalid & axi.awready),
             plan.advance.eq(issued),
@@ -202,11 +203,11 @@ class BurstWriter(wiring.Component):
             m.d.sync += ending.eq(1)
 
         with m.If(taken):
-            m.d.sync += to_take.eq(to_take - 1)
+            m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
 
         with m.If(starting):
             m.d.sync += [self.busy.eq(1), ending.eq(0), self.resp.eq(RESP_OKAY),
-                         to_take.eq(self.count), unclaimed.eq(0), beat.eq(0)]
+                         to_take.eq(self.count), all_taken.eq(0), unclaimed.eq(0), beat.eq(0)]
         with m.Elif(self.busy & ~axi.awvalid & ((plan.left == 0) | ending) & (lengths.level == 0)
                     & (awaiting == 0) & ~burst_done & ~answered):
             m.d.sync += self.busy.eq(0)
