@@ -162,7 +162,7 @@ class BurstWriterProperties(Elaboratable):
                 Assert(internal["to_take"] == to_take),
                 Assert(internal["unclaimed"] == unclaimed),
                 Assert(unclaimed <= in_fifo),
-                Assert(in_fifo == internal["fifo.level"]),
+                Assert(in_fifo == internal["fifo.level"] + internal["taken_q"]),
                 Assert(unclaimed == left - to_take),
                 Assert(in_fifo == unclaimed + Mux(open_bursts != 0, owed, 0)
                        + Mux(open_bursts == 2, owed_next, 0)),

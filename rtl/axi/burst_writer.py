@@ -122,19 +122,24 @@ class BurstWriter(wiring.Component):
         # Beats in. data.ready is a register (nothing of the memory side reaches the source
         # combinationally): set for the next cycle when the transfer will still need a beat and
         # the FIFO will surely have room (its level can only grow by the beat taken now).
+        # A beat taken is registered before it is written into the FIFO (the source may be a
+        # block RAM's output).
         taken = Signal()
         failing = Signal()
+        taken_q = Signal()
+        payload_q = Signal(self.data_bits)
         m.d.comb += [
             taken.eq(self.data.valid & self.data.ready),
-            buffer.w_data.eq(self.data.payload),
-            buffer.w_en.eq(taken),
+            buffer.w_data.eq(payload_q),
+            buffer.w_en.eq(taken_q),
         ]
+        m.d.sync += [taken_q.eq(taken), payload_q.eq(self.data.payload)]
         with m.If(starting):
             m.d.sync += self.data.ready.eq(1)
         with m.Else():
             m.d.sync += self.data.ready.eq(
                 self.busy & ~ending & ~failing & (to_take - taken != 0)
-                & (buffer.level + taken < self.depth))
+                & (buffer.level + taken_q + taken < self.depth))
 
         # AW: a burst is issued once all its beats are in the FIFO.
         m.d.comb += [

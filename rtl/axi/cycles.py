@@ -18,8 +18,8 @@ A job then runs so (cycle 0 is the cycle the start is accepted, ``Registers.laun
   :meth:`rtl.config.AccelConfig.result_row_ends`, shifted by ``T0``;
 * the writer (:class:`~rtl.axi.burst_writer.BurstWriter`) takes each result beat as it comes;
   :func:`writer_end` replays its registers cycle by cycle: bursts of the plan when the FIFO
-  holds them, shorter ones when the results pause, the W beats two cycles after a burst's
-  address, the responses;
+  holds them, shorter ones when the results pause, a beat in its FIFO one cycle after it is
+  taken, the W beats two cycles after a burst's address, the responses;
 * the job ends (``STATUS.done``, the value of ``CYCLES``) in the first cycle at least two
   after the core's last result beat (its ``done``, then the top's register) in which the
   writer is idle.
@@ -34,13 +34,15 @@ from .bus import PAGE_BYTES
 from .top import SETUP_CYCLES, WRITER_BURSTS, max_burst
 
 
-__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITE_RESPONSE", "axi_job_cycles",
+__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITER_INPUT", "WRITE_RESPONSE", "axi_job_cycles",
            "first_weight_cycle", "writer_end"]
 
 #: Cycle (after the accepted start) in which the readers' first requests are accepted.
 REQUEST_CYCLE = SETUP_CYCLES + 3
 #: Cycles from a FIFO write to the entry on its output (``amaranth.lib.fifo.SyncFIFOBuffered``).
 FIFO_LATENCY = 2
+#: Cycles the result writer holds a beat in its input register before the FIFO.
+WRITER_INPUT = 1
 #: ``write_response`` of cocotbext-axi's write model: a burst's response two cycles after its
 #: last data beat.
 WRITE_RESPONSE = 2
@@ -90,7 +92,7 @@ def writer_end(beats, *, start, data_bits, write_response=WRITE_RESPONSE, base=0
         # W: the head beat and the head length must both be on their FIFOs' outputs.
         sent = burst_done = False
         if data and lengths:
-            data_ready = max(data[0] + FIFO_LATENCY, data_shown + 1)
+            data_ready = max(data[0] + WRITER_INPUT + FIFO_LATENCY, data_shown + 1)
             length_ready = max(lengths[0][0] + FIFO_LATENCY, lengths_shown + 1)
             if c >= data_ready and c >= length_ready:
                 sent = True
