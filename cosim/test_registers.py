@@ -55,7 +55,7 @@ class _Bench:
     async def status(self):
         value = await self.read("STATUS")
         return {"busy": value & 1, "done": value >> 1 & 1, "error": value >> 2 & 1,
-                "cause": value >> 4 & 15, "resp": value >> 8 & 3}
+                "refused": value >> 3 & 1, "cause": value >> 4 & 15, "resp": value >> 8 & 3}
 
     async def good_job(self):
         for name, value in (("M", 3), ("K", 50), ("N", 60), ("ACTIVATIONS_LO", 0x1000),
@@ -90,9 +90,10 @@ async def reset_values_and_read_back(dut):
     await bench.master.write(bench.offsets["RESULTS_LO"], bytes([0x11, 0x22, 0x33, 0x44]))
     await bench.master.write(bench.offsets["RESULTS_LO"] + 1, bytes([0xAB]))
     assert await bench.read("RESULTS_LO") == 0x4433_AB11
-    # Fields narrower than 32 bits keep only their bits; read-only registers ignore writes.
+    # The sizes keep all 32 bits (a start then refuses what exceeds the design); read-only
+    # registers ignore writes.
     await bench.write("M", 0xFFFF_FFFF)
-    assert await bench.read("M") == (1 << 5) - 1   # m_bits = 5 for max_m = 20
+    assert await bench.read("M") == 0xFFFF_FFFF
     await bench.write("INFO_ARRAY", 0)
     assert await bench.read("INFO_ARRAY") == 16 | 16 << 16
     # Outside the map: SLVERR, and reads return 0.
@@ -108,6 +109,8 @@ async def refused_starts(dut):
     await bench.write("CONTROL", 2)                      # irq_enable
     cases = [({}, "size"),                               # M = K = N = 0 after reset
              ({"M": 21}, "size"), ({"K": 101}, "size"), ({"N": 61}, "size"),
+             ({"M": 35}, "size"),                # 3 in the 5 bits the core takes: refused
+             ({"K": 1 << 20}, "size"),
              ({"ACTIVATIONS_LO": 0}, "address"), ({"RESULTS_LO": 0x2004}, "address"),
              ({"WEIGHTS0_LO": 0x3002}, "address"), ({"WEIGHTS1_HI": 0}, "address")]
     causes = {"size": 1, "address": 2}
@@ -136,11 +139,13 @@ async def a_job_from_start_to_end(dut):
     assert dut.m.value == 3 and dut.k.value == 50 and dut.n.value == 60
     assert dut.weights.value.to_unsigned() >> 64 == 1 << 32  # WEIGHTS1 = 0x1_0000_0000
     status = await bench.status()
-    assert status == {"busy": 1, "done": 0, "error": 0, "cause": 0, "resp": 0}
-    # A second start while busy: refused with cause busy, the job goes on.
+    assert status == {"busy": 1, "done": 0, "error": 0, "refused": 0, "cause": 0, "resp": 0}
+    # A second start while busy: refused, the job goes on with its status and no interrupt.
+    await bench.write("IRQ_STATUS", 1)
     await bench.write("CONTROL", 1)
     status = await bench.status()
-    assert status["busy"] == 1 and status["error"] == 1 and status["cause"] == 3
+    assert status == {"busy": 1, "done": 0, "error": 0, "refused": 1, "cause": 0, "resp": 0}
+    assert await bench.read("IRQ_STATUS") == 0
     assert bench.launches == 1
     before = await bench.read("CYCLES_LO")
     await ClockCycles(dut.clk, 40)
@@ -159,12 +164,14 @@ async def a_job_from_start_to_end(dut):
     # The next start clears done, error and cause; a failure ends it with its cause and resp.
     await bench.write("CONTROL", 1)
     assert bench.launches == 2
-    assert await bench.status() == {"busy": 1, "done": 0, "error": 0, "cause": 0, "resp": 0}
+    assert await bench.status() == {"busy": 1, "done": 0, "error": 0, "refused": 0, "cause": 0,
+                                    "resp": 0}
     dut.fail_cause.value, dut.fail_resp.value, dut.job_failed.value = 5, 3, 1
     await RisingEdge(dut.clk)
     dut.job_failed.value = 0
     await ClockCycles(dut.clk, 2)
-    assert await bench.status() == {"busy": 0, "done": 0, "error": 1, "cause": 5, "resp": 3}
+    assert await bench.status() == {"busy": 0, "done": 0, "error": 1, "refused": 0, "cause": 5,
+                                    "resp": 3}
 
 
 @pytest.mark.parametrize("label", ["registers"])

@@ -28,7 +28,7 @@ def axi_section(config):
     data_bits = interface.data_port_bits(config)
     return {
         "weight_ports": [f"m_axi_w{port}" for port in range(ports)],
-        "weight_port_bits": port_bits,
+        "bits_per_weight_port": port_bits,
         "data_port": "m_axi_d",
         "data_port_bits": data_bits,
         "register_port": "s_axil",

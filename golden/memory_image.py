@@ -181,9 +181,17 @@ def activation_image(xq, *, rows, beat, act_bits=8):
     """The activation image of ``xq[M, K]`` (signed ``act_bits`` integers) for an array of
     ``rows`` rows and a data port of ``beat`` bytes: ``uint8 [k_tiles * M, beat]``, K tile
     outermost, then rows ``m``; lane ``r`` of a beat is ``X[m, kt*rows + r]``."""
+    act_bits = check_count(act_bits, "act_bits", positive=True)
+    if not 2 <= act_bits <= 8:
+        raise ValueError(f"act_bits must be an integer from 2 to 8, not {act_bits}")
     xq = np.asarray(xq)
     if xq.ndim != 2:
         raise ValueError(f"activations must be a 2-D array [M, K], got shape {xq.shape}")
+    if not np.issubdtype(xq.dtype, np.integer):
+        raise TypeError(f"activations must be an integer array, got {xq.dtype}")
+    low, high = -(1 << (act_bits - 1)), (1 << (act_bits - 1)) - 1
+    if xq.size and (xq.min() < low or xq.max() > high):
+        raise ValueError(f"activations must fit {act_bits}-bit signed integers ({low}..{high})")
     rows = check_count(rows, "rows", positive=True)
     beat = check_count(beat, "beat", positive=True)
     m, k = xq.shape
@@ -203,6 +211,9 @@ def image_results(image, *, m, n, cols, lanes, beat, acc_bits=32):
     cols = check_count(cols, "cols", positive=True)
     lanes = check_count(lanes, "lanes", positive=True)
     beat = check_count(beat, "beat", positive=True)
+    acc_bits = check_count(acc_bits, "acc_bits", positive=True)
+    if lanes * acc_bits > 8 * beat:
+        raise ValueError(f"{lanes} lanes of {acc_bits} bits do not fit a {beat}-byte beat")
     n_tiles = math.ceil(n / cols)
     per_row = math.ceil(cols / lanes)
     raw = np.frombuffer(bytes(image), dtype=np.uint8)

@@ -74,3 +74,39 @@ def test_register_map():
     assert register(registers, "INFO_PORTS").reset == 64 | 64 << 16
     assert [name for name, _ in ERROR_CAUSES.values()] == [
         "none", "size", "address", "busy", "weights_read", "activations_read", "results_write"]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: burst_lengths(0xFF8, 3, beat_bytes=16, max_burst=256), ValueError,
+     "base must be a multiple of beat_bytes (16), not 4088"),
+    (lambda: burst_lengths(0, 3, beat_bytes=16, max_burst=0), ValueError,
+     "max_burst must be at least 1, not 0"),
+    (lambda: burst_lengths(0, 3.0, beat_bytes=16, max_burst=4), TypeError,
+     "count must be an integer, not 3.0"),
+])
+def test_burst_lengths_arguments(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(read_latency=1.5), TypeError, "read_latency must be an integer, not 1.5"),
+    (dict(read_latency=-50), ValueError, "read_latency must be at least 1, not -50"),
+    (dict(write_response=-1), ValueError, "write_response must be at least 0, not -1"),
+])
+def test_axi_job_cycles_arguments(kwargs, error, message):
+    from rtl.axi.cycles import axi_job_cycles
+    with pytest.raises(error) as caught:
+        axi_job_cycles(AccelConfig(rows=4, cols=4, interface="axi"), 1, 4, 4, **kwargs)
+    assert str(caught.value) == message
+    with pytest.raises(ValueError) as caught:
+        axi_job_cycles(AccelConfig(), 1, 4, 4)
+    assert str(caught.value) == "config.interface must be 'axi', not 'stream'"
+
+
+def test_registers_need_a_power_of_two_data_port():
+    with pytest.raises(ValueError) as caught:
+        Registers(AccelConfig(rows=16, cols=16, weight_port_bits=128), data_port_bits=48,
+                  weight_ports=1)
+    assert str(caught.value) == "data_port_bits must be a power of two from 32 to 1024, not 48"

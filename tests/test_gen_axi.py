@@ -27,7 +27,7 @@ def test_files_and_manifest():
     expected = register_map(CONFIG, data_port_bits=64, weight_ports=1)
     assert [(r["name"], r["offset"], r["reset"]) for r in section["registers"]] == \
         [(r.name, r.offset, r.reset) for r in expected]
-    assert section["weight_port_bits"] == 64 and section["data_port_bits"] == 64
+    assert section["bits_per_weight_port"] == 64 and section["data_port_bits"] == 64
     assert section["max_burst_beats"] == {"weights": 256, "data": 256}
     ports = {port["name"]: port for port in manifest["ports"]}
     assert ports["m_axi_w0__araddr"]["width"] == 64 and ports["m_axi_w0__rdata"]["width"] == 64

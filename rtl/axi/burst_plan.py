@@ -15,6 +15,11 @@ def burst_lengths(base, count, *, beat_bytes, max_burst, passes=1):
     """The bursts of a transfer of ``count`` beats from ``base`` (``passes`` times over), as
     :class:`BurstPlan` cuts it: ``[(address, beats)]``, each as long as possible but at most
     ``max_burst`` beats and not past a 4 KiB boundary."""
+    for name, value, low in (("base", base, 0), ("count", count, 0), ("beat_bytes", beat_bytes, 1),
+                             ("max_burst", max_burst, 1), ("passes", passes, 0)):
+        check_integer(name, value, low)
+    if base % beat_bytes:
+        raise ValueError(f"base must be a multiple of beat_bytes ({beat_bytes}), not {base}")
     bursts = []
     for _ in range(max(passes, 1)):
         address, left = base, count

@@ -30,6 +30,7 @@ A job then runs so (cycle 0 is the cycle the start is accepted, ``Registers.laun
 import collections
 
 from .. import interface
+from ..checks import check_config, check_integer
 from .bus import PAGE_BYTES
 from .top import SETUP_CYCLES, WRITER_BURSTS, max_burst
 
@@ -60,8 +61,12 @@ def _plan_length(address, left, beat_bytes, longest):
 
 def writer_end(beats, *, start, data_bits, write_response=WRITE_RESPONSE, base=0):
     """Replay the result writer started in cycle ``start`` (its ``go``) on beats arriving in
-    the cycles ``beats`` (ascending, one per cycle at most); return the first cycle in which it
-    is idle again. ``base``: the result image's address (only its offset in a page matters)."""
+    the cycles ``beats`` (ascending, one per cycle at most, all after ``start``); return the
+    first cycle in which it is idle again. ``base``: the result image's address (only its
+    offset in a page matters; the jobs of :func:`axi_job_cycles` have page-aligned images, as
+    ``cosim.axi_driver`` places them)."""
+    if any(later <= earlier for earlier, later in zip([start, *beats], beats)):
+        raise ValueError("beats must be ascending cycles after start")
     beat_bytes = data_bits // 8
     longest = max_burst(data_bits)
     arrivals = set(beats)
@@ -137,8 +142,13 @@ def writer_end(beats, *, start, data_bits, write_response=WRITE_RESPONSE, base=0
 def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_RESPONSE):
     """``CYCLES`` of a job ``(M, K, N)`` on the memory-mapped top of ``config`` with the memory
     above (``read_latency`` by default the configuration's)."""
+    check_config(config)
+    if config.interface != "axi":
+        raise ValueError(f"config.interface must be 'axi', not {config.interface!r}")
     if read_latency is None:
         read_latency = interface.read_latency(config)
+    check_integer("read_latency", read_latency, 1)
+    check_integer("write_response", write_response, 0)
     t0 = first_weight_cycle(read_latency)
     per_row = config.result_beats_per_row
     beats = [t0 + end - (per_row - 1) + j for end in config.result_row_ends(m, k, n)

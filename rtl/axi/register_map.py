@@ -25,7 +25,8 @@ ERROR_CAUSES = {
     1: ("size", "M, K or N is 0 or above the design's max_m, max_k or max_n: nothing started"),
     2: ("address", "a base address is 0 or not a multiple of its port's beat bytes: "
                    "nothing started"),
-    3: ("busy", "START was written while a job ran; the job goes on"),
+    3: ("busy", "START was written while a job ran: the job goes on, only STATUS.refused is "
+                "set (this code never appears in cause)"),
     4: ("weights_read", "a weight read returned SLVERR or DECERR (STATUS.resp): job ended"),
     5: ("activations_read", "an activation read returned SLVERR or DECERR: job ended"),
     6: ("results_write", "a result write returned SLVERR or DECERR: job ended"),
@@ -111,7 +112,9 @@ def register_map(config, *, data_port_bits, weight_ports):
         Register("STATUS", 0x08, (
             Field("busy", 0, 1, "ro", 0, "a job runs"),
             Field("done", 1, 1, "ro", 0, "the last job ended without error"),
-            Field("error", 2, 1, "ro", 0, "a start was refused or the last job failed"),
+            Field("error", 2, 1, "ro", 0, "the last start was refused or the last job failed"),
+            Field("refused", 3, 1, "ro", 0, "a start was written while a job ran (ignored; "
+                                            "cleared by the next accepted start)"),
             Field("cause", 4, 4, "ro", 0, "ERROR_CAUSES"),
             Field("resp", 8, 2, "ro", 0, "the failing AXI response (2 SLVERR, 3 DECERR)")),
             "state of the core; done, error, cause and resp are cleared by an accepted start"),
@@ -119,11 +122,11 @@ def register_map(config, *, data_port_bits, weight_ports):
             Field("ended", 0, 1, "w1c", 0, "a job ended (done or failed) or a start was "
                                            "refused; write 1 to clear"),),
             "interrupt status"),
-        Register("M", 0x10, (Field("m", 0, config.m_bits, "rw", 0, "activation rows"),),
+        Register("M", 0x10, (Field("m", 0, 32, "rw", 0, "activation rows"),),
                  "job size M"),
-        Register("K", 0x14, (Field("k", 0, config.k_bits, "rw", 0, "inner dimension"),),
+        Register("K", 0x14, (Field("k", 0, 32, "rw", 0, "inner dimension"),),
                  "job size K"),
-        Register("N", 0x18, (Field("n", 0, config.n_bits, "rw", 0, "output features"),),
+        Register("N", 0x18, (Field("n", 0, 32, "rw", 0, "output features"),),
                  "job size N"),
         *_address("ACTIVATIONS", "base address of the activation image"),
         *_address("RESULTS", "base address of the result image"),

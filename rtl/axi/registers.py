@@ -5,7 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..checks import check_config, check_integer
-from .bus import RESP_OKAY, RESP_SLVERR, lite_manager_signature
+from .bus import RESP_OKAY, RESP_SLVERR, check_data_bits, lite_manager_signature
 from .register_map import ADDRESS_BITS, ERROR_CAUSES, MAX_WEIGHT_PORTS, register_map
 
 
@@ -19,10 +19,11 @@ class Registers(wiring.Component):
     """The registers of :func:`~rtl.axi.register_map.register_map` behind an AXI4-Lite
     subordinate, and the checks of a start.
 
-    Writing 1 to ``CONTROL.start`` checks the job registers: while a job runs it sets
-    ``STATUS.error`` with cause ``busy`` (the job goes on); a size of 0 or above the design's
-    maximum gives cause ``size``; a base address of 0 or not a multiple of its port's beat gives
-    ``address``. A refused start touches no memory and sets ``IRQ_STATUS.ended``. Otherwise
+    Writing 1 to ``CONTROL.start`` checks the job registers: while a job runs it only sets
+    ``STATUS.refused`` (the job goes on, its status and the interrupt untouched); a size of 0
+    or above the design's maximum (the registers keep all 32 bits) sets ``STATUS.error`` with
+    cause ``size``; a base address of 0 or not a multiple of its port's beat, cause
+    ``address``; those two touch no memory and set ``IRQ_STATUS.ended``. Otherwise
     ``launch`` pulses for one cycle with the job on ``m``, ``k``, ``n`` and the addresses (which
     software must not change until the job ends), ``STATUS`` clears ``done``, ``error``,
     ``cause`` and ``resp`` and sets ``busy``, and ``CYCLES`` counts from 0 until ``job_done``
@@ -63,7 +64,7 @@ class Registers(wiring.Component):
 
     def __init__(self, config, *, data_port_bits, weight_ports):
         self.config = check_config(config)
-        self.data_port_bits = check_integer("data_port_bits", data_port_bits, 32, 1024)
+        self.data_port_bits = check_data_bits("data_port_bits", data_port_bits)
         self.weight_ports = check_integer("weight_ports", weight_ports, 1, MAX_WEIGHT_PORTS)
         port_bits, rest = divmod(config.word_bits, weight_ports)
         if rest or port_bits < 32 or port_bits & (port_bits - 1):
@@ -92,14 +93,15 @@ class Registers(wiring.Component):
             for field in reg.fields:
                 fields[reg.name, field.name] = Signal(field.width, init=field.reset,
                                                       name=f"{reg.name.lower()}_{field.name}")
-        status = {name: fields["STATUS", name] for name in ("busy", "done", "error", "cause",
-                                                            "resp")}
+        status = {name: fields["STATUS", name]
+                  for name in ("busy", "done", "error", "refused", "cause", "resp")}
         cycles = Signal(64)
         m.d.comb += [
             fields["CYCLES_LO", "cycles"].eq(cycles[:32]),
             fields["CYCLES_HI", "cycles"].eq(cycles[32:]),
             self.busy.eq(status["busy"]),
-            self.m.eq(fields["M", "m"]), self.k.eq(fields["K", "k"]), self.n.eq(fields["N", "n"]),
+            self.m.eq(fields["M", "m"][:cfg.m_bits]), self.k.eq(fields["K", "k"][:cfg.k_bits]),
+            self.n.eq(fields["N", "n"][:cfg.n_bits]),
         ]
 
         def address(name):
@@ -168,9 +170,10 @@ class Registers(wiring.Component):
         # Registers of the job registers' values a cycle before: a start comes at least two
         # cycles after the write before it (a write is answered in the next cycle and the next
         # one waits for that answer to be taken), so they are never stale when read.
-        m.d.sync += sizes_bad.eq(
-            (self.m == 0) | (self.m > cfg.max_m) | (self.k == 0) | (self.k > cfg.max_k)
-            | (self.n == 0) | (self.n > cfg.max_n))
+        sizes = [(fields["M", "m"], cfg.max_m), (fields["K", "k"], cfg.max_k),
+                 (fields["N", "n"], cfg.max_n)]
+        m.d.sync += sizes_bad.eq(Cat(*((value == 0) | (value > limit)
+                                       for value, limit in sizes)).any())
         bad = [(self.activations == 0) | (self.activations[:beat.bit_length() - 1] != 0),
                (self.results == 0) | (self.results[:beat.bit_length() - 1] != 0)]
         bad += [(self.weights[port] == 0)
@@ -190,11 +193,15 @@ class Registers(wiring.Component):
                 m.d.comb += [refuse.eq(1), cause.eq(CAUSE["address"])]
             with m.Else():
                 m.d.comb += self.launch.eq(1)
-        with m.If(refuse):
-            m.d.sync += [status["error"].eq(1), status["cause"].eq(cause), ended.eq(1)]
+        with m.If(refuse & status["busy"]):
+            m.d.sync += status["refused"].eq(1)          # the running job's status untouched
+        with m.Elif(refuse):
+            m.d.sync += [status["error"].eq(1), status["done"].eq(0),
+                         status["cause"].eq(cause), ended.eq(1)]
         with m.If(self.launch):
             m.d.sync += [status["busy"].eq(1), status["done"].eq(0), status["error"].eq(0),
-                         status["cause"].eq(CAUSE["none"]), status["resp"].eq(0), cycles.eq(0)]
+                         status["refused"].eq(0), status["cause"].eq(CAUSE["none"]),
+                         status["resp"].eq(0), cycles.eq(0)]
         with m.Elif(status["busy"]):
             m.d.sync += cycles.eq(cycles + 1)
             with m.If(self.job_done):

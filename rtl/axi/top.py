@@ -103,6 +103,15 @@ class AxiAccelerator(wiring.Component):
         accel = TernaryAccelerator(cfg, instantiate_pes=self.instantiate_pes)
         m.submodules.core = ResetInserter(core_reset)(accel)
 
+        # ---- the job's addresses, copied at the start (checked then; the engines read them
+        #      SETUP_CYCLES later, when software may already write the next job's) -----------
+        weight_bases = [Signal(64, name=f"weights{port}_base") for port in range(ports)]
+        activation_base = Signal(64)
+        result_base = Signal(64)
+        with m.If(regs.launch):
+            m.d.sync += [base.eq(regs.weights[port]) for port, base in enumerate(weight_bases)]
+            m.d.sync += [activation_base.eq(regs.activations), result_base.eq(regs.results)]
+
         # ---- the job's beat counts, SETUP_CYCLES after the start -------------------------
         m.submodules.counts = counts = JobCounts(cfg)
         m.d.comb += [counts.start.eq(regs.launch), counts.m.eq(regs.m), counts.k.eq(regs.k),
@@ -120,7 +129,7 @@ class AxiAccelerator(wiring.Component):
                                  depth=self._reader_depth(port_bits))
             m.submodules[f"weight_reader{port}"] = reader
             wiring.connect(m, reader.axi, wiring.flipped(getattr(self, f"m_axi_w{port}")))
-            m.d.comb += [reader.start.eq(go), reader.base.eq(regs.weights[port]),
+            m.d.comb += [reader.start.eq(go), reader.base.eq(weight_bases[port]),
                          reader.count.eq(weight_beats), reader.passes.eq(1),
                          reader.abort.eq(abort)]
             weight_readers.append(reader)
@@ -146,10 +155,10 @@ class AxiAccelerator(wiring.Component):
             else:
                 m.d.comb += getattr(result_writer.axi, name).eq(getattr(data_port, name))
         m.d.comb += [
-            activation_reader.start.eq(go), activation_reader.base.eq(regs.activations),
+            activation_reader.start.eq(go), activation_reader.base.eq(activation_base),
             activation_reader.count.eq(act_beats), activation_reader.passes.eq(n_tiles),
             activation_reader.abort.eq(abort),
-            result_writer.start.eq(go), result_writer.base.eq(regs.results),
+            result_writer.start.eq(go), result_writer.base.eq(result_base),
             result_writer.count.eq(result_beats), result_writer.abort.eq(abort),
         ]
 
