@@ -46,7 +46,8 @@ def test_both_tools_take_the_same_generation_options():
                            "--temperature", "--top-k", "--seed", "--stop-at-eos",
                            "--dump-logits"}
     assert set(simulated) - set(shared) == {"--rows", "--cols", "--weight-format",
-                                            "--weight-port-bits", "--clock-mhz", "--report"}
+                                            "--weight-port-bits", "--interface", "--clock-mhz",
+                                            "--report"}
     for name, action in shared.items():
         twin = simulated[name]
         assert (twin.default, twin.required, twin.help, twin.metavar, twin.nargs) == \
