@@ -7,6 +7,8 @@ of an AXI4-Lite subordinate; 64-bit addresses are a ``_LO``/``_HI`` pair.
 
 import dataclasses
 
+from ..interface import MAX_WEIGHT_PORTS
+
 __all__ = ["Field", "Register", "ERROR_CAUSES", "FORMAT_CODES", "MAGIC", "VERSION",
            "MAX_WEIGHT_PORTS", "ADDRESS_BITS", "register_map", "register"]
 
@@ -14,8 +16,6 @@ __all__ = ["Field", "Register", "ERROR_CAUSES", "FORMAT_CODES", "MAGIC", "VERSIO
 MAGIC = 0x5441
 #: ``ID.version``: the register map's version.
 VERSION = 1
-#: Weight ports of 1024 bits at most: ``weight_port_bits`` up to 4096.
-MAX_WEIGHT_PORTS = 4
 #: Width of the AXI4-Lite address: the map spans 256 bytes.
 ADDRESS_BITS = 8
 

@@ -144,16 +144,13 @@ class AxiAccelerator(wiring.Component):
                                     depth=2 * max_burst(data_bits), bursts=WRITER_BURSTS)
         m.submodules.activation_reader = activation_reader
         m.submodules.result_writer = result_writer
-        for name in activation_reader.axi.signature.members:
-            if activation_reader.axi.signature.members[name].flow == Out:
-                m.d.comb += getattr(data_port, name).eq(getattr(activation_reader.axi, name))
-            else:
-                m.d.comb += getattr(activation_reader.axi, name).eq(getattr(data_port, name))
-        for name in result_writer.axi.signature.members:
-            if result_writer.axi.signature.members[name].flow == Out:
-                m.d.comb += getattr(data_port, name).eq(getattr(result_writer.axi, name))
-            else:
-                m.d.comb += getattr(result_writer.axi, name).eq(getattr(data_port, name))
+        # the reader takes the data port's read channels, the writer its write channels
+        for bus in (activation_reader.axi, result_writer.axi):
+            for name, member in bus.signature.members.items():
+                if member.flow == Out:
+                    m.d.comb += getattr(data_port, name).eq(getattr(bus, name))
+                else:
+                    m.d.comb += getattr(bus, name).eq(getattr(data_port, name))
         m.d.comb += [
             activation_reader.start.eq(go), activation_reader.base.eq(activation_base),
             activation_reader.count.eq(act_beats), activation_reader.passes.eq(n_tiles),
