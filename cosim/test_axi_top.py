@@ -8,7 +8,9 @@ must equal ``golden.int_gemm`` bit for bit: ragged shapes, M = 1 and batches, wi
 on every channel of every port; without stalls the ``CYCLES`` register must equal the exact
 cycle model (``rtl.axi.cycles.axi_job_cycles``, a memory of :data:`LATENCY` cycles); an error
 response must end the job with its cause and leave the core ready; so must a reset in the
-middle of a job's bursts.
+middle of a job's bursts. Jobs queued behind each other (each started while the one before it
+runs, every job's images in their own place) must be bit-exact too, and without stalls their
+``CYCLES`` must equal ``rtl.axi.cycles.axi_queue_cycles``.
 """
 
 import math
@@ -20,7 +22,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 import golden
-from rtl.axi.cycles import axi_job_cycles
+from rtl.axi.cycles import axi_job_cycles, axi_queue_cycles
 
 from .axi_bench import BENCH_LATENCY, BenchMemory
 from .bench import bench_config, bench_rng, run_bench, start_clock
@@ -34,8 +36,10 @@ CONFIGS = {
                        max_k=64, max_n=64),
     "i2-8x8-w128": dict(rows=8, cols=8, interface="axi", max_m=32, max_k=128, max_n=128),
 }
-#: Where each image lives: 4 KiB aligned, apart.
+#: Where each image lives: 4 KiB aligned, apart (queued jobs: ``SLOT`` bytes further per job,
+#: weight ports ``PORT`` bytes apart).
 WEIGHTS, ACTIVATIONS, RESULTS = 0x10000, 0x60000, 0x80000
+SLOT, PORT = 0x4000, 0x20000
 
 
 def _config(values):
@@ -77,32 +81,49 @@ class _Bench:
         assert response.resp == 0, name
         return int.from_bytes(response.data, "little")
 
-    def place(self, x, w):
-        """Write the job's images; returns the bytes of the result image to expect."""
+    def place(self, x, w, slot=0):
+        """Write the job's images (queue slot ``slot``); returns the bytes of the result image
+        to expect."""
         cfg = self.config
         image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
                                     rows_per_beat=cfg.rows_per_beat)
         for port, part in enumerate(golden.port_images(image, self.ports)):
-            start = WEIGHTS + port * 0x20000
+            start = WEIGHTS + port * PORT + slot * SLOT
+            assert part.size <= SLOT
             self.memory.content[start:start + part.size] = part.tobytes()
         acts = golden.activation_image(x, rows=cfg.rows, beat=self.data_bytes,
                                        act_bits=cfg.act_bits)
-        self.memory.content[ACTIVATIONS:ACTIVATIONS + acts.size] = acts.tobytes()
+        start = ACTIVATIONS + slot * SLOT
+        assert acts.size <= SLOT
+        self.memory.content[start:start + acts.size] = acts.tobytes()
         m, n = x.shape[0], w.shape[0]
         size = math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row * self.data_bytes
-        self.memory.content[RESULTS:RESULTS + size] = bytes([0xA5]) * size   # stale bytes
+        start = RESULTS + slot * 2 * SLOT
+        assert size <= 2 * SLOT
+        self.memory.content[start:start + size] = bytes([0xA5]) * size   # stale bytes
         return size
+
+    async def program(self, m, k, n, slot=0):
+        """Write a job's sizes and the addresses of its images in queue slot ``slot``."""
+        for name, value in (("M", m), ("K", k), ("N", n),
+                            ("ACTIVATIONS_LO", ACTIVATIONS + slot * SLOT),
+                            ("RESULTS_LO", RESULTS + slot * 2 * SLOT)):
+            await self.write(name, value)
+        for port in range(self.ports):
+            await self.write(f"WEIGHTS{port}_LO", WEIGHTS + port * PORT + slot * SLOT)
+
+    def results(self, x, w, size, slot=0):
+        start = RESULTS + slot * 2 * SLOT
+        return golden.image_results(self.memory.content[start:start + size], m=x.shape[0],
+                                    n=w.shape[0], cols=self.config.cols,
+                                    lanes=self.config.result_beat_lanes, beat=self.data_bytes,
+                                    acc_bits=self.config.acc_bits)
 
     async def job(self, x, w, *, timeout=200_000):
         """Run one job through the registers; returns (STATUS fields, CYCLES, Y or None)."""
         size = self.place(x, w)
         m, k = x.shape
-        n = w.shape[0]
-        for name, value in (("M", m), ("K", k), ("N", n), ("ACTIVATIONS_LO", ACTIVATIONS),
-                            ("RESULTS_LO", RESULTS)):
-            await self.write(name, value)
-        for port in range(self.ports):
-            await self.write(f"WEIGHTS{port}_LO", WEIGHTS + port * 0x20000)
+        await self.program(m, k, w.shape[0])
         await self.write("IRQ_STATUS", 1)
         await self.write("CONTROL", 3)                       # start, irq enabled
         for _ in range(timeout):
@@ -115,12 +136,7 @@ class _Bench:
         fields = {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
                   "cause": status >> 4 & 15, "resp": status >> 8 & 3}
         cycles = await self.read("CYCLES_LO")
-        y = None
-        if fields["done"]:
-            y = golden.image_results(self.memory.content[RESULTS:RESULTS + size], m=m, n=n,
-                                     cols=self.config.cols,
-                                     lanes=self.config.result_beat_lanes, beat=self.data_bytes,
-                                     acc_bits=self.config.acc_bits)
+        y = self.results(x, w, size) if fields["done"] else None
         return fields, cycles, y
 
 
@@ -168,6 +184,64 @@ async def jobs_bit_exact_with_stalls(dut):
             if not stall:
                 assert cycles == axi_job_cycles(cfg, m, k, n, read_latency=LATENCY), \
                     f"{m}x{k}x{n}: {cycles} cycles"
+
+
+@cocotb.test()
+async def queued_jobs(dut):
+    """Jobs queued behind each other: each started (queued) while the one before it runs, as
+    decode runs a layer's projections; bit-exact with and without stalls, and without stalls
+    every job's ``CYCLES`` equals the queue's cycle model."""
+    np_rng, rng = bench_rng(dut, "axi top queue")
+    bench = await _setup(dut)
+    cfg = bench.config
+
+    def pause(probability):
+        while True:
+            yield rng.random() < probability
+
+    # Jobs long enough that the next one is queued, and its first beats read, before the
+    # running one ends (the model's premise): several M = 1 GEMVs and batches.
+    shapes = [(1, cfg.max_k, cfg.max_n), (1, cfg.max_k // 2, cfg.max_n - 3),
+              (cfg.max_m // 2, cfg.max_k, cfg.max_n // 2), (1, cfg.max_k - 1, cfg.max_n),
+              (3, cfg.max_k, cfg.max_n), (1, cfg.max_k, cfg.max_n)]
+    for stall in (False, True):
+        for channel in bench.channels():
+            channel.set_pause_generator(pause(0.3 if stall else 0.0))
+        jobs = [_job(np_rng, cfg, *shape) for shape in shapes]
+        sizes = [bench.place(x, w, slot=i) for i, (x, w) in enumerate(jobs)]
+        cycles, ended = [], await bench.read("JOBS")
+
+        async def queue(i):
+            x, w = jobs[i]
+            await bench.program(x.shape[0], x.shape[1], w.shape[0], slot=i)
+            await bench.write("CONTROL", 1)
+            status = await bench.read("STATUS")
+            assert status & 1, f"job {i}: not started ({status:#x})"
+            if i:
+                assert status >> 10 & 1, f"job {i}: not queued ({status:#x})"
+
+        await bench.write("IRQ_STATUS", 1)
+        await queue(0)
+        await queue(1)
+        for i in range(len(jobs)):
+            for _ in range(200_000):
+                if await bench.read("JOBS") > ended:
+                    break
+            else:
+                raise AssertionError(f"job {i} did not end")
+            ended += 1
+            cycles.append(await bench.read("CYCLES_LO"))
+            status = await bench.read("STATUS")
+            assert status >> 1 & 7 == 1, f"job {i}: STATUS {status:#x}"     # done, no error
+            assert await bench.read("JOBS") == ended, "two jobs ended at once"
+            if i + 2 < len(jobs):
+                await queue(i + 2)
+        for i, ((x, w), size) in enumerate(zip(jobs, sizes)):
+            np.testing.assert_array_equal(bench.results(x, w, size, slot=i),
+                                          golden.int_gemm(x, w), err_msg=f"job {i} {shapes[i]}")
+        dut._log.info("queue%s: CYCLES %s", " (stalls)" if stall else "", cycles)
+        if not stall:
+            assert cycles == axi_queue_cycles(cfg, shapes, read_latency=LATENCY), cycles
 
 
 @cocotb.test()

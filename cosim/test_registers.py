@@ -4,7 +4,9 @@ The expectations come from the register table (``rtl.axi.register_map``) and the
 behaviour: every register's reset value, read-write fields read back with byte strobes, an
 address outside the map answered with SLVERR, a start refused for each documented cause with
 no launch, a start that launches exactly once, the cycle counter, the end of a job (done or
-failed with its cause and response), write-1-to-clear and the interrupt.
+failed with its cause and response), write-1-to-clear and the interrupt, and the queue: a start
+while a job runs queues the next one (or is refused with the documented refusal), its end hands
+over to the queued job, a failure drops it.
 """
 
 import pytest
@@ -35,13 +37,19 @@ class _Bench:
         self.master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "bus_"), dut.clk, dut.rst)
         self.offsets = {reg.name: reg.offset for reg in _map()}
         self.launches = 0
+        self.cycle = self.launch_cycle = self.end_cycle = 0
         cocotb.start_soon(self._count_launches())
 
     async def _count_launches(self):
         while True:
             await RisingEdge(self.dut.clk)
             await ReadOnly()
-            self.launches += self.dut.launch.value == 1
+            self.cycle += 1
+            if self.dut.launch.value == 1:
+                self.launches += 1
+                self.launch_cycle = self.cycle
+            if self.dut.job_done.value == 1 or self.dut.job_failed.value == 1:
+                self.end_cycle = self.cycle
 
     async def read(self, name):
         response = await self.master.read(self.offsets[name], 4)
@@ -55,7 +63,20 @@ class _Bench:
     async def status(self):
         value = await self.read("STATUS")
         return {"busy": value & 1, "done": value >> 1 & 1, "error": value >> 2 & 1,
-                "refused": value >> 3 & 1, "cause": value >> 4 & 15, "resp": value >> 8 & 3}
+                "refused": value >> 3 & 1, "cause": value >> 4 & 15, "resp": value >> 8 & 3,
+                "queued": value >> 10 & 1, "dropped": value >> 11 & 1,
+                "refusal": value >> 12 & 15}
+
+    async def end_job(self, failed=False):
+        """Pulse ``job_done`` (or ``job_failed`` with cause 5, resp 3) for one cycle."""
+        dut = self.dut
+        if failed:
+            dut.fail_cause.value, dut.fail_resp.value, dut.job_failed.value = 5, 3, 1
+        else:
+            dut.job_done.value = 1
+        await RisingEdge(dut.clk)
+        dut.job_done.value = dut.job_failed.value = 0
+        await ClockCycles(dut.clk, 2)
 
     async def good_job(self):
         for name, value in (("M", 3), ("K", 50), ("N", 60), ("ACTIVATIONS_LO", 0x1000),
@@ -69,6 +90,7 @@ async def _setup(dut):
     dut.rst.value = 1
     for name in ("job_done", "job_failed", "fail_cause", "fail_resp"):
         getattr(dut, name).value = 0
+    dut.can_queue.value = 0
     bench = _Bench(dut)
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
@@ -81,7 +103,7 @@ async def reset_values_and_read_back(dut):
     bench = await _setup(dut)
     for reg in _map():
         assert await bench.read(reg.name) == reg.reset, reg.name
-    assert await bench.read("ID") == 0x5441_0001
+    assert await bench.read("ID") == 0x5441_0002
     assert await bench.read("INFO_ARRAY") == 16 | 16 << 16
     for name, value in (("K", 77), ("ACTIVATIONS_LO", 0xDEAD_BEE8), ("WEIGHTS1_HI", 0x1234)):
         await bench.write(name, value)
@@ -130,6 +152,10 @@ async def refused_starts(dut):
     assert bench.launches == 0
 
 
+STATUS_IDLE = {"busy": 0, "done": 0, "error": 0, "refused": 0, "cause": 0, "resp": 0,
+               "queued": 0, "dropped": 0, "refusal": 0}
+
+
 @cocotb.test()
 async def a_job_from_start_to_end(dut):
     bench = await _setup(dut)
@@ -139,39 +165,86 @@ async def a_job_from_start_to_end(dut):
     assert dut.m.value == 3 and dut.k.value == 50 and dut.n.value == 60
     assert dut.weights.value.to_unsigned() >> 64 == 1 << 32  # WEIGHTS1 = 0x1_0000_0000
     status = await bench.status()
-    assert status == {"busy": 1, "done": 0, "error": 0, "refused": 0, "cause": 0, "resp": 0}
-    # A second start while busy: refused, the job goes on with its status and no interrupt.
+    assert status == {**STATUS_IDLE, "busy": 1}
+    # A second start while the top cannot queue: refused as busy, the job goes on with its
+    # status and no interrupt.
     await bench.write("IRQ_STATUS", 1)
     await bench.write("CONTROL", 1)
-    status = await bench.status()
-    assert status == {"busy": 1, "done": 0, "error": 0, "refused": 1, "cause": 0, "resp": 0}
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "refused": 1, "refusal": 3}
     assert await bench.read("IRQ_STATUS") == 0
     assert bench.launches == 1
-    before = await bench.read("CYCLES_LO")
     await ClockCycles(dut.clk, 40)
-    assert await bench.read("CYCLES_LO") >= before + 40
+    assert await bench.read("CYCLES_LO") == 0            # no job has ended yet
     await bench.write("IRQ_STATUS", 1)
-    dut.job_done.value = 1
-    await RisingEdge(dut.clk)
-    dut.job_done.value = 0
-    await ClockCycles(dut.clk, 2)
-    frozen = await bench.read("CYCLES_LO")
-    await ClockCycles(dut.clk, 10)
-    assert await bench.read("CYCLES_LO") == frozen   # stops at the end
+    launched = bench.launch_cycle
+    await bench.end_job()
+    assert await bench.read("CYCLES_LO") == bench.end_cycle - launched
     status = await bench.status()
-    assert status["busy"] == 0 and status["done"] == 1
+    assert status == {**STATUS_IDLE, "done": 1, "refused": 1, "refusal": 3}
+    assert await bench.read("JOBS") == 1
     assert await bench.read("IRQ_STATUS") == 1 and dut.irq.value == 0   # irq not enabled
-    # The next start clears done, error and cause; a failure ends it with its cause and resp.
+    # The next start clears done, error, cause, refused; a failure ends it with its cause and
+    # resp.
     await bench.write("CONTROL", 1)
     assert bench.launches == 2
-    assert await bench.status() == {"busy": 1, "done": 0, "error": 0, "refused": 0, "cause": 0,
-                                    "resp": 0}
-    dut.fail_cause.value, dut.fail_resp.value, dut.job_failed.value = 5, 3, 1
-    await RisingEdge(dut.clk)
-    dut.job_failed.value = 0
-    await ClockCycles(dut.clk, 2)
-    assert await bench.status() == {"busy": 0, "done": 0, "error": 1, "refused": 0, "cause": 5,
-                                    "resp": 3}
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1}
+    await bench.end_job(failed=True)
+    assert await bench.status() == {**STATUS_IDLE, "error": 1, "cause": 5, "resp": 3}
+    assert await bench.read("JOBS") == 2
+
+
+@cocotb.test()
+async def the_queue(dut):
+    bench = await _setup(dut)
+    await bench.good_job()
+    await bench.write("CONTROL", 1)
+    first = bench.launch_cycle
+    dut.can_queue.value = 1
+    # A start behind the running job with a bad size or address: refused, nothing queued.
+    await bench.write("N", 61)
+    await bench.write("CONTROL", 1)
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "refused": 1, "refusal": 1}
+    await bench.write("N", 60)
+    await bench.write("RESULTS_LO", 0x2004)
+    await bench.write("CONTROL", 1)
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "refused": 1, "refusal": 2}
+    assert bench.launches == 1
+    # A good one is queued (launch with its own sizes); a third start is refused as busy.
+    await bench.write("RESULTS_LO", 0x4000)
+    await bench.write("M", 7)
+    await bench.write("CONTROL", 1)
+    assert bench.launches == 2 and dut.m.value == 7 and dut.results.value == 0x4000
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "queued": 1}
+    await bench.write("CONTROL", 1)
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "queued": 1, "refused": 1,
+                                    "refusal": 3}
+    assert bench.launches == 2
+    # The running job ends: the queued one runs, CYCLES holds the first one's cycles.
+    await bench.end_job()
+    first_end = bench.end_cycle
+    assert await bench.read("CYCLES_LO") == first_end - first
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "done": 1, "refused": 1,
+                                    "refusal": 3}
+    assert await bench.read("JOBS") == 1
+    # Queue a third one; the second ends (CYCLES from the first one's end), the third fails
+    # and nothing is dropped; then a fourth queued behind a fifth is dropped by a failure.
+    await bench.write("CONTROL", 1)
+    assert bench.launches == 3
+    assert (await bench.status())["queued"] == 1
+    await bench.end_job()
+    assert await bench.read("CYCLES_LO") == bench.end_cycle - first_end
+    second_end = bench.end_cycle
+    await bench.end_job(failed=True)
+    assert await bench.read("CYCLES_LO") == bench.end_cycle - second_end
+    assert await bench.status() == {**STATUS_IDLE, "error": 1, "cause": 5, "resp": 3}
+    assert await bench.read("JOBS") == 3
+    await bench.write("CONTROL", 1)
+    await bench.write("CONTROL", 1)
+    assert await bench.status() == {**STATUS_IDLE, "busy": 1, "queued": 1}
+    await bench.end_job(failed=True)
+    assert await bench.status() == {**STATUS_IDLE, "error": 1, "cause": 5, "resp": 3,
+                                    "dropped": 1}
+    assert await bench.read("JOBS") == 4 and bench.launches == 5
 
 
 @pytest.mark.parametrize("label", ["registers"])

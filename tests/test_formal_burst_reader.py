@@ -18,6 +18,9 @@ any ``arready`` and ``data.ready`` pattern):
 * ``busy`` low means no request offered and none in flight; while a transfer runs and before
   it ends, the reader does not stop short: it is idle only once every burst of the transfer
   was requested (or it ended) and has arrived.
+* Back to back: ``next_ready`` while busy only once every burst of the transfer was requested
+  and it is not ending, so the next transfer's requests follow, with the credit above
+  counting the beats of both.
 
 The model (a copy of the plan as the documentation states it: address, beats left in the
 pass, passes left, beats in flight) is tied to the reader's registers by inductive invariants.
@@ -59,7 +62,7 @@ class BurstReaderProperties(Elaboratable):
         m.d.comb += [
             requested.eq(axi.arvalid & axi.arready),
             arrived.eq(axi.rvalid & axi.rready),
-            starting.eq(dut.start & ~dut.busy & (dut.count != 0)),
+            starting.eq(dut.start & dut.next_ready & (dut.count != 0)),
         ]
 
         # The model of the transfer.
@@ -114,6 +117,11 @@ class BurstReaderProperties(Elaboratable):
         ending = internal["ending"]
         with m.If(dut.busy & ~ending & ((left != 0) | (passes_left != 0))):
             m.d.comb += Assert(dut.busy)
+        # The next transfer may start while this one's beats arrive, never before every burst
+        # of it was requested (or it ended: then only from idle).
+        with m.If(dut.busy & dut.next_ready):
+            m.d.comb += [Assert(~axi.arvalid), Assert(left == 0), Assert(passes_left == 0),
+                         Assert(~ending)]
         fell = Signal()
         m.d.sync += fell.eq(dut.busy & ~starting)
         with m.If(fell & ~dut.busy):

@@ -17,8 +17,10 @@ class BurstReader(wiring.Component):
     """Reads ``count`` beats of ``data_bits`` from memory at ``base`` and streams them out in
     address order, with enough reads in flight to hide the memory's latency.
 
-    A transfer starts on a cycle with ``start`` high and ``busy`` low (``start`` while busy is
-    ignored). The reader splits it into INCR bursts of at most ``max_burst`` beats that never
+    A transfer starts on a cycle with ``start`` and ``next_ready`` high (``start`` otherwise is
+    ignored): when idle, or as soon as every burst of the transfer before has been issued, so
+    that the next transfer's requests follow the last one's without a pause while its beats
+    still arrive (they leave the FIFO first). The reader splits it into INCR bursts of at most ``max_burst`` beats that never
     cross a 4 KiB boundary, and issues a burst only when the data FIFO (``depth`` beats) has
     room for all its beats beside every beat already requested: ``rready`` is therefore always
     high, and a slow consumer slows the requests, never the R channel. With a memory that
@@ -62,6 +64,10 @@ class BurstReader(wiring.Component):
     busy : ``Out(1)``
         A register: high from the cycle after ``start`` until every burst of the transfer has
         been issued and has arrived (or the transfer ended and the beats in flight arrived).
+    next_ready : ``Out(1)``
+        A ``start`` now starts a transfer: idle, or every burst issued and the transfer not
+        ending (combinational, from registers and the R channel: a failing beat in this
+        cycle lowers it).
     resp : ``Out(2)``
         The first response other than OKAY of the transfer, else 0 (register).
     data : ``Out(stream.Signature(data_bits))``
@@ -90,6 +96,7 @@ class BurstReader(wiring.Component):
             "passes": In(pass_bits),
             "abort": In(1),
             "busy": Out(1),
+            "next_ready": Out(1),
             "resp": Out(2),
             "data": Out(stream.Signature(data_bits)),
         })
@@ -114,8 +121,10 @@ class BurstReader(wiring.Component):
         in_flight = Signal(range(self.depth + 1))   # requested, not yet arrived
         ending = Signal()                           # no more bursts: aborted or a read failed
         starting = Signal()
+        all_issued = Signal()
         m.d.comb += [
-            starting.eq(self.start & ~self.busy & (self.count != 0)),
+            all_issued.eq(~axi.arvalid & (plan.left == 0)),
+            starting.eq(self.start & self.next_ready & (self.count != 0)),
             plan.load.eq(starting),
             plan.base.eq(self.base),
             plan.count.eq(self.count),
@@ -159,10 +168,13 @@ class BurstReader(wiring.Component):
             axi.rready.eq(1),
             arrived.eq(axi.rvalid),
             failed.eq(arrived & (axi.rresp != RESP_OKAY)),
+            self.next_ready.eq(~self.busy | (all_issued & ~ending & ~failed & ~self.abort)),
             buffer.w_data.eq(axi.rdata),
             buffer.w_en.eq(arrived & ~failed & ~ending & ~self.abort),
         ]
         m.d.sync += in_flight.eq(in_flight + Mux(requested, plan.length, 0) - arrived)
+        with m.If(starting):
+            m.d.sync += [ending.eq(0), self.resp.eq(RESP_OKAY)]
         with m.If(failed & (self.resp == RESP_OKAY)):
             m.d.sync += self.resp.eq(axi.rresp)
         with m.If((failed | self.abort) & self.busy):
@@ -172,7 +184,7 @@ class BurstReader(wiring.Component):
 
         # busy: until no burst is left to issue and none is in flight.
         with m.If(starting):
-            m.d.sync += [self.busy.eq(1), ending.eq(0), self.resp.eq(RESP_OKAY)]
+            m.d.sync += self.busy.eq(1)
         with m.Elif(self.busy & ~axi.arvalid & ((plan.left == 0) | ending) & (in_flight == 0)
                     & ~arrived):
             m.d.sync += self.busy.eq(0)

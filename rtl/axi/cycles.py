@@ -24,7 +24,13 @@ A job then runs so (cycle 0 is the cycle the start is accepted, ``Registers.laun
   after the core's last result beat (its ``done``, then the top's register) in which the
   writer is idle.
 
-``tests`` compare :func:`axi_job_cycles` with the co-simulated ``CYCLES`` register.
+A job queued behind the running one (:func:`axi_queue_cycles`) has its weights and activations
+read while that one still runs; when it ends (``STATUS.done``, cycle ``e``), the writer starts
+the queued job in cycle ``e`` and the core takes its command in cycle ``e + 1`` and its first
+weight beat in ``e + 2``, from the FIFOs, and the job runs as above from ``T0 = e + 2``.
+
+``tests`` compare :func:`axi_job_cycles` and :func:`axi_queue_cycles` with the co-simulated
+``CYCLES`` register.
 """
 
 import collections
@@ -35,8 +41,8 @@ from .bus import PAGE_BYTES
 from .top import SETUP_CYCLES, WRITER_BURSTS, max_burst
 
 
-__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITER_INPUT", "WRITE_RESPONSE", "axi_job_cycles",
-           "first_weight_cycle", "writer_end"]
+__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITER_INPUT", "WRITE_RESPONSE", "QUEUED_START",
+           "axi_job_cycles", "axi_queue_cycles", "first_weight_cycle", "writer_end"]
 
 #: Cycle (after the accepted start) in which the readers' first requests are accepted.
 REQUEST_CYCLE = SETUP_CYCLES + 3
@@ -44,6 +50,9 @@ REQUEST_CYCLE = SETUP_CYCLES + 3
 FIFO_LATENCY = 2
 #: Cycles the result writer holds a beat in its input register before the FIFO.
 WRITER_INPUT = 1
+#: Cycles from the end of a job to the first weight beat the core takes of the job queued behind
+#: it (the writer starts in the end's cycle, the core takes its command in the next one).
+QUEUED_START = 2
 #: ``write_response`` of cocotbext-axi's write model: a burst's response two cycles after its
 #: last data beat.
 WRITE_RESPONSE = 2
@@ -139,9 +148,18 @@ def writer_end(beats, *, start, data_bits, write_response=WRITE_RESPONSE, base=0
         c += 1
 
 
-def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_RESPONSE):
-    """``CYCLES`` of a job ``(M, K, N)`` on the memory-mapped top of ``config`` with the memory
-    above (``read_latency`` by default the configuration's)."""
+def _job_end(config, m, k, n, *, t0, writer_start, write_response):
+    """The cycle a job ends (``STATUS.done``) whose core takes its first weight beat in ``t0``
+    and whose writer starts in ``writer_start``, sources never waiting after ``t0``."""
+    per_row = config.result_beats_per_row
+    beats = [t0 + end - (per_row - 1) + j for end in config.result_row_ends(m, k, n)
+             for j in range(per_row)]
+    idle = writer_end(beats, start=writer_start, data_bits=interface.data_port_bits(config),
+                      write_response=write_response)
+    return max(beats[-1] + 2, idle)
+
+
+def _check(config, read_latency, write_response):
     check_config(config)
     if config.interface != "axi":
         raise ValueError(f"config.interface must be 'axi', not {config.interface!r}")
@@ -149,10 +167,34 @@ def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_R
         read_latency = interface.read_latency(config)
     check_integer("read_latency", read_latency, 1)
     check_integer("write_response", write_response, 0)
-    t0 = first_weight_cycle(read_latency)
-    per_row = config.result_beats_per_row
-    beats = [t0 + end - (per_row - 1) + j for end in config.result_row_ends(m, k, n)
-             for j in range(per_row)]
-    idle = writer_end(beats, start=SETUP_CYCLES, data_bits=interface.data_port_bits(config),
-                      write_response=write_response)
-    return max(beats[-1] + 2, idle)
+    return read_latency
+
+
+def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_RESPONSE):
+    """``CYCLES`` of a job ``(M, K, N)`` on the memory-mapped top of ``config`` with the memory
+    above (``read_latency`` by default the configuration's), started from idle."""
+    read_latency = _check(config, read_latency, write_response)
+    return _job_end(config, m, k, n, t0=first_weight_cycle(read_latency),
+                    writer_start=SETUP_CYCLES, write_response=write_response)
+
+
+def axi_queue_cycles(config, jobs, *, read_latency=None, write_response=WRITE_RESPONSE):
+    """``CYCLES`` of each job of ``jobs`` (``[(M, K, N), ...]``, at least one) run as a queue:
+    the first started from idle, each later one started while the job before it runs, early
+    enough that its first weight and activation beats wait in the FIFOs when that job ends
+    (the readers take a queued job as soon as they have read the running one's last beat, so
+    for 2B-4T's shapes this holds once the job is queued before the running one's core has
+    finished; a job queued later starts when its beats arrive and takes longer than this).
+    Each job's ``CYCLES`` counts from the end of the job before it, so their sum is the time
+    from the first start to the last end."""
+    read_latency = _check(config, read_latency, write_response)
+    jobs = list(jobs)
+    if not jobs:
+        raise ValueError("jobs must hold at least one (M, K, N)")
+    ends = [axi_job_cycles(config, *jobs[0], read_latency=read_latency,
+                           write_response=write_response)]
+    for m, k, n in jobs[1:]:
+        previous = ends[-1]
+        ends.append(_job_end(config, m, k, n, t0=previous + QUEUED_START, writer_start=previous,
+                             write_response=write_response))
+    return [ends[0]] + [later - earlier for earlier, later in zip(ends, ends[1:])]

@@ -14,19 +14,22 @@ __all__ = ["Field", "Register", "ERROR_CAUSES", "FORMAT_CODES", "MAGIC", "VERSIO
 
 #: ``ID.magic``: "TA" in ASCII.
 MAGIC = 0x5441
-#: ``ID.version``: the register map's version.
-VERSION = 1
+#: ``ID.version``: the register map's version (2: the job queue, ``STATUS.queued``,
+#: ``dropped``, ``refusal``, ``JOBS``, ``CYCLES`` of the last ended job).
+VERSION = 2
 #: Width of the AXI4-Lite address: the map spans 256 bytes.
 ADDRESS_BITS = 8
 
-#: ``STATUS.cause``: why the last start was refused or the last job failed.
+#: ``STATUS.cause``: why the last start from idle was refused or the last job failed
+#: (``STATUS.refusal``: why the last start while busy was refused).
 ERROR_CAUSES = {
     0: ("none", "no error since the last accepted start"),
     1: ("size", "M, K or N is 0 or above the design's max_m, max_k or max_n: nothing started"),
     2: ("address", "a base address is 0 or not a multiple of its port's beat bytes: "
                    "nothing started"),
-    3: ("busy", "START was written while a job ran: the job goes on, only STATUS.refused is "
-                "set (this code never appears in cause)"),
+    3: ("busy", "START was written while a job ran and another waited behind it (or the "
+                "running job was still being set up): only STATUS.refused and refusal are set "
+                "(this code never appears in cause)"),
     4: ("weights_read", "a weight read returned SLVERR or DECERR (STATUS.resp): job ended"),
     5: ("activations_read", "an activation read returned SLVERR or DECERR: job ended"),
     6: ("results_write", "a result write returned SLVERR or DECERR: job ended"),
@@ -106,18 +109,26 @@ def register_map(config, *, data_port_bits, weight_ports):
             Field("magic", 16, 16, "ro", MAGIC, "'TA'")),
             "identifies the core"),
         Register("CONTROL", 0x04, (
-            Field("start", 0, 1, "wo", 0, "write 1: check the job registers and start a job"),
+            Field("start", 0, 1, "wo", 0, "write 1: check the job registers and start a job "
+                                          "(while one runs: queue it behind that one)"),
             Field("irq_enable", 1, 1, "rw", 0, "drive irq while IRQ_STATUS.ended is set")),
             "starts a job"),
         Register("STATUS", 0x08, (
-            Field("busy", 0, 1, "ro", 0, "a job runs"),
-            Field("done", 1, 1, "ro", 0, "the last job ended without error"),
-            Field("error", 2, 1, "ro", 0, "the last start was refused or the last job failed"),
-            Field("refused", 3, 1, "ro", 0, "a start was written while a job ran (ignored; "
-                                            "cleared by the next accepted start)"),
+            Field("busy", 0, 1, "ro", 0, "a job runs (or waits in the queue)"),
+            Field("done", 1, 1, "ro", 0, "the last job that ended ended without error"),
+            Field("error", 2, 1, "ro", 0, "the last start from idle was refused or the last "
+                                          "job that ended failed"),
+            Field("refused", 3, 1, "ro", 0, "a start written while a job ran was refused "
+                                            "(ignored; cleared by the next accepted start)"),
             Field("cause", 4, 4, "ro", 0, "ERROR_CAUSES"),
-            Field("resp", 8, 2, "ro", 0, "the failing AXI response (2 SLVERR, 3 DECERR)")),
-            "state of the core; done, error, cause and resp are cleared by an accepted start"),
+            Field("resp", 8, 2, "ro", 0, "the failing AXI response (2 SLVERR, 3 DECERR)"),
+            Field("queued", 10, 1, "ro", 0, "a started job waits behind the running one"),
+            Field("dropped", 11, 1, "ro", 0, "the last failure also dropped a queued job, "
+                                             "which never ran"),
+            Field("refusal", 12, 4, "ro", 0, "ERROR_CAUSES: why the last start while busy was "
+                                             "refused (1 size, 2 address, 3 busy)")),
+            "state of the core; an accepted start from idle clears done, error, cause, resp, "
+            "dropped; any accepted start clears refused and refusal"),
         Register("IRQ_STATUS", 0x0C, (
             Field("ended", 0, 1, "w1c", 0, "a job ended (done or failed) or a start was "
                                            "refused; write 1 to clear"),),
@@ -131,9 +142,13 @@ def register_map(config, *, data_port_bits, weight_ports):
         *_address("ACTIVATIONS", "base address of the activation image"),
         *_address("RESULTS", "base address of the result image"),
         Register("CYCLES_LO", 0x30, (Field("cycles", 0, 32, "ro", 0, "bits 31:0"),),
-                 "cycles from the last accepted start to its end (or to now while busy)"),
+                 "cycles of the last job that ended: from its start, or from the end of the "
+                 "job before it if it was queued, to its end"),
         Register("CYCLES_HI", 0x34, (Field("cycles", 0, 32, "ro", 0, "bits 63:32"),),
                  "cycles, bits 63:32"),
+        Register("JOBS", 0x38, (Field("jobs", 0, 32, "ro", 0, "jobs ended (done or failed, "
+                                                              "not refused) since reset"),),
+                 "jobs ended, modulo 2**32"),
     ]
     for port in range(weight_ports):
         registers += _address(f"WEIGHTS{port}", f"base address of weight port {port}'s image")

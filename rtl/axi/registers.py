@@ -19,17 +19,27 @@ class Registers(wiring.Component):
     """The registers of :func:`~rtl.axi.register_map.register_map` behind an AXI4-Lite
     subordinate, and the checks of a start.
 
-    Writing 1 to ``CONTROL.start`` checks the job registers: while a job runs it only sets
-    ``STATUS.refused`` (the job goes on, its status and the interrupt untouched); a size of 0
-    or above the design's maximum (the registers keep all 32 bits) sets ``STATUS.error`` with
-    cause ``size``; a base address of 0 or not a multiple of its port's beat, cause
-    ``address``; those two touch no memory and set ``IRQ_STATUS.ended``. Otherwise
-    ``launch`` pulses for one cycle with the job on ``m``, ``k``, ``n`` and the addresses (which
-    software must not change until the job ends), ``STATUS`` clears ``done``, ``error``,
-    ``cause`` and ``resp`` and sets ``busy``, and ``CYCLES`` counts from 0 until ``job_done``
-    or ``job_failed`` (a one-cycle pulse with ``fail_cause`` and ``fail_resp``) ends the job;
-    either sets ``IRQ_STATUS.ended``. ``irq`` is ``IRQ_STATUS.ended & CONTROL.irq_enable``, a
-    register.
+    Writing 1 to ``CONTROL.start`` checks the job registers: a size of 0 or above the design's
+    maximum (the registers keep all 32 bits) is refused with cause ``size``; a base address of
+    0 or not a multiple of its port's beat, cause ``address``. From idle, a refusal sets
+    ``STATUS.error`` and ``cause`` and ``IRQ_STATUS.ended`` and touches no memory; otherwise
+    ``launch`` pulses for one cycle with the job on ``m``, ``k``, ``n`` and the addresses,
+    ``STATUS`` clears ``done``, ``error``, ``cause``, ``resp``, ``dropped`` and sets ``busy``.
+
+    While a job runs, a start queues the next job behind it, if no job is queued yet and the
+    top can take one (``can_queue``): the same checks, then ``launch`` and ``STATUS.queued``;
+    the running job's status and the interrupt are untouched. A refusal while busy (those
+    checks, or cause ``busy``: a job is queued already, or the top cannot take one yet) only
+    sets ``STATUS.refused`` and ``refusal``. Software may write the next job's registers as
+    soon as ``launch`` has copied them (the write after the start's response).
+
+    ``job_done`` or ``job_failed`` (one-cycle pulses, ``fail_cause`` and ``fail_resp`` with a
+    failure) end the running job: ``done`` or ``error`` with ``cause`` and ``resp``,
+    ``IRQ_STATUS.ended``, ``JOBS`` counts it, and ``CYCLES`` takes the cycles from the job's
+    launch, or from the end of the job before it if it was queued, to its end. After a job done,
+    a queued job (or one launched in that very cycle) is the running one and ``busy`` stays
+    high; a failure ends a queued job too (``dropped``), never run. ``irq`` is
+    ``IRQ_STATUS.ended & CONTROL.irq_enable``, a register.
 
     The bus takes a write when its address and data are both valid (``awready`` and
     ``wready`` rise together), answers each access in the next cycle and holds the response
@@ -57,6 +67,8 @@ class Registers(wiring.Component):
         The base addresses (the registers).
     job_done, job_failed : ``In(1)``; fail_cause : ``In(4)``; fail_resp : ``In(2)``
         The running job ended (one-cycle pulses).
+    can_queue : ``In(1)``
+        The top can take a job behind the running one this cycle.
     busy : ``Out(1)``
         ``STATUS.busy`` (register).
     irq : ``Out(1)``
@@ -79,6 +91,7 @@ class Registers(wiring.Component):
             "activations": Out(64), "results": Out(64),
             "weights": Out(data.ArrayLayout(64, weight_ports)),
             "job_done": In(1), "job_failed": In(1), "fail_cause": In(4), "fail_resp": In(2),
+            "can_queue": In(1),
             "busy": Out(1),
             "irq": Out(1),
         })
@@ -94,8 +107,11 @@ class Registers(wiring.Component):
                 fields[reg.name, field.name] = Signal(field.width, init=field.reset,
                                                       name=f"{reg.name.lower()}_{field.name}")
         status = {name: fields["STATUS", name]
-                  for name in ("busy", "done", "error", "refused", "cause", "resp")}
-        cycles = Signal(64)
+                  for name in ("busy", "done", "error", "refused", "cause", "resp", "queued",
+                               "dropped", "refusal")}
+        cycles = Signal(64)             # CYCLES: the last job that ended
+        elapsed = Signal(64)            # the running job's, so far
+        jobs = fields["JOBS", "jobs"]
         m.d.comb += [
             fields["CYCLES_LO", "cycles"].eq(cycles[:32]),
             fields["CYCLES_HI", "cycles"].eq(cycles[32:]),
@@ -182,10 +198,11 @@ class Registers(wiring.Component):
         m.d.sync += addresses_bad.eq(Cat(*bad).any())
 
         ended = fields["IRQ_STATUS", "ended"]
+        busy, queued = status["busy"], status["queued"]
         refuse = Signal()
         cause = Signal(4)
         with m.If(start):
-            with m.If(status["busy"]):
+            with m.If(busy & (queued | ~self.can_queue)):
                 m.d.comb += [refuse.eq(1), cause.eq(CAUSE["busy"])]
             with m.Elif(sizes_bad):
                 m.d.comb += [refuse.eq(1), cause.eq(CAUSE["size"])]
@@ -193,22 +210,34 @@ class Registers(wiring.Component):
                 m.d.comb += [refuse.eq(1), cause.eq(CAUSE["address"])]
             with m.Else():
                 m.d.comb += self.launch.eq(1)
-        with m.If(refuse & status["busy"]):
-            m.d.sync += status["refused"].eq(1)          # the running job's status untouched
+        with m.If(refuse & busy):                        # the running job's status untouched
+            m.d.sync += [status["refused"].eq(1), status["refusal"].eq(cause)]
         with m.Elif(refuse):
             m.d.sync += [status["error"].eq(1), status["done"].eq(0),
                          status["cause"].eq(cause), ended.eq(1)]
         with m.If(self.launch):
-            m.d.sync += [status["busy"].eq(1), status["done"].eq(0), status["error"].eq(0),
-                         status["refused"].eq(0), status["cause"].eq(CAUSE["none"]),
-                         status["resp"].eq(0), cycles.eq(0)]
-        with m.Elif(status["busy"]):
-            m.d.sync += cycles.eq(cycles + 1)
+            m.d.sync += [status["refused"].eq(0), status["refusal"].eq(CAUSE["none"])]
+        behind = Signal()                                # a job launched behind the running one
+        m.d.comb += behind.eq(self.launch & busy)
+        with m.If(self.launch & ~busy):
+            m.d.sync += [busy.eq(1), status["done"].eq(0), status["error"].eq(0),
+                         status["cause"].eq(CAUSE["none"]), status["resp"].eq(0),
+                         status["dropped"].eq(0), elapsed.eq(0)]
+        with m.Elif(busy):
+            m.d.sync += elapsed.eq(elapsed + 1)
+            with m.If(self.job_done | self.job_failed):
+                m.d.sync += [cycles.eq(elapsed + 1), elapsed.eq(0), jobs.eq(jobs + 1),
+                             ended.eq(1), queued.eq(0)]
             with m.If(self.job_done):
-                m.d.sync += [status["busy"].eq(0), status["done"].eq(1), ended.eq(1)]
-            with m.If(self.job_failed):
-                m.d.sync += [status["busy"].eq(0), status["error"].eq(1),
+                m.d.sync += [busy.eq(queued | behind), status["done"].eq(1),
+                             status["error"].eq(0), status["cause"].eq(CAUSE["none"]),
+                             status["resp"].eq(0)]
+            with m.Elif(self.job_failed):
+                m.d.sync += [busy.eq(0), status["done"].eq(0), status["error"].eq(1),
                              status["cause"].eq(self.fail_cause),
-                             status["resp"].eq(self.fail_resp), ended.eq(1)]
+                             status["resp"].eq(self.fail_resp),
+                             status["dropped"].eq(queued | behind)]
+            with m.Elif(behind):
+                m.d.sync += queued.eq(1)
         m.d.sync += self.irq.eq(ended & fields["CONTROL", "irq_enable"])
         return m

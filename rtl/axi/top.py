@@ -103,22 +103,30 @@ class AxiAccelerator(wiring.Component):
         accel = TernaryAccelerator(cfg, instantiate_pes=self.instantiate_pes)
         m.submodules.core = ResetInserter(core_reset)(accel)
 
-        # ---- the job's addresses, copied at the start (checked then; the engines read them
-        #      SETUP_CYCLES later, when software may already write the next job's) -----------
+        # ---- the slot: the job launched last, until the writer and the core take it -----------
+        # (its sizes and addresses copied at the launch, when software may go on to write the
+        # next job's; the beat counts follow SETUP_CYCLES later, with ``go``)
+        pending = Signal()
+        counts_ready = Signal()
         weight_bases = [Signal(64, name=f"weights{port}_base") for port in range(ports)]
         activation_base = Signal(64)
         result_base = Signal(64)
+        size = {name: Signal(len(getattr(regs, name)), name=f"job_{name}") for name in "mkn"}
         with m.If(regs.launch):
             m.d.sync += [base.eq(regs.weights[port]) for port, base in enumerate(weight_bases)]
             m.d.sync += [activation_base.eq(regs.activations), result_base.eq(regs.results)]
+            m.d.sync += [size[name].eq(getattr(regs, name)) for name in "mkn"]
 
-        # ---- the job's beat counts, SETUP_CYCLES after the start -------------------------
+        # ---- the job's beat counts, SETUP_CYCLES after the launch (held until the next) ------
         m.submodules.counts = counts = JobCounts(cfg)
-        m.d.comb += [counts.start.eq(regs.launch), counts.m.eq(regs.m), counts.k.eq(regs.k),
-                     counts.n.eq(regs.n)]
+        m.d.comb += counts.start.eq(regs.launch)
+        m.d.comb += [getattr(counts, name).eq(Mux(regs.launch, getattr(regs, name), size[name]))
+                     for name in "mkn"]
         go = counts.go
         weight_beats, act_beats = counts.weight_beats, counts.activation_beats
         n_tiles, result_beats = counts.activation_passes, counts.result_beats
+        slot_ready = Signal()
+        m.d.comb += slot_ready.eq(pending & (go | counts_ready))
 
         # ---- the engines ---------------------------------------------------------------------
         abort = Signal()
@@ -129,7 +137,7 @@ class AxiAccelerator(wiring.Component):
                                  depth=self._reader_depth(port_bits))
             m.submodules[f"weight_reader{port}"] = reader
             wiring.connect(m, reader.axi, wiring.flipped(getattr(self, f"m_axi_w{port}")))
-            m.d.comb += [reader.start.eq(go), reader.base.eq(weight_bases[port]),
+            m.d.comb += [reader.base.eq(weight_bases[port]),
                          reader.count.eq(weight_beats), reader.passes.eq(1),
                          reader.abort.eq(abort)]
             weight_readers.append(reader)
@@ -152,10 +160,10 @@ class AxiAccelerator(wiring.Component):
                 else:
                     m.d.comb += getattr(bus, name).eq(getattr(data_port, name))
         m.d.comb += [
-            activation_reader.start.eq(go), activation_reader.base.eq(activation_base),
+            activation_reader.base.eq(activation_base),
             activation_reader.count.eq(act_beats), activation_reader.passes.eq(n_tiles),
             activation_reader.abort.eq(abort),
-            result_writer.start.eq(go), result_writer.base.eq(result_base),
+            result_writer.base.eq(result_base),
             result_writer.count.eq(result_beats), result_writer.abort.eq(abort),
         ]
 
@@ -177,8 +185,25 @@ class AxiAccelerator(wiring.Component):
             accel.results.ready.eq(result_writer.data.ready),
         ]
 
+        # ---- the readers take the slot's job as soon as they have issued every burst of the
+        #      job before: a job queued behind the running one streams into their FIFOs right
+        #      behind that one's beats, while the core still works on that one --------------
+        readers = [*weight_readers, activation_reader]
+        taken = Signal(len(readers))          # readers that have started the slot's job
+        reader_starts = Cat(slot_ready & ~taken[i] & reader.next_ready
+                            for i, reader in enumerate(readers))
+        m.d.comb += [reader.start.eq(reader_starts[i]) for i, reader in enumerate(readers)]
+        m.d.sync += taken.eq(taken | reader_starts)
+        with m.If(go):
+            m.d.sync += counts_ready.eq(1)
+        with m.If(regs.launch):
+            m.d.sync += [pending.eq(1), counts_ready.eq(0), taken.eq(0)]
+        # the writer and the core take it when the job before it has ended
+        front_go = Signal()
+        m.d.comb += front_go.eq(slot_ready & (taken | reader_starts).all())
+
         # ---- the job's control ----------------------------------------------------------------
-        engines = [*weight_readers, activation_reader, result_writer]
+        engines = [*readers, result_writer]
         engines_busy = Cat(engine.busy for engine in engines).any()
         failure = Signal()
         cause = Signal(4)
@@ -189,22 +214,20 @@ class AxiAccelerator(wiring.Component):
             with m.If(engine.resp != 0):
                 m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(engine.resp)]
         core_finished = Signal()
-        # The core's command from its own registers, loaded at the start (the register block's
-        # copies also feed the bus's read multiplexer and the counts: a copy of its own keeps
-        # the core's command local).
-        with m.If(regs.launch):
-            m.d.sync += [
-                accel.cmd.payload.m.eq(regs.m),
-                accel.cmd.payload.k.eq(regs.k),
-                accel.cmd.payload.n.eq(regs.n),
-            ]
-        with m.FSM():
+        m.d.comb += [accel.cmd.payload.m.eq(size["m"]), accel.cmd.payload.k.eq(size["k"]),
+                     accel.cmd.payload.n.eq(size["n"])]
+
+        def take_front():
+            m.d.comb += result_writer.start.eq(1)
+            m.d.sync += [core_finished.eq(0), pending.eq(0)]
+            m.next = "start"
+
+        with m.FSM() as fsm:
             with m.State("idle"):
-                with m.If(go):
-                    m.d.sync += core_finished.eq(0)
-                    m.next = "start"
+                with m.If(front_go):
+                    take_front()
             with m.State("start"):
-                # The engines saw go last cycle; the core takes its command now.
+                # The writer started last cycle; the core takes its command now.
                 m.d.comb += accel.cmd.valid.eq(1)
                 with m.If(failure):
                     m.next = "abort"
@@ -215,11 +238,15 @@ class AxiAccelerator(wiring.Component):
                     m.d.sync += core_finished.eq(1)
                 with m.If(failure):
                     m.next = "abort"
-                with m.Elif(core_finished & ~engines_busy):
+                with m.Elif(core_finished & ~result_writer.busy):
                     m.d.comb += regs.job_done.eq(1)
-                    m.next = "idle"
+                    with m.If(front_go):
+                        take_front()
+                    with m.Else():
+                        m.next = "idle"
             with m.State("abort"):
                 m.d.comb += [abort.eq(1), core_reset.eq(1)]
+                m.d.sync += pending.eq(0)                # a queued job is dropped
                 m.next = "drain"
             with m.State("drain"):
                 m.d.comb += core_reset.eq(1)
@@ -227,4 +254,5 @@ class AxiAccelerator(wiring.Component):
                     m.d.comb += [regs.job_failed.eq(1), regs.fail_cause.eq(cause),
                                  regs.fail_resp.eq(resp)]
                     m.next = "idle"
+        m.d.comb += regs.can_queue.eq(~pending & (fsm.ongoing("idle") | fsm.ongoing("run")))
         return m
