@@ -1,7 +1,8 @@
 """Decode from memory: BitNet b1.58 2B-4T's M = 1 GEMMs on the memory-mapped top, the weight
 stream against the port's beat rate, from the exact cycle model of the AXI top
-(``rtl.axi.cycles.axi_job_cycles``: a memory that answers a read burst ``--latency`` cycles
-after its request and then a beat per cycle), and one shape co-simulated through memory.
+(``rtl.axi.cycles.axi_job_cycles`` and ``axi_queue_cycles``: a memory that answers a read
+burst ``--latency`` cycles after its request and then a beat per cycle), and one shape
+co-simulated through memory.
 
     python benchmarks/axi_decode.py [--array 64x64] [--formats t5 i2] [--ports 1024 512]
         [--latency 100] [--clock-mhz 250] [--cosim N K]
@@ -9,12 +10,13 @@ after its request and then a beat per cycle), and one shape co-simulated through
 For each format and weight port ``W``: every 2B-4T projection shape (``N x K``: q and o
 2560x2560, k and v 640x2560, gate and up 6912x2560, down 2560x6912) and the fused jobs a
 decode step runs (q, k, v as one 3840x2560 job; gate and up as one 13824x2560), the job's
-``CYCLES`` (from the accepted start to the last write response: the memory latency, the
-core's fill and drain and the result writes included), its weight beats, and the **weight
-stream's share of the port's beat rate**, beats / cycles. A decode token (30 layers of the
-four fused jobs, one after another) then takes the sum, and the tokens/s at ``--clock-mhz``
-count the array's jobs only (no lm_head, no KV cache, no host work: see
-``benchmarks/decode_projection.py`` for those).
+``CYCLES`` started from idle (from the accepted start to the last write response: the memory
+latency, the core's fill and drain and the result writes included) and queued behind a job
+like it (from the end of that job: its reads overlap that job's drain), its weight beats, and
+the **weight stream's share of the port's beat rate**, beats / cycles. A decode token (30
+layers of the four fused jobs, or of the seven projections) then takes the sum, jobs one at a
+time or as one queue, and the tokens/s at ``--clock-mhz`` count the array's jobs only (no
+lm_head, no KV cache, no host work: see ``benchmarks/decode_projection.py`` for those).
 
 ``--cosim N K`` runs one ``1 x K`` by ``N x K`` GEMM through memory on the simulated
 memory-mapped top of the first format and port (``run_gemm(..., interface="axi")``: golden's
@@ -30,7 +32,7 @@ from golden.cli import OneLineParser, UsageError, integer_range, positive_number
 from gen.explore.workload import fused, layer_projections
 from golden.config import BitNetConfig
 from golden.synthetic import BITNET_2B_4T_CONFIG
-from rtl.axi.cycles import axi_job_cycles
+from rtl.axi.cycles import axi_job_cycles, axi_queue_cycles
 from rtl.config import AccelConfig, ConfigError
 
 __all__ = ["MODEL", "accelerator", "job_rows", "token_cycles", "main"]
@@ -47,23 +49,33 @@ def accelerator(rows, cols, fmt, port_bits):
 
 
 def job_rows(config, latency):
-    """``[(label, N, K, cycles, beats, share)]`` of every shape and fused job at M = 1."""
+    """``[(label, N, K, cycles, queued, beats)]`` of every shape and fused job at M = 1:
+    ``cycles`` started from idle, ``queued`` behind a job of the same shape."""
     shapes = [(name, n, k) for name, k, n in layer_projections(MODEL)]
     shapes += [(name, n, k) for name, k, n in fused(layer_projections(MODEL))
                if name in ("qkv", "gate_up")]
     rows = []
     for name, n, k in shapes:
-        cycles = axi_job_cycles(config, 1, k, n, read_latency=latency)
-        beats = config.weight_beats(k, n)
-        rows.append((name, n, k, cycles, beats, beats / cycles))
+        alone, queued = axi_queue_cycles(config, [(1, k, n)] * 2, read_latency=latency)
+        rows.append((name, n, k, alone, queued, config.weight_beats(k, n)))
     return rows
 
 
-def token_cycles(config, latency):
-    """Cycles of one decode token: every layer's fused jobs, one after another."""
-    jobs = fused(layer_projections(MODEL))
-    return MODEL.num_hidden_layers * sum(axi_job_cycles(config, 1, k, n, read_latency=latency)
-                                         for _, k, n in jobs)
+def token_jobs(fuse=True):
+    """The ``(M, K, N)`` of one decode token's BitLinear jobs, layer after layer: the four
+    fused jobs of a layer, or its seven projections."""
+    projections = layer_projections(MODEL)
+    layer = fused(projections) if fuse else projections
+    return [(1, k, n) for _ in range(MODEL.num_hidden_layers) for _, k, n in layer]
+
+
+def token_cycles(config, latency, *, fuse=True, queue=False):
+    """Cycles of one decode token: its jobs one at a time (each started from idle) or as one
+    queue (each queued while the one before runs)."""
+    jobs = token_jobs(fuse)
+    if queue:
+        return sum(axi_queue_cycles(config, jobs, read_latency=latency))
+    return sum(axi_job_cycles(config, *job, read_latency=latency) for job in jobs)
 
 
 def _array(text):
@@ -108,20 +120,27 @@ def _run(argv, out=print):
                 raise UsageError(f"{fmt} W={bits}: {error}") from None
     out(f"# 2B-4T decode GEMMs (M = 1) through memory, {rows}x{cols}, read latency "
         f"{args.latency} cycles\n")
-    out("| format | W | job (N x K) | cycles | weight beats | beats / cycle |")
-    out("|---|---|---|---|---|---|")
+    out("| format | W | job (N x K) | weight beats | cycles alone | beats / cycle | "
+        "cycles queued | beats / cycle |")
+    out("|---|---|---|---|---|---|---|---|")
     for fmt, bits, config in configs:
-        for name, n, k, cycles, beats, share in job_rows(config, args.latency):
-            out(f"| {fmt} | {bits} | {name} ({n}x{k}) | {cycles} | {beats} | {share:.4f} |")
-    out("\n| format | W | cycles per token (30 layers, fused jobs) | weight beats | "
-        f"beats / cycle | tokens/s at {args.clock_mhz:g} MHz |")
-    out("|---|---|---|---|---|---|")
+        for name, n, k, alone, queued, beats in job_rows(config, args.latency):
+            out(f"| {fmt} | {bits} | {name} ({n}x{k}) | {beats} | {alone} | "
+                f"{beats / alone:.4f} | {queued} | {beats / queued:.4f} |")
+    out("\n| format | W | token (30 layers) | weight beats | jobs one at a time: cycles | "
+        f"beats / cycle | tokens/s at {args.clock_mhz:g} MHz | one queue: cycles | "
+        "beats / cycle | tokens/s |")
+    out("|---|---|---|---|---|---|---|---|---|---|")
     for fmt, bits, config in configs:
-        cycles = token_cycles(config, args.latency)
-        beats = MODEL.num_hidden_layers * sum(config.weight_beats(k, n) for _, k, n in
-                                              fused(layer_projections(MODEL)))
-        out(f"| {fmt} | {bits} | {cycles} | {beats} | {beats / cycles:.4f} | "
-            f"{args.clock_mhz * 1e6 / cycles:.1f} |")
+        for fuse in (True, False):
+            beats = sum(config.weight_beats(k, n) for _, k, n in token_jobs(fuse))
+            cells = []
+            for queue in (False, True):
+                cycles = token_cycles(config, args.latency, fuse=fuse, queue=queue)
+                cells += [str(cycles), f"{beats / cycles:.4f}",
+                          f"{args.clock_mhz * 1e6 / cycles:.1f}"]
+            label = "4 fused jobs a layer" if fuse else "7 projections a layer"
+            out(f"| {fmt} | {bits} | {label} | {beats} | {' | '.join(cells)} |")
     if args.cosim:
         _cosim(configs[0], args, out)
     return 0

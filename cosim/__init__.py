@@ -1,6 +1,7 @@
 """Co-simulation of the generated accelerator against the golden model.
 
-* :func:`run_gemm` — one GEMM on the simulated hardware from plain Python.
+* :func:`run_gemm` — one GEMM on the simulated hardware from plain Python;
+  :func:`run_axi_queue` — several as a queue on the memory-mapped top.
 * :class:`AccelDriver` — the transaction-level cocotb driver (``await driver.gemm(x, w)``).
 * :class:`JobLayout` — how a GEMM maps onto the three streams.
 * :mod:`cosim.build` builds a Verilator simulator once per Verilog text and tool versions;
@@ -12,9 +13,9 @@ the package (``cosim._gemm_job``) does not import the generator and NumPy with i
 
 import importlib
 
-__all__ = ["run_gemm", "AccelDriver", "GemmResult", "JobLayout"]
+__all__ = ["run_gemm", "run_axi_queue", "AccelDriver", "GemmResult", "JobLayout"]
 
-_HOMES = {"run_gemm": ".api", "AccelDriver": ".driver", "GemmResult": ".driver",
+_HOMES = {"run_gemm": ".api", "run_axi_queue": ".api", "AccelDriver": ".driver", "GemmResult": ".driver",
           "JobLayout": ".layout"}
 
 

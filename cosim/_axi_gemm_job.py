@@ -1,7 +1,9 @@
-"""The cocotb test that ``run_gemm(..., interface="axi")`` runs inside the simulator: one GEMM
-through memory on the memory-mapped bench (:class:`cosim.axi_driver.AxiDriver`); the job file
-(``job.npz``: ``x``, ``w``) and the outcome (``result.npz``: ``y``, ``cycles``, ``jobs``) sit
-in the run folder."""
+"""The cocotb test that ``run_gemm(..., interface="axi")`` and ``run_axi_queue`` run inside the
+simulator: one GEMM through memory on the memory-mapped bench
+(:class:`cosim.axi_driver.AxiDriver`), or a queue of jobs. The job file (``job.npz``: ``x``,
+``w``; a queue: ``x0``, ``w0``, ``x1``, ... and ``count``) and the outcome (``result.npz``:
+``y``, ``cycles``, ``jobs``; a queue: ``y0``, ``y1``, ... and ``cycles`` and ``launches``,
+one per job) sit in the run folder."""
 
 import numpy as np
 
@@ -20,5 +22,12 @@ async def axi_gemm_job(dut):
     job = np.load(path)
     driver = AxiDriver(dut, config)
     await driver.reset()
+    if "count" in job:
+        count = int(job["count"])
+        outcome, launches = await driver.queue([(job[f"x{i}"], job[f"w{i}"])
+                                                for i in range(count)])
+        np.savez(path.parent / "result.npz", cycles=[cycles for _, cycles in outcome],
+                 launches=launches, **{f"y{i}": y for i, (y, _) in enumerate(outcome)})
+        return
     result = await driver.gemm(job["x"], job["w"])
     np.savez(path.parent / "result.npz", y=result.y, cycles=result.cycles, jobs=result.jobs)

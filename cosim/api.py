@@ -15,10 +15,20 @@ the GEMM, not for every cycle), and returns the result::
 
 from rtl.config import AccelConfig
 
+import typing
+
 from .driver import GemmResult, check_gemm_operands, result_dtype
 
 
-__all__ = ["run_gemm", "SIMULATORS"]
+__all__ = ["run_gemm", "run_axi_queue", "AxiQueueResult", "SIMULATORS"]
+
+
+class AxiQueueResult(typing.NamedTuple):
+    """What :func:`run_axi_queue` returns: a :class:`cosim.driver.GemmResult` per job
+    (``cycles``: its ``CYCLES`` register) and the cycle each job's start was accepted, counted
+    from the first one's (``launches[0] == 0``)."""
+    results: list
+    launches: list
 
 SIMULATORS = ("verilator",)
 
@@ -102,3 +112,53 @@ def _run_gemm_axi(cfg, x, w):
     m, k = x.shape
     return GemmResult(y=y.astype(result_dtype(cfg)), cycles=cycles,
                       utilization=cfg.utilization(m, k, w.shape[0], cycles), jobs=jobs)
+
+
+def run_axi_queue(jobs, *, rows, cols, weight_format=None, **config):
+    """Several GEMMs as one queue on the simulated memory-mapped top (``interface="axi"``,
+    whatever ``config`` says), as decode runs a layer's projections: the first started from
+    idle, each later one queued behind the one before (:meth:`cosim.axi_driver.AxiDriver.queue`;
+    a memory of :data:`cosim.axi_bench.BENCH_LATENCY` cycles).
+
+    ``jobs``: ``[(x, w), ...]``, at least one, each ``M`` at most ``max_m`` (one hardware job
+    each). Returns an :class:`AxiQueueResult`: a :class:`cosim.driver.GemmResult` per job, its
+    ``cycles`` the job's ``CYCLES`` register (from the end of the job before it, the first from
+    its start, to its end: they add up to the queue's time), and the cycles the starts were
+    accepted (:func:`rtl.axi.cycles.axi_queue_cycles` with those ``launches`` is exact).
+    Raises ``ValueError``/``TypeError`` before any simulation as :func:`run_gemm` does."""
+    import numpy as np
+
+    from .axi_bench import axi_bench_design
+    from .design_cache import cached_simulator
+    from .runner import SimulatorJob
+
+    config["interface"] = "axi"
+    cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):
+        raise TypeError(f"jobs must be a sequence of (x, w) pairs, not {type(jobs).__name__}")
+    checked = []
+    for i, job in enumerate(jobs):
+        if not isinstance(job, tuple) or len(job) != 2:
+            raise TypeError(f"jobs[{i}] must be an (x, w) pair")
+        x, w = check_gemm_operands(*job, cfg)
+        if x.shape[0] > cfg.max_m:
+            raise ValueError(f"jobs[{i}] has M = {x.shape[0]}, above max_m = {cfg.max_m}: a "
+                             "queued job is one hardware job")
+        checked.append((x, w))
+    if not checked:
+        raise ValueError("jobs must hold at least one (x, w) pair")
+    build = cached_simulator("axi", cfg, axi_bench_design)
+    with SimulatorJob(build, "axi-queue") as job:
+        arrays = {"count": len(checked)}
+        for i, (x, w) in enumerate(checked):
+            arrays[f"x{i}"], arrays[f"w{i}"] = x, w
+        np.savez(job.path("job.npz"), **arrays)
+        job.run("cosim._axi_gemm_job", config=cfg.as_dict(), job_file="job.npz")
+        outcome = np.load(job.path("result.npz"))
+        ys = [outcome[f"y{i}"] for i in range(len(checked))]
+        cycles = [int(c) for c in outcome["cycles"]]
+        launches = [int(c) for c in outcome["launches"]]
+    return AxiQueueResult([GemmResult(y=y.astype(result_dtype(cfg)), cycles=c,
+                                      utilization=cfg.utilization(x.shape[0], x.shape[1],
+                                                                  w.shape[0], c), jobs=1)
+                           for y, c, (x, w) in zip(ys, cycles, checked)], launches)

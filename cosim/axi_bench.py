@@ -19,7 +19,7 @@ from rtl.checks import check_integer
 
 
 __all__ = ["MODEL_READ_DELAY", "BENCH_LATENCY", "ReadLatency", "BenchMemory", "record_bursts",
-           "AxiBench", "axi_bench_design"]
+           "record_starts", "AxiBench", "axi_bench_design"]
 
 #: Cycles cocotbext-axi's read model takes from accepting a request to its first beat: a
 #: memory of read latency ``L`` is a :class:`ReadLatency` of ``L - MODEL_READ_DELAY``.
@@ -131,6 +131,24 @@ async def record_bursts(dut, prefix, bursts):
         await ReadOnly()
         if valid.value == 1 and ready.value == 1:
             bursts.append((address.value.to_unsigned(), length.value.to_unsigned() + 1))
+
+
+async def record_starts(dut, control_offset, starts):
+    """Append to ``starts`` the cycle (rising edges of ``dut.clk`` counted from the call) of
+    every write of 1 to ``CONTROL.start`` that the registers take on ``s_axil`` (address and
+    data together: the cycle of the launch, when the start is accepted), forever."""
+    from cocotb.triggers import ReadOnly, RisingEdge
+    cycle = 0
+    while True:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        cycle += 1
+        if (dut.s_axil__awvalid.value == 1 and dut.s_axil__awready.value == 1
+                and dut.s_axil__wvalid.value == 1
+                and dut.s_axil__awaddr.value.to_unsigned() >> 2 == control_offset >> 2
+                and dut.s_axil__wdata.value.to_unsigned() & 1
+                and dut.s_axil__wstrb.value.to_unsigned() & 1):
+            starts.append(cycle)
 
 
 class AxiBench(wiring.Component):

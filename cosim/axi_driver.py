@@ -18,7 +18,7 @@ import golden
 from rtl import interface
 from rtl.axi.register_map import ERROR_CAUSES, register_map
 
-from .axi_bench import BenchMemory
+from .axi_bench import BenchMemory, record_starts
 
 
 __all__ = ["AxiDriver", "AxiJobError", "PAGE"]
@@ -50,6 +50,7 @@ class AxiDriver:
         self.offsets = {reg.name: reg.offset for reg in register_map(
             config, data_port_bits=8 * self.data_bytes, weight_ports=self.ports)}
         self._master = None
+        self._starts = []           # the cycle of every start written, from the reset's end
 
     async def reset(self, cycles=3):
         """Start the clock and the cocotbext-axi models; hold ``rst`` for ``cycles``."""
@@ -70,6 +71,8 @@ class AxiDriver:
         logging.getLogger("cocotb.axi_bench").setLevel(logging.WARNING)   # per-burst lines
         await ClockCycles(dut.clk, cycles)
         dut.rst.value = 0
+        import cocotb
+        cocotb.start_soon(record_starts(dut, self.offsets["CONTROL"], self._starts))
         await ClockCycles(dut.clk, 2)
 
     async def _write(self, name, value):
@@ -81,58 +84,130 @@ class AxiDriver:
         response = await self._master.read(self.offsets[name], 4)
         return int.from_bytes(response.data, "little")
 
-    async def job(self, x, w, *, max_cycles=None):
-        """One hardware job (``M <= max_m``): ``(Y, CYCLES)``."""
-        from cocotb.triggers import First, RisingEdge, Timer
-        from rtl.axi.cycles import axi_job_cycles
+    def _place(self, jobs):
+        """Lay out the images of ``jobs`` (``[(x, w), ...]``) in memory, each on its own
+        pages after one page of nothing at 0 (address 0 is refused); returns each job's
+        ``{register stem: address}`` and result bytes."""
         cfg = self.config
-        m, k = x.shape
-        n = w.shape[0]
-        image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
-                                    rows_per_beat=cfg.rows_per_beat)
-        parts = golden.port_images(image, self.ports)
-        acts = golden.activation_image(x, rows=cfg.rows, beat=self.data_bytes,
-                                       act_bits=cfg.act_bits)
-        result_bytes = (math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row
-                        * self.data_bytes)
-        # one page of nothing at 0 (address 0 is refused), then each image on its own pages
-        layout, cursor = {}, PAGE
-        for name, size in [*((f"WEIGHTS{p}", part.size) for p, part in enumerate(parts)),
-                           ("ACTIVATIONS", acts.size), ("RESULTS", result_bytes)]:
-            layout[name] = cursor
-            cursor += _pages(size)
+        placed, pieces, cursor = [], [], PAGE
+        for x, w in jobs:
+            m, n = x.shape[0], w.shape[0]
+            image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
+                                        rows_per_beat=cfg.rows_per_beat)
+            images = {f"WEIGHTS{p}": part
+                      for p, part in enumerate(golden.port_images(image, self.ports))}
+            images["ACTIVATIONS"] = golden.activation_image(x, rows=cfg.rows,
+                                                            beat=self.data_bytes,
+                                                            act_bits=cfg.act_bits)
+            result_bytes = (math.ceil(n / cfg.cols) * m * cfg.result_beats_per_row
+                            * self.data_bytes)
+            layout = {}
+            for name, size in [*((name, part.size) for name, part in images.items()),
+                               ("RESULTS", result_bytes)]:
+                layout[name] = cursor
+                if name in images:
+                    pieces.append((cursor, images[name].tobytes()))
+                cursor += _pages(size)
+            placed.append((layout, result_bytes))
         content = bytearray(cursor)
-        for port, part in enumerate(parts):
-            start = layout[f"WEIGHTS{port}"]
-            content[start:start + part.size] = part.tobytes()
-        start = layout["ACTIVATIONS"]
-        content[start:start + acts.size] = acts.tobytes()
+        for address, data in pieces:
+            content[address:address + len(data)] = data
         self.memory.content = content
+        return placed
 
-        for name, value in (("M", m), ("K", k), ("N", n)):
+    async def _program(self, x, w, layout):
+        for name, value in (("M", x.shape[0]), ("K", x.shape[1]), ("N", w.shape[0])):
             await self._write(name, value)
         for name, address in layout.items():
             await self._write(f"{name}_LO", address)
             await self._write(f"{name}_HI", 0)
+
+    def _results(self, x, w, layout, result_bytes):
+        cfg = self.config
+        start = layout["RESULTS"]
+        return golden.image_results(self.memory.content[start:start + result_bytes],
+                                    m=x.shape[0], n=w.shape[0], cols=cfg.cols,
+                                    lanes=cfg.result_beat_lanes, beat=self.data_bytes,
+                                    acc_bits=cfg.acc_bits)
+
+    def _check_status(self, status, x, w):
+        if not status >> 1 & 1:
+            cause = status >> 4 & 15
+            raise AxiJobError(f"the {x.shape[0]}x{x.shape[1]}x{w.shape[0]} job failed: STATUS "
+                              f"{status:#x}, cause {ERROR_CAUSES.get(cause, ('unknown',))[0]}")
+
+    async def _cycles(self):
+        return await self._read("CYCLES_LO") | await self._read("CYCLES_HI") << 32
+
+    async def job(self, x, w, *, max_cycles=None):
+        """One hardware job (``M <= max_m``) started from idle: ``(Y, CYCLES)``."""
+        from cocotb.triggers import First, RisingEdge, Timer
+        from rtl.axi.cycles import axi_job_cycles
+        m, k = x.shape
+        n = w.shape[0]
+        [(layout, result_bytes)] = self._place([(x, w)])
+        await self._program(x, w, layout)
         await self._write("IRQ_STATUS", 1)
         await self._write("CONTROL", 3)           # start, irq enabled
         if max_cycles is None:
-            max_cycles = 20 * axi_job_cycles(cfg, m, k, n) + 1000
+            max_cycles = 20 * axi_job_cycles(self.config, m, k, n) + 1000
         ended = RisingEdge(self.dut.irq)
         if self.dut.irq.value != 1 and await First(ended, Timer(10 * max_cycles, unit="ns")) \
                 is not ended:
             raise AxiJobError(f"the {m}x{k}x{n} job did not end within {max_cycles} cycles")
-        status = await self._read("STATUS")
-        if not status >> 1 & 1:
-            cause = status >> 4 & 15
-            raise AxiJobError(f"the {m}x{k}x{n} job failed: STATUS {status:#x}, cause "
-                              f"{ERROR_CAUSES.get(cause, ('unknown',))[0]}")
-        cycles = await self._read("CYCLES_LO") | await self._read("CYCLES_HI") << 32
-        start = layout["RESULTS"]
-        y = golden.image_results(self.memory.content[start:start + result_bytes], m=m, n=n,
-                                 cols=cfg.cols, lanes=cfg.result_beat_lanes,
-                                 beat=self.data_bytes, acc_bits=cfg.acc_bits)
-        return y, cycles
+        self._check_status(await self._read("STATUS"), x, w)
+        return self._results(x, w, layout, result_bytes), await self._cycles()
+
+    async def queue(self, jobs, *, max_cycles=None):
+        """Hardware jobs (each ``M <= max_m``) as a queue, as decode runs a layer's
+        projections: the first started from idle, the second queued at once behind it, and
+        each later one queued as soon as the one two before it has ended (the job before it
+        then runs). Returns ``([(Y, CYCLES)], launches)``: each job's ``CYCLES`` counts from the
+        end of the job before it, ``launches`` is the cycle each start was accepted, from the
+        first one's (``rtl.axi.cycles.axi_queue_cycles(..., launches=launches)``)."""
+        from cocotb.triggers import ClockCycles
+        from rtl.axi.cycles import axi_job_cycles
+        jobs = list(jobs)
+        placed = self._place(jobs)
+        if max_cycles is None:
+            max_cycles = sum(20 * axi_job_cycles(self.config, x.shape[0], x.shape[1],
+                                                 w.shape[0]) + 1000 for x, w in jobs)
+
+        async def start(i):
+            x, w = jobs[i]
+            await self._program(x, w, placed[i][0])
+            await self._write("CONTROL", 1)
+            status = await self._read("STATUS")
+            if i and not status >> 10 & 1:
+                raise AxiJobError(f"job {i} of the queue was not queued (STATUS {status:#x}): "
+                                  "the job before it ended first")
+
+        ended = await self._read("JOBS")
+        first_start = len(self._starts)
+        await start(0)
+        if len(jobs) > 1:
+            await start(1)
+        outcome, waited = [], 0
+        for i, (x, w) in enumerate(jobs):
+            while await self._read("JOBS") == ended:
+                await ClockCycles(self.dut.clk, 8)
+                waited += 8
+                if waited > max_cycles:
+                    raise AxiJobError(f"job {i} of the queue did not end within {max_cycles} "
+                                      "cycles")
+            ended += 1
+            cycles = await self._cycles()
+            self._check_status(await self._read("STATUS"), x, w)
+            if await self._read("JOBS") != ended:
+                raise AxiJobError(f"job {i + 1} of the queue ended before job {i}'s CYCLES "
+                                  "were read")
+            outcome.append(cycles)
+            if i + 2 < len(jobs):
+                await start(i + 2)
+        starts = self._starts[first_start:]
+        launches = [cycle - starts[0] for cycle in starts]
+        return ([(self._results(x, w, *placed[i]), cycles)
+                 for i, ((x, w), cycles) in enumerate(zip(jobs, outcome))], launches)
 
     async def gemm(self, x, w, *, max_cycles=None):
         """``Y = X @ W.T`` through memory; ``M`` above ``max_m`` runs as several jobs, one

@@ -24,7 +24,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 import golden
 from rtl.axi.cycles import axi_job_cycles, axi_queue_cycles
 
-from .axi_bench import BENCH_LATENCY, BenchMemory
+from .axi_bench import BENCH_LATENCY, BenchMemory, record_starts
 from .bench import bench_config, bench_rng, run_bench, start_clock
 
 
@@ -38,8 +38,10 @@ CONFIGS = {
 }
 #: Where each image lives: 4 KiB aligned, apart (queued jobs: ``SLOT`` bytes further per job,
 #: weight ports ``PORT`` bytes apart).
-WEIGHTS, ACTIVATIONS, RESULTS = 0x10000, 0x60000, 0x80000
-SLOT, PORT = 0x4000, 0x20000
+WEIGHTS, ACTIVATIONS, RESULTS = 0x10000, 0x60000, 0x90000
+SLOT, PORT = 0x4000, 0x28000
+#: Jobs with images of their own (``SLOT`` apart; results ``2 * SLOT`` apart).
+SLOTS = 10
 
 
 def _config(values):
@@ -88,6 +90,7 @@ class _Bench:
         image = golden.weight_image(w, cfg.format, rows=cfg.rows, cols=cfg.cols,
                                     rows_per_beat=cfg.rows_per_beat)
         for port, part in enumerate(golden.port_images(image, self.ports)):
+            assert slot < SLOTS
             start = WEIGHTS + port * PORT + slot * SLOT
             assert part.size <= SLOT
             self.memory.content[start:start + part.size] = part.tobytes()
@@ -188,37 +191,47 @@ async def jobs_bit_exact_with_stalls(dut):
 
 @cocotb.test()
 async def queued_jobs(dut):
-    """Jobs queued behind each other: each started (queued) while the one before it runs, as
-    decode runs a layer's projections; bit-exact with and without stalls, and without stalls
-    every job's ``CYCLES`` equals the queue's cycle model."""
+    """Jobs queued behind each other, as decode runs a layer's projections: each started while
+    the one before it runs (one started late, its beats not read in time; one after the queue
+    ran dry), every job's images in their own place; bit-exact with and without stalls, and
+    without stalls every job's ``CYCLES`` equals the queue's cycle model given the cycles the
+    starts were accepted."""
+    from cocotb.triggers import ClockCycles
     np_rng, rng = bench_rng(dut, "axi top queue")
     bench = await _setup(dut)
     cfg = bench.config
+    starts = []
+    cocotb.start_soon(record_starts(dut, bench.offsets["CONTROL"], starts))
 
     def pause(probability):
         while True:
             yield rng.random() < probability
 
-    # Jobs long enough that the next one is queued, and its first beats read, before the
-    # running one ends (the model's premise): several M = 1 GEMVs and batches.
-    shapes = [(1, cfg.max_k, cfg.max_n), (1, cfg.max_k // 2, cfg.max_n - 3),
-              (cfg.max_m // 2, cfg.max_k, cfg.max_n // 2), (1, cfg.max_k - 1, cfg.max_n),
-              (3, cfg.max_k, cfg.max_n), (1, cfg.max_k, cfg.max_n)]
+    # (shape, cycles to wait before starting it once the job two before it has ended)
+    plan = [((1, cfg.max_k, cfg.max_n), 0), ((1, cfg.max_k // 2, cfg.max_n - 3), 0),
+            ((cfg.max_m // 2, cfg.max_k, cfg.max_n // 2), 0),
+            ((1, cfg.max_k - 1, cfg.max_n), 0), ((3, cfg.max_k, cfg.max_n), 0),
+            ((1, cfg.max_k, cfg.max_n), 0), ((3, cfg.max_k, cfg.max_n), 0),
+            ((1, cfg.max_k, cfg.max_n), "late"), ((2, cfg.rows, cfg.cols), 0),
+            ((1, 2 * cfg.rows, cfg.max_n), "dry")]
+    shapes = [shape for shape, _ in plan]
+    # "late": started about 30 cycles before the job before it ends (its register writes
+    # take about as long), too late for its reads to hide behind that job: the model's
+    # general case; "dry": started once the queue has run dry, from idle.
+    late = axi_queue_cycles(cfg, shapes[:7], read_latency=LATENCY)[6] - 60
     for stall in (False, True):
         for channel in bench.channels():
             channel.set_pause_generator(pause(0.3 if stall else 0.0))
         jobs = [_job(np_rng, cfg, *shape) for shape in shapes]
         sizes = [bench.place(x, w, slot=i) for i, (x, w) in enumerate(jobs)]
-        cycles, ended = [], await bench.read("JOBS")
+        cycles, ended, first = [], await bench.read("JOBS"), len(starts)
 
         async def queue(i):
             x, w = jobs[i]
             await bench.program(x.shape[0], x.shape[1], w.shape[0], slot=i)
             await bench.write("CONTROL", 1)
             status = await bench.read("STATUS")
-            assert status & 1, f"job {i}: not started ({status:#x})"
-            if i:
-                assert status >> 10 & 1, f"job {i}: not queued ({status:#x})"
+            assert status & 1 and not status >> 3 & 1, f"job {i}: refused ({status:#x})"
 
         await bench.write("IRQ_STATUS", 1)
         await queue(0)
@@ -231,17 +244,32 @@ async def queued_jobs(dut):
                 raise AssertionError(f"job {i} did not end")
             ended += 1
             cycles.append(await bench.read("CYCLES_LO"))
+            # no error (done may be cleared already by a start from idle after it)
             status = await bench.read("STATUS")
-            assert status >> 1 & 7 == 1, f"job {i}: STATUS {status:#x}"     # done, no error
+            assert not status >> 2 & 1, f"job {i}: STATUS {status:#x}"
             assert await bench.read("JOBS") == ended, "two jobs ended at once"
             if i + 2 < len(jobs):
+                wait = plan[i + 2][1]
+                if wait == "dry":
+                    while await bench.read("STATUS") & 1:
+                        pass
+                elif wait == "late":
+                    await ClockCycles(dut.clk, late)
                 await queue(i + 2)
         for i, ((x, w), size) in enumerate(zip(jobs, sizes)):
             np.testing.assert_array_equal(bench.results(x, w, size, slot=i),
                                           golden.int_gemm(x, w), err_msg=f"job {i} {shapes[i]}")
-        dut._log.info("queue%s: CYCLES %s", " (stalls)" if stall else "", cycles)
+        launches = [cycle - starts[first] for cycle in starts[first:]]
+        dut._log.info("queue%s: CYCLES %s, starts %s", " (stalls)" if stall else "", cycles,
+                      launches)
+        assert len(launches) == len(jobs)
         if not stall:
-            assert cycles == axi_queue_cycles(cfg, shapes, read_latency=LATENCY), cycles
+            assert cycles == axi_queue_cycles(cfg, shapes, launches=launches,
+                                              read_latency=LATENCY), cycles
+            # the jobs started early enough match the model's default premise; the late one
+            # took longer
+            early = axi_queue_cycles(cfg, shapes, read_latency=LATENCY)
+            assert cycles[:7] == early[:7] and cycles[7] > early[7], early
 
 
 @cocotb.test()
@@ -259,6 +287,42 @@ async def read_error_ends_the_job(dut):
     status, _, y = await bench.job(x, w)
     assert status["done"] == 1 and status["error"] == 0
     np.testing.assert_array_equal(y, golden.int_gemm(x, w))
+
+
+@cocotb.test()
+async def an_error_drops_the_queued_job(dut):
+    """A read error of the running job ends it and drops the job queued behind it (whose
+    reads may have begun): ``STATUS.dropped``, one job counted; both then run."""
+    np_rng, _ = bench_rng(dut, "axi top queue error")
+    hole = range(WEIGHTS + 4 * 64, WEIGHTS + 4 * 64 + 4)     # inside job 0's weight image
+    bench = await _setup(dut, BenchMemory(bytes(MEMORY_BYTES), hole))
+    cfg = bench.config
+    jobs = [_job(np_rng, cfg, 2, cfg.max_k, cfg.max_n), _job(np_rng, cfg, 1, cfg.max_k, 8)]
+    sizes = [bench.place(x, w, slot=i) for i, (x, w) in enumerate(jobs)]
+    jobs_before = await bench.read("JOBS")
+    for i, (x, w) in enumerate(jobs):
+        await bench.program(x.shape[0], x.shape[1], w.shape[0], slot=i)
+        await bench.write("CONTROL", 1)
+    assert (await bench.read("STATUS")) >> 10 & 1 == 1           # queued
+    for _ in range(100_000):
+        status = await bench.read("STATUS")
+        if not status & 1:
+            break
+    fields = {"error": status >> 2 & 1, "cause": status >> 4 & 15, "resp": status >> 8 & 3,
+              "queued": status >> 10 & 1, "dropped": status >> 11 & 1}
+    assert fields == {"error": 1, "cause": 4, "resp": 2, "queued": 0, "dropped": 1}, fields
+    assert await bench.read("JOBS") == jobs_before + 1
+    bench.memory.hole = range(0)
+    for i, (x, w) in enumerate(jobs):
+        bench.place(x, w, slot=i)
+        await bench.program(x.shape[0], x.shape[1], w.shape[0], slot=i)
+        await bench.write("CONTROL", 1)
+        while await bench.read("STATUS") & 1:
+            pass
+        status = await bench.read("STATUS")
+        assert status >> 1 & 1 and not status >> 11 & 1, hex(status)
+        np.testing.assert_array_equal(bench.results(x, w, sizes[i], slot=i),
+                                      golden.int_gemm(x, w))
 
 
 @cocotb.test()

@@ -178,23 +178,58 @@ def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_R
                     writer_start=SETUP_CYCLES, write_response=write_response)
 
 
-def axi_queue_cycles(config, jobs, *, read_latency=None, write_response=WRITE_RESPONSE):
-    """``CYCLES`` of each job of ``jobs`` (``[(M, K, N), ...]``, at least one) run as a queue:
-    the first started from idle, each later one started while the job before it runs, early
-    enough that its first weight and activation beats wait in the FIFOs when that job ends
-    (the readers take a queued job as soon as they have read the running one's last beat, so
-    for 2B-4T's shapes this holds once the job is queued before the running one's core has
-    finished; a job queued later starts when its beats arrive and takes longer than this).
-    Each job's ``CYCLES`` counts from the end of the job before it, so their sum is the time
-    from the first start to the last end."""
+def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
+                     write_response=WRITE_RESPONSE):
+    """``CYCLES`` of each job of ``jobs`` (``[(M, K, N), ...]``, at least one) run as a queue,
+    the first started from idle, each later one started while the job before it runs.
+
+    ``launches``: the cycle each job's start was accepted, counted from the first job's
+    (``launches[0] == 0``); None: every job queued early enough, no later than
+    ``SETUP_CYCLES`` cycles before the readers have issued the last request of the job
+    before it (then its first beats always wait in the FIFOs when that job ends). In general
+    the queued job's readers start at the later of that moment and its launch plus
+    ``SETUP_CYCLES``, so its first weight beat is taken in ``max(e + 2, launch + T0)`` (``e``
+    the end of the job before it, ``T0`` :func:`first_weight_cycle`) and its writer starts in
+    ``max(e, launch + SETUP_CYCLES)``; a job started after the one before it ended runs from
+    idle. Each job's ``CYCLES`` counts from the end of the job before it (from its own start
+    when it ran from idle), so a queue's ``CYCLES`` add up to its time. A start the hardware
+    would refuse (before the job before it has been handed to the core: less than two cycles
+    after its writer started) raises ``ValueError``."""
     read_latency = _check(config, read_latency, write_response)
-    jobs = list(jobs)
+    jobs = [tuple(job) for job in jobs]
     if not jobs:
         raise ValueError("jobs must hold at least one (M, K, N)")
-    ends = [axi_job_cycles(config, *jobs[0], read_latency=read_latency,
-                           write_response=write_response)]
-    for m, k, n in jobs[1:]:
-        previous = ends[-1]
-        ends.append(_job_end(config, m, k, n, t0=previous + QUEUED_START, writer_start=previous,
-                             write_response=write_response))
-    return [ends[0]] + [later - earlier for earlier, later in zip(ends, ends[1:])]
+    if launches is not None:
+        launches = list(launches)
+        if len(launches) != len(jobs):
+            raise ValueError(f"launches must hold one cycle per job ({len(jobs)}), not "
+                             f"{len(launches)}")
+        for launch in launches:
+            check_integer("a launch", launch, 0)
+        if launches[0] != 0:
+            raise ValueError(f"launches[0] must be 0 (the first job's start), not "
+                             f"{launches[0]}")
+    t0 = first_weight_cycle(read_latency)
+    end = _job_end(config, *jobs[0], t0=t0, writer_start=SETUP_CYCLES,
+                   write_response=write_response)
+    cycles, writer = [end], SETUP_CYCLES
+    for i, job in enumerate(jobs[1:], 1):
+        launch = None if launches is None else launches[i]
+        if launch is not None and launch < writer + 2:
+            raise ValueError(f"job {i} starts in cycle {launch}, before job {i - 1} was handed "
+                             f"to the core (cycle {writer + 2}): the hardware refuses it")
+        if launch is not None and launch > end:             # the queue ran dry: from idle
+            writer = launch + SETUP_CYCLES
+            later = _job_end(config, *job, t0=launch + t0, writer_start=writer,
+                             write_response=write_response)
+            cycles.append(later - launch)
+        else:
+            first = end + QUEUED_START
+            writer = end
+            if launch is not None:
+                first, writer = max(first, launch + t0), max(end, launch + SETUP_CYCLES)
+            later = _job_end(config, *job, t0=first, writer_start=writer,
+                             write_response=write_response)
+            cycles.append(later - end)
+        end = later
+    return cycles
