@@ -5,7 +5,7 @@ burst ``--latency`` cycles after its request and then a beat per cycle), and one
 co-simulated through memory.
 
     python benchmarks/axi_decode.py [--array 64x64] [--formats t5 i2] [--ports 1024 512]
-        [--latency 100] [--clock-mhz 250] [--cosim N K]
+        [--latency 100] [--clock-mhz 250] [--cosim N K [--queue J]]
 
 For each format and weight port ``W``: every 2B-4T projection shape (``N x K``: q and o
 2560x2560, k and v 640x2560, gate and up 6912x2560, down 2560x6912) and the fused jobs a
@@ -22,7 +22,9 @@ lm_head, no KV cache, no host work: see ``benchmarks/decode_projection.py`` for 
 memory-mapped top of the first format and port (``run_gemm(..., interface="axi")``: golden's
 images in cocotbext-axi's memory models, the registers through AXI4-Lite), asserts its
 results equal golden's and its ``CYCLES`` equal the model, and prints the wall time (the
-first run builds the design: minutes at 64x64).
+first run builds the design: minutes at 64x64). With ``--queue J``, ``J`` such GEMVs (each its
+own random weights and activations) run as one queue (``cosim.run_axi_queue``), each job's
+``CYCLES`` against ``axi_queue_cycles`` given the cycles the starts were accepted.
 """
 
 import sys
@@ -101,6 +103,8 @@ def _parser():
                         help="clock of the tokens/s (default %(default)s)")
     parser.add_argument("--cosim", nargs=2, type=integer_range(1, 16384), metavar=("N", "K"),
                         help="also co-simulate this M = 1 GEMM through memory (default: no)")
+    parser.add_argument("--queue", type=integer_range(1, 64), default=1, metavar="J",
+                        help="with --cosim: run J such GEMMs as one queue (default 1)")
     return parser
 
 
@@ -108,6 +112,8 @@ def _run(argv, out=print):
     args = _parser().parse_args(argv)
     rows, cols = _array(args.array)
     from cosim.axi_bench import BENCH_LATENCY
+    if args.queue > 1 and not args.cosim:
+        raise UsageError("--queue needs --cosim")
     if args.cosim and args.latency != BENCH_LATENCY:
         raise UsageError(f"--cosim simulates a memory of {BENCH_LATENCY} cycles: give "
                          f"--latency {BENCH_LATENCY}")
@@ -155,6 +161,8 @@ def _cosim(chosen, args, out):
     fmt, bits, config = chosen
     n, k = args.cosim
     rng = np.random.default_rng(0)
+    if args.queue > 1:
+        return _cosim_queue(config, rng, n, k, args, out)
     x = rng.integers(-128, 128, size=(1, k))
     w = rng.integers(-1, 2, size=(n, k))
     began = time.perf_counter()
@@ -169,6 +177,36 @@ def _cosim(chosen, args, out):
         f"{beats} weight beats, {beats / result.cycles:.4f} beats/cycle, results "
         f"{'bit-exact' if exact else 'WRONG'}, {seconds:.0f} s wall (build included)")
     if not exact or result.cycles != model:
+        print(f"{PROG}: the co-simulation disagrees with golden or the model", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _cosim_queue(config, rng, n, k, args, out):
+    import numpy as np
+
+    import golden
+    from cosim import run_axi_queue
+
+    jobs = [(rng.integers(-128, 128, size=(1, k)), rng.integers(-1, 2, size=(n, k)))
+            for _ in range(args.queue)]
+    began = time.perf_counter()
+    results, launches = run_axi_queue(jobs, rows=config.rows, cols=config.cols,
+                                      weight_format=config.format.name,
+                                      weight_port_bits=config.word_bits, max_m=config.max_m,
+                                      max_k=config.max_k, max_n=config.max_n)
+    seconds = time.perf_counter() - began
+    cycles = [result.cycles for result in results]
+    model = axi_queue_cycles(config, [(1, k, n)] * args.queue, launches=launches,
+                             read_latency=args.latency)
+    exact = all(np.array_equal(result.y, golden.int_gemm(x, w))
+                for result, (x, w) in zip(results, jobs))
+    beats = config.weight_beats(k, n)
+    out(f"\nco-simulated {config.format.name} W={config.word_bits} {n}x{k} x {args.queue}, one "
+        f"queue (starts in cycles {launches}): CYCLES {cycles} (model {model}), {beats} weight "
+        f"beats each, {', '.join(f'{beats / c:.4f}' for c in cycles)} beats/cycle; in all "
+        f"{args.queue * beats / sum(cycles):.4f}; results "
+        f"{'bit-exact' if exact else 'WRONG'}, {seconds:.0f} s wall (build included)")
+    if not exact or cycles != model:
         print(f"{PROG}: the co-simulation disagrees with golden or the model", file=sys.stderr)
         raise SystemExit(1)
 

@@ -105,6 +105,30 @@ def test_axi_job_cycles_arguments(kwargs, error, message):
     assert str(caught.value) == "config.interface must be 'axi', not 'stream'"
 
 
+@pytest.mark.parametrize("jobs, launches, error, message", [
+    ([], None, ValueError, "jobs must hold at least one (M, K, N)"),
+    ([(1, 4, 4), 7], None, TypeError, "jobs[1] must be an (M, K, N) triple, not 7"),
+    ([(1, 4, 4), (1, 4)], None, TypeError, "jobs[1] must be an (M, K, N) triple, not (1, 4)"),
+    ([(1, 4, 4), (0, 4, 4)], None, ValueError, None),
+    ([(1, 4, 4)] * 2, [0], ValueError, "launches must hold one cycle per job (2), not 1"),
+    ([(1, 4, 4)] * 2, [3, 20], ValueError, "launches[0] must be 0 (the first job's start), not 3"),
+    ([(1, 4, 4)] * 2, [0, -1], ValueError, "a launch must be at least 0, not -1"),
+    ([(1, 4, 4)] * 2, [0, 2.5], TypeError, "a launch must be an integer, not 2.5"),
+    # job 0's writer starts in cycle SETUP_CYCLES = 3, so a start before cycle 5 is refused
+    ([(1, 4, 4)] * 2, [0, 4], ValueError,
+     "job 1 starts in cycle 4, before job 0 was handed to the core (cycle 5): the hardware "
+     "refuses it"),
+])
+def test_axi_queue_cycles_arguments(jobs, launches, error, message):
+    from rtl.axi.cycles import axi_queue_cycles
+    config = AccelConfig(rows=4, cols=4, interface="axi")
+    with pytest.raises(error) as caught:
+        axi_queue_cycles(config, jobs, launches=launches)
+    if message is not None:
+        assert str(caught.value) == message
+    assert axi_queue_cycles(config, [(1, 4, 4)] * 2, launches=[0, 5])   # the earliest start
+
+
 def test_registers_need_a_power_of_two_data_port():
     with pytest.raises(ValueError) as caught:
         Registers(AccelConfig(rows=16, cols=16, weight_port_bits=128), data_port_bits=48,

@@ -39,3 +39,19 @@ def test_rejected_before_simulation(x, w, kwargs, error, message):
     arguments = {"rows": 4, "cols": 4, **kwargs}
     with pytest.raises(error, match=message):
         run_gemm(x, w, **arguments)
+
+
+@pytest.mark.parametrize("jobs, kwargs, error, message", [
+    ([], {}, ValueError, r"^jobs must hold at least one \(x, w\) pair$"),
+    ("xw", {}, TypeError, r"^jobs must be a sequence of \(x, w\) pairs, not str$"),
+    ([(X, W), X], {}, TypeError, r"^jobs\[1\] must be an \(x, w\) pair$"),
+    ([(X, W * 0 + 2)], {}, ValueError, r"weights must be ternary"),
+    ([(X, W), (np.zeros((9, 3), dtype=np.int8), W)], {"max_m": 8}, ValueError,
+     r"^jobs\[1\] has M = 9, above max_m = 8: a queued job is one hardware job$"),
+    ([(X, W)], {"rows": 0}, ValueError, r"rows must be an integer from 1 to 256, not 0"),
+])
+def test_queue_rejected_before_simulation(jobs, kwargs, error, message):
+    from cosim import run_axi_queue
+    arguments = {"rows": 4, "cols": 4, **kwargs}
+    with pytest.raises(error, match=message):
+        run_axi_queue(jobs, **arguments)

@@ -196,7 +196,10 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
     would refuse (before the job before it has been handed to the core: less than two cycles
     after its writer started) raises ``ValueError``."""
     read_latency = _check(config, read_latency, write_response)
-    jobs = [tuple(job) for job in jobs]
+    jobs = list(jobs)
+    for i, job in enumerate(jobs):
+        if not isinstance(job, (tuple, list)) or len(job) != 3:
+            raise TypeError(f"jobs[{i}] must be an (M, K, N) triple, not {job!r}")
     if not jobs:
         raise ValueError("jobs must hold at least one (M, K, N)")
     if launches is not None:
