@@ -15,8 +15,8 @@ import importlib
 
 __all__ = ["run_gemm", "run_axi_queue", "AccelDriver", "GemmResult", "JobLayout"]
 
-_HOMES = {"run_gemm": ".api", "run_axi_queue": ".api", "AccelDriver": ".driver", "GemmResult": ".driver",
-          "JobLayout": ".layout"}
+_HOMES = {"run_gemm": ".api", "run_axi_queue": ".api", "AccelDriver": ".driver",
+          "GemmResult": ".driver", "JobLayout": ".layout"}
 
 
 def __getattr__(name):

@@ -13,9 +13,9 @@ the GEMM, not for every cycle), and returns the result::
     >>> result.y, result.cycles, result.utilization
 """
 
-from rtl.config import AccelConfig
-
 import typing
+
+from rtl.config import AccelConfig
 
 from .driver import GemmResult, check_gemm_operands, result_dtype
 
@@ -115,10 +115,11 @@ def _run_gemm_axi(cfg, x, w):
 
 
 def run_axi_queue(jobs, *, rows, cols, weight_format=None, **config):
-    """Several GEMMs as one queue on the simulated memory-mapped top (``interface="axi"``,
-    whatever ``config`` says), as decode runs a layer's projections: the first started from
-    idle, each later one queued behind the one before (:meth:`cosim.axi_driver.AxiDriver.queue`;
-    a memory of :data:`cosim.axi_bench.BENCH_LATENCY` cycles).
+    """Several GEMMs as one queue on the simulated memory-mapped top (``interface="axi"``, the
+    default here; another interface is refused), as decode runs a layer's projections: the
+    first started from idle, each later one queued behind the one before
+    (:meth:`cosim.axi_driver.AxiDriver.queue`; a memory of
+    :data:`cosim.axi_bench.BENCH_LATENCY` cycles).
 
     ``jobs``: ``[(x, w), ...]``, at least one, each ``M`` at most ``max_m`` (one hardware job
     each). Returns an :class:`AxiQueueResult`: a :class:`cosim.driver.GemmResult` per job, its
@@ -132,14 +133,16 @@ def run_axi_queue(jobs, *, rows, cols, weight_format=None, **config):
     from .design_cache import cached_simulator
     from .runner import SimulatorJob
 
-    config["interface"] = "axi"
+    if config.setdefault("interface", "axi") != "axi":
+        raise ValueError(f"interface must be 'axi' (a queue runs on the memory-mapped top), "
+                         f"not {config['interface']!r}")
     cfg = AccelConfig(rows=rows, cols=cols, weight_format=weight_format, **config)
-    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):
-        raise TypeError(f"jobs must be a sequence of (x, w) pairs, not {type(jobs).__name__}")
+    if not isinstance(jobs, (tuple, list)):
+        raise TypeError(f"jobs must be a list of (x, w) pairs, not {type(jobs).__name__}")
     checked = []
     for i, job in enumerate(jobs):
-        if not isinstance(job, tuple) or len(job) != 2:
-            raise TypeError(f"jobs[{i}] must be an (x, w) pair")
+        if not isinstance(job, (tuple, list)) or len(job) != 2:
+            raise TypeError(f"jobs[{i}] must be an (x, w) pair, not {type(job).__name__}")
         x, w = check_gemm_operands(*job, cfg)
         if x.shape[0] > cfg.max_m:
             raise ValueError(f"jobs[{i}] has M = {x.shape[0]}, above max_m = {cfg.max_m}: a "

@@ -133,16 +133,19 @@ async def record_bursts(dut, prefix, bursts):
             bursts.append((address.value.to_unsigned(), length.value.to_unsigned() + 1))
 
 
-async def record_starts(dut, control_offset, starts):
+async def record_starts(dut, control_offset, starts, clock=None):
     """Append to ``starts`` the cycle (rising edges of ``dut.clk`` counted from the call) of
     every write of 1 to ``CONTROL.start`` that the registers take on ``s_axil`` (address and
-    data together: the cycle of the launch, when the start is accepted), forever."""
+    data together: the cycle of the launch, when the start is accepted), forever; ``clock``
+    (a one-element list), if given, holds the current cycle of that count."""
     from cocotb.triggers import ReadOnly, RisingEdge
     cycle = 0
     while True:
         await RisingEdge(dut.clk)
         await ReadOnly()
         cycle += 1
+        if clock is not None:
+            clock[0] = cycle
         if (dut.s_axil__awvalid.value == 1 and dut.s_axil__awready.value == 1
                 and dut.s_axil__wvalid.value == 1
                 and dut.s_axil__awaddr.value.to_unsigned() >> 2 == control_offset >> 2

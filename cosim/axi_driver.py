@@ -47,8 +47,11 @@ class AxiDriver:
         self.ports = interface.weight_ports(config)
         self.data_bytes = interface.data_port_bits(config) // 8
         self.memory = BenchMemory(bytes(PAGE))
-        self.offsets = {reg.name: reg.offset for reg in register_map(
-            config, data_port_bits=8 * self.data_bytes, weight_ports=self.ports)}
+        registers = register_map(config, data_port_bits=8 * self.data_bytes,
+                                 weight_ports=self.ports)
+        self.offsets = {reg.name: reg.offset for reg in registers}
+        self._fields = {(reg.name, field.name): field for reg in registers
+                        for field in reg.fields}
         self._master = None
         self._starts = []           # the cycle of every start written, from the reset's end
 
@@ -130,11 +133,23 @@ class AxiDriver:
                                     lanes=cfg.result_beat_lanes, beat=self.data_bytes,
                                     acc_bits=cfg.acc_bits)
 
+    def _mask(self, register, name):
+        field = self._fields[register, name]
+        return ((1 << field.width) - 1) << field.lsb
+
+    def _field(self, value, register, name):
+        field = self._fields[register, name]
+        return value >> field.lsb & ((1 << field.width) - 1)
+
+    def _failed(self, cause, x, w, what):
+        name = ERROR_CAUSES.get(cause, ("unknown",))[0]
+        return AxiJobError(f"the {x.shape[0]}x{x.shape[1]}x{w.shape[0]} job failed: {what}, "
+                           f"cause {name}")
+
     def _check_status(self, status, x, w):
-        if not status >> 1 & 1:
-            cause = status >> 4 & 15
-            raise AxiJobError(f"the {x.shape[0]}x{x.shape[1]}x{w.shape[0]} job failed: STATUS "
-                              f"{status:#x}, cause {ERROR_CAUSES.get(cause, ('unknown',))[0]}")
+        if not self._field(status, "STATUS", "done"):
+            raise self._failed(self._field(status, "STATUS", "cause"), x, w,
+                               f"STATUS {status:#x}")
 
     async def _cycles(self):
         return await self._read("CYCLES_LO") | await self._read("CYCLES_HI") << 32
@@ -168,6 +183,8 @@ class AxiDriver:
         from cocotb.triggers import ClockCycles
         from rtl.axi.cycles import axi_job_cycles
         jobs = list(jobs)
+        if not jobs:
+            raise ValueError("jobs must hold at least one (x, w) pair")
         placed = self._place(jobs)
         if max_cycles is None:
             max_cycles = sum(20 * axi_job_cycles(self.config, x.shape[0], x.shape[1],
@@ -177,12 +194,15 @@ class AxiDriver:
             x, w = jobs[i]
             await self._program(x, w, placed[i][0])
             await self._write("CONTROL", 1)
+            # accepted: queued behind the running job, or started from idle (the queue ran
+            # dry); refused: STATUS.refused (while busy) or STATUS.error without busy (from idle)
             status = await self._read("STATUS")
-            if i and not status >> 10 & 1:
-                raise AxiJobError(f"job {i} of the queue was not queued (STATUS {status:#x}): "
-                                  "the job before it ended first")
+            if status & self._mask("STATUS", "refused") or not status & self._mask("STATUS",
+                                                                                   "busy"):
+                raise AxiJobError(f"job {i} of the queue was refused (STATUS {status:#x})")
 
         ended = await self._read("JOBS")
+        failures = self._field(await self._read("FAILURES"), "FAILURES", "failed")
         first_start = len(self._starts)
         await start(0)
         if len(jobs) > 1:
@@ -197,7 +217,11 @@ class AxiDriver:
                                       "cycles")
             ended += 1
             cycles = await self._cycles()
-            self._check_status(await self._read("STATUS"), x, w)
+            # FAILURES, not STATUS: a start from idle clears STATUS.error
+            failed = await self._read("FAILURES")
+            if self._field(failed, "FAILURES", "failed") != failures:
+                raise self._failed(self._field(failed, "FAILURES", "cause"), x, w,
+                                   f"FAILURES {failed:#x}")
             if await self._read("JOBS") != ended:
                 raise AxiJobError(f"job {i + 1} of the queue ended before job {i}'s CYCLES "
                                   "were read")

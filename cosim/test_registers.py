@@ -227,7 +227,7 @@ async def the_queue(dut):
                                     "refusal": 3}
     assert await bench.read("JOBS") == 1
     # Queue a third one; the second ends (CYCLES from the first one's end), the third fails
-    # and nothing is dropped; then a fourth queued behind a fifth is dropped by a failure.
+    # and nothing is dropped; then a fifth queued behind a fourth is dropped by a failure.
     await bench.write("CONTROL", 1)
     assert bench.launches == 3
     assert (await bench.status())["queued"] == 1
@@ -245,6 +245,12 @@ async def the_queue(dut):
     assert await bench.status() == {**STATUS_IDLE, "error": 1, "cause": 5, "resp": 3,
                                     "dropped": 1}
     assert await bench.read("JOBS") == 4 and bench.launches == 5
+    # FAILURES: two failed jobs, the last one's cause and response, kept by a start from idle
+    # (which clears STATUS.error)
+    assert await bench.read("FAILURES") == 2 | 5 << 16 | 3 << 20
+    await bench.write("CONTROL", 1)
+    assert (await bench.status())["error"] == 0
+    assert await bench.read("FAILURES") == 2 | 5 << 16 | 3 << 20
 
 
 @pytest.mark.parametrize("label", ["registers"])

@@ -467,13 +467,15 @@ class AccelConfig:
         recurrence for any store depth; with several result beats per row the result stream
         can also hold the activations back, and the count is :meth:`schedule_cycles`.
         """
-        self._check_job(m, k, n)
+        self.check_job(m, k, n)
         if self.result_beats_per_row > 1:
             return self.schedule_cycles(m, k, n)
         starts = self.tile_starts(m, k, n)
         return starts[-1] + m - 1 + self.latency + 1
 
-    def _check_job(self, m, k, n):
+    def check_job(self, m, k, n):
+        """Refuse a job size outside ``1..max_m``, ``1..max_k``, ``1..max_n`` (``ValueError``,
+        ``TypeError`` for a non-integer), naming the size."""
         for label, value, top in (("M", m, self.max_m), ("K", k, self.max_k),
                                   ("N", n, self.max_n)):
             _check_int(label, value, 1, top, is_field=False)
@@ -516,7 +518,7 @@ class AccelConfig:
         c(j) + 1)``, with ``c(j)`` the cycle the beat completing tile ``j`` is accepted
         (:meth:`_weight_schedule`) and ``S`` = :attr:`row_spacing`. The rows of a tile then
         enter on consecutive cycles."""
-        self._check_job(m, k, n)
+        self.check_job(m, k, n)
         tiles = self.tiles(k, n)
         complete = self._weight_schedule(tiles)
         period = max(m, self.row_spacing)
@@ -555,7 +557,7 @@ class AccelConfig:
         """``e(q)`` of :meth:`schedule_cycles` for every result row in stream order: the cycle
         its last beat leaves (its beats leave on cycles ``e(q) - B + 1 .. e(q)``), counted from
         the first weight beat accepted."""
-        self._check_job(m, k, n)
+        self.check_job(m, k, n)
         import bisect
         beats, room, latency = self.result_beats_per_row, self.result_queue_depth - 2, \
             self.latency

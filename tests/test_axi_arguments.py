@@ -109,7 +109,10 @@ def test_axi_job_cycles_arguments(kwargs, error, message):
     ([], None, ValueError, "jobs must hold at least one (M, K, N)"),
     ([(1, 4, 4), 7], None, TypeError, "jobs[1] must be an (M, K, N) triple, not 7"),
     ([(1, 4, 4), (1, 4)], None, TypeError, "jobs[1] must be an (M, K, N) triple, not (1, 4)"),
-    ([(1, 4, 4), (0, 4, 4)], None, ValueError, None),
+    ([(1, 4, 4), (0, 4, 4)], None, ValueError,
+     "jobs[1]: M must be an integer from 1 to 256, not 0"),
+    (5, None, TypeError, "jobs must be a list of (M, K, N), not int"),
+    ([(1, 4, 4)], 5, TypeError, "launches must be a list of cycles, not int"),
     ([(1, 4, 4)] * 2, [0], ValueError, "launches must hold one cycle per job (2), not 1"),
     ([(1, 4, 4)] * 2, [3, 20], ValueError, "launches[0] must be 0 (the first job's start), not 3"),
     ([(1, 4, 4)] * 2, [0, -1], ValueError, "a launch must be at least 0, not -1"),
@@ -124,9 +127,10 @@ def test_axi_queue_cycles_arguments(jobs, launches, error, message):
     config = AccelConfig(rows=4, cols=4, interface="axi")
     with pytest.raises(error) as caught:
         axi_queue_cycles(config, jobs, launches=launches)
-    if message is not None:
-        assert str(caught.value) == message
-    assert axi_queue_cycles(config, [(1, 4, 4)] * 2, launches=[0, 5])   # the earliest start
+    assert str(caught.value) == message
+    # the earliest start, which is also the default
+    earliest = axi_queue_cycles(config, [(1, 4, 4)] * 2, launches=[0, 5])
+    assert axi_queue_cycles(config, [(1, 4, 4)] * 2) == earliest
 
 
 def test_registers_need_a_power_of_two_data_port():

@@ -42,6 +42,8 @@ def test_rows_of_the_2b_shapes():
     (["--formats", "t5", "--ports", "2048", "--array", "8x8"], None),
     (["--cosim", "640", "2560", "--latency", "50"],
      "--cosim simulates a memory of 100 cycles: give --latency 100"),
+    (["--queue", "3"], "--queue needs --cosim"),
+    (["--cosim", "640", "2560", "--queue", "0"], None),
 ])
 def test_errors(argv, message, capsys):
     assert bench.main(argv) == 2

@@ -19,8 +19,9 @@ any ``arready`` and ``data.ready`` pattern):
   it ends, the reader does not stop short: it is idle only once every burst of the transfer
   was requested (or it ended) and has arrived.
 * Back to back: ``next_ready`` while busy only once every burst of the transfer was requested
-  and it is not ending, so the next transfer's requests follow, with the credit above
-  counting the beats of both.
+  and it is not ending, never with ``abort``, so the next transfer's requests follow, with the
+  credit above counting the beats of both; the beats still owed to the transfer before (whose
+  errors go to ``previous_resp``) are among those in flight.
 
 The model (a copy of the plan as the documentation states it: address, beats left in the
 pass, passes left, beats in flight) is tied to the reader's registers by inductive invariants.
@@ -122,6 +123,10 @@ class BurstReaderProperties(Elaboratable):
         with m.If(dut.busy & dut.next_ready):
             m.d.comb += [Assert(~axi.arvalid), Assert(left == 0), Assert(passes_left == 0),
                          Assert(~ending)]
+        with m.If(dut.abort):
+            m.d.comb += Assert(~dut.next_ready)          # nothing starts in an abort's cycle
+        # the beats told apart: those of the transfer before are among the beats in flight
+        m.d.comb += Assert(internal["older"] <= in_flight)
         fell = Signal()
         m.d.sync += fell.eq(dut.busy & ~starting)
         with m.If(fell & ~dut.busy):

@@ -43,8 +43,10 @@ def test_rejected_before_simulation(x, w, kwargs, error, message):
 
 @pytest.mark.parametrize("jobs, kwargs, error, message", [
     ([], {}, ValueError, r"^jobs must hold at least one \(x, w\) pair$"),
-    ("xw", {}, TypeError, r"^jobs must be a sequence of \(x, w\) pairs, not str$"),
-    ([(X, W), X], {}, TypeError, r"^jobs\[1\] must be an \(x, w\) pair$"),
+    ("xw", {}, TypeError, r"^jobs must be a list of \(x, w\) pairs, not str$"),
+    ([(X, W), X], {}, TypeError, r"^jobs\[1\] must be an \(x, w\) pair, not ndarray$"),
+    ([(X, W)], {"interface": "stream"}, ValueError,
+     r"^interface must be 'axi' \(a queue runs on the memory-mapped top\), not 'stream'$"),
     ([(X, W * 0 + 2)], {}, ValueError, r"weights must be ternary"),
     ([(X, W), (np.zeros((9, 3), dtype=np.int8), W)], {"max_m": 8}, ValueError,
      r"^jobs\[1\] has M = 9, above max_m = 8: a queued job is one hardware job$"),

@@ -354,7 +354,7 @@ def gemm_activity(accel, m, k, n, *, pe=None, nonzero_fraction=None, nonzero_wei
         nonzero_weights, not both"``.
     """
     design = _design(_check_accel(accel), pe)
-    accel._check_job(m, k, n)
+    accel.check_job(m, k, n)
     return _gemm(design, m, k, n, _nonzero(m, k, n, nonzero_fraction, nonzero_weights))
 
 
@@ -380,7 +380,7 @@ def token_activity(accel, jobs, *, pe=None, nonzero_fraction=None):
     for index, job in enumerate(jobs):
         if not isinstance(job, (tuple, list)) or len(job) != 3:
             raise ValueError(f"job {index} must be (m, k, n), not {job!r}")
-        accel._check_job(*job)
+        accel.check_job(*job)
         repeats[tuple(job)] = repeats.get(tuple(job), 0) + 1
     total = None
     for (m, k, n), times in repeats.items():

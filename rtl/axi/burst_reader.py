@@ -20,8 +20,9 @@ class BurstReader(wiring.Component):
     A transfer starts on a cycle with ``start`` and ``next_ready`` high (``start`` otherwise is
     ignored): when idle, or as soon as every burst of the transfer before has been issued, so
     that the next transfer's requests follow the last one's without a pause while its beats
-    still arrive (they leave the FIFO first). The reader splits it into INCR bursts of at most ``max_burst`` beats that never
-    cross a 4 KiB boundary, and issues a burst only when the data FIFO (``depth`` beats) has
+    still arrive (they leave the FIFO first); never in a cycle with ``abort``. The reader
+    splits a transfer into INCR bursts of at most ``max_burst`` beats that never cross a 4 KiB
+    boundary, and issues a burst only when the data FIFO (``depth`` beats) has
     room for all its beats beside every beat already requested: ``rready`` is therefore always
     high, and a slow consumer slows the requests, never the R channel. With a memory that
     returns one beat per cycle ``L`` cycles after a request, the stream runs at one beat per
@@ -30,9 +31,12 @@ class BurstReader(wiring.Component):
     ``base`` must be a multiple of ``data_bits / 8`` (the reader uses it as it is; the register
     block refuses others). A response other than OKAY on any beat ends the transfer: no further
     burst is issued, that beat and every later one are dropped, and ``resp`` keeps the first
-    such code until the next start. ``abort`` ends a transfer the same way and empties the FIFO.
-    Either way ``busy`` stays high until every beat already requested has arrived (AXI has no
-    way to cancel a read), so the reader is idle and clean for the next transfer.
+    such code until the next start; a failing beat of the transfer before, arriving after this
+    one started back to back, ends this one the same way but sets ``previous_resp`` instead
+    (AXI returns one ID's beats in order, so the beats are told apart by counting). ``abort``
+    ends a transfer the same way and empties the FIFO. Either way ``busy`` stays high until
+    every beat already requested has arrived (AXI has no way to cancel a read), so the reader
+    is idle and clean for the next transfer.
 
     Parameters
     ----------
@@ -65,11 +69,14 @@ class BurstReader(wiring.Component):
         A register: high from the cycle after ``start`` until every burst of the transfer has
         been issued and has arrived (or the transfer ended and the beats in flight arrived).
     next_ready : ``Out(1)``
-        A ``start`` now starts a transfer: idle, or every burst issued and the transfer not
-        ending (combinational, from registers and the R channel: a failing beat in this
-        cycle lowers it).
+        A ``start`` now starts a transfer: no ``abort``, and idle, or every burst issued and
+        the transfer not ending (combinational, from registers, ``abort`` and the R channel: a
+        failing beat in this cycle lowers it).
     resp : ``Out(2)``
         The first response other than OKAY of the transfer, else 0 (register).
+    previous_resp : ``Out(2)``
+        The first response other than OKAY of a beat of the transfer before that arrived after
+        this one started, else 0 (register; cleared by a start).
     data : ``Out(stream.Signature(data_bits))``
         The beats, in order. ``data.valid`` does not depend on ``data.ready``.
     """
@@ -98,6 +105,7 @@ class BurstReader(wiring.Component):
             "busy": Out(1),
             "next_ready": Out(1),
             "resp": Out(2),
+            "previous_resp": Out(2),
             "data": Out(stream.Signature(data_bits)),
         })
 
@@ -168,15 +176,26 @@ class BurstReader(wiring.Component):
             axi.rready.eq(1),
             arrived.eq(axi.rvalid),
             failed.eq(arrived & (axi.rresp != RESP_OKAY)),
-            self.next_ready.eq(~self.busy | (all_issued & ~ending & ~failed & ~self.abort)),
+            self.next_ready.eq(~self.abort & (~self.busy | (all_issued & ~ending & ~failed))),
             buffer.w_data.eq(axi.rdata),
             buffer.w_en.eq(arrived & ~failed & ~ending & ~self.abort),
         ]
         m.d.sync += in_flight.eq(in_flight + Mux(requested, plan.length, 0) - arrived)
+        # The beats of the transfer before still in flight when this one started (none from
+        # idle): the next arrivals are theirs.
+        older = Signal(range(self.depth + 1))
+        previous = Signal()
+        m.d.comb += previous.eq(older != 0)
         with m.If(starting):
-            m.d.sync += [ending.eq(0), self.resp.eq(RESP_OKAY)]
-        with m.If(failed & (self.resp == RESP_OKAY)):
+            m.d.sync += [ending.eq(0), self.resp.eq(RESP_OKAY),
+                         self.previous_resp.eq(RESP_OKAY),
+                         older.eq(Mux(self.busy, in_flight - arrived, 0))]
+        with m.Elif(arrived & previous):
+            m.d.sync += older.eq(older - 1)
+        with m.If(failed & ~previous & (self.resp == RESP_OKAY)):
             m.d.sync += self.resp.eq(axi.rresp)
+        with m.If(failed & previous & (self.previous_resp == RESP_OKAY)):
+            m.d.sync += self.previous_resp.eq(axi.rresp)
         with m.If((failed | self.abort) & self.busy):
             m.d.sync += ending.eq(1)
 

@@ -26,8 +26,8 @@ class BurstWriter(wiring.Component):
     beats it holds leave at once as a shorter burst. So a source that streams gets full bursts,
     one that trickles (a result row now and then) gets its beats written without waiting for
     a burst to fill, and a transfer ends at most ``max_burst`` beats (plus a few cycles) after
-    its last beat was taken: the writes of a streaming source trail it by one full burst. ``wstrb`` is all ones; up to ``bursts`` bursts may await their write
-    response.
+    its last beat was taken: the writes of a streaming source trail it by one full burst.
+    ``wstrb`` is all ones; up to ``bursts`` bursts may await their write response.
 
     ``base`` must be a multiple of ``data_bits / 8``. A write response other than OKAY ends the
     transfer: no further burst is issued and ``resp`` keeps the first such code until the next

@@ -184,25 +184,34 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
     the first started from idle, each later one started while the job before it runs.
 
     ``launches``: the cycle each job's start was accepted, counted from the first job's
-    (``launches[0] == 0``); None: every job queued early enough, no later than
-    ``SETUP_CYCLES`` cycles before the readers have issued the last request of the job
-    before it (then its first beats always wait in the FIFOs when that job ends). In general
-    the queued job's readers start at the later of that moment and its launch plus
-    ``SETUP_CYCLES``, so its first weight beat is taken in ``max(e + 2, launch + T0)`` (``e``
-    the end of the job before it, ``T0`` :func:`first_weight_cycle`) and its writer starts in
-    ``max(e, launch + SETUP_CYCLES)``; a job started after the one before it ended runs from
-    idle. Each job's ``CYCLES`` counts from the end of the job before it (from its own start
-    when it ran from idle), so a queue's ``CYCLES`` add up to its time. A start the hardware
-    would refuse (before the job before it has been handed to the core: less than two cycles
-    after its writer started) raises ``ValueError``."""
+    (``launches[0] == 0``); None: every job started in the first cycle the hardware accepts it
+    (two cycles after the job before it was handed to the writer), as software that queues
+    the next job at once does. The queued job's readers start at the later of its launch plus
+    ``SETUP_CYCLES`` and the cycle after they issued the last request of the job before, so
+    its first weight beat is taken in ``max(e + 2, launch + T0)`` (``e`` the end of the job
+    before it, ``T0`` :func:`first_weight_cycle`: its beats wait in the FIFOs when it is
+    queued before the readers' last request of that job, since the core then still drains
+    it), and its writer starts in ``max(e, launch + SETUP_CYCLES)``; a job started after the
+    one before it ended runs from idle. Each job's ``CYCLES`` counts from the end of the job
+    before it (from its own start when it ran from idle), so a queue's ``CYCLES`` add up to its
+    time. A start the hardware would refuse (before the job before it has been handed to the
+    core: less than two cycles after its writer started) raises ``ValueError``."""
     read_latency = _check(config, read_latency, write_response)
-    jobs = list(jobs)
+    if not isinstance(jobs, (tuple, list)):
+        raise TypeError(f"jobs must be a list of (M, K, N), not {type(jobs).__name__}")
     for i, job in enumerate(jobs):
         if not isinstance(job, (tuple, list)) or len(job) != 3:
             raise TypeError(f"jobs[{i}] must be an (M, K, N) triple, not {job!r}")
+        try:
+            config.check_job(*job)
+        except ValueError as error:
+            raise ValueError(f"jobs[{i}]: {error}") from None
     if not jobs:
         raise ValueError("jobs must hold at least one (M, K, N)")
     if launches is not None:
+        if not isinstance(launches, (tuple, list)):
+            raise TypeError(f"launches must be a list of cycles, not "
+                            f"{type(launches).__name__}")
         launches = list(launches)
         if len(launches) != len(jobs):
             raise ValueError(f"launches must hold one cycle per job ({len(jobs)}), not "
@@ -217,20 +226,18 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
                    write_response=write_response)
     cycles, writer = [end], SETUP_CYCLES
     for i, job in enumerate(jobs[1:], 1):
-        launch = None if launches is None else launches[i]
-        if launch is not None and launch < writer + 2:
+        launch = writer + 2 if launches is None else launches[i]
+        if launch < writer + 2:
             raise ValueError(f"job {i} starts in cycle {launch}, before job {i - 1} was handed "
                              f"to the core (cycle {writer + 2}): the hardware refuses it")
-        if launch is not None and launch > end:             # the queue ran dry: from idle
+        if launch > end:                                    # the queue ran dry: from idle
             writer = launch + SETUP_CYCLES
             later = _job_end(config, *job, t0=launch + t0, writer_start=writer,
                              write_response=write_response)
             cycles.append(later - launch)
         else:
-            first = end + QUEUED_START
-            writer = end
-            if launch is not None:
-                first, writer = max(first, launch + t0), max(end, launch + SETUP_CYCLES)
+            first = max(end + QUEUED_START, launch + t0)
+            writer = max(end, launch + SETUP_CYCLES)
             later = _job_end(config, *job, t0=first, writer_start=writer,
                              write_response=write_response)
             cycles.append(later - end)

@@ -15,7 +15,7 @@ __all__ = ["Field", "Register", "ERROR_CAUSES", "FORMAT_CODES", "MAGIC", "VERSIO
 #: ``ID.magic``: "TA" in ASCII.
 MAGIC = 0x5441
 #: ``ID.version``: the register map's version (2: the job queue, ``STATUS.queued``,
-#: ``dropped``, ``refusal``, ``JOBS``, ``CYCLES`` of the last ended job).
+#: ``dropped``, ``refusal``, ``JOBS``, ``FAILURES``, ``CYCLES`` of the last ended job).
 VERSION = 2
 #: Width of the AXI4-Lite address: the map spans 256 bytes.
 ADDRESS_BITS = 8
@@ -130,8 +130,8 @@ def register_map(config, *, data_port_bits, weight_ports):
             "state of the core; an accepted start from idle clears done, error, cause, resp, "
             "dropped; any accepted start clears refused and refusal"),
         Register("IRQ_STATUS", 0x0C, (
-            Field("ended", 0, 1, "w1c", 0, "a job ended (done or failed) or a start was "
-                                           "refused; write 1 to clear"),),
+            Field("ended", 0, 1, "w1c", 0, "a job ended (done or failed) or a start from "
+                                           "idle was refused; write 1 to clear"),),
             "interrupt status"),
         Register("M", 0x10, (Field("m", 0, 32, "rw", 0, "activation rows"),),
                  "job size M"),
@@ -146,9 +146,15 @@ def register_map(config, *, data_port_bits, weight_ports):
                  "job before it if it was queued, to its end"),
         Register("CYCLES_HI", 0x34, (Field("cycles", 0, 32, "ro", 0, "bits 63:32"),),
                  "cycles, bits 63:32"),
-        Register("JOBS", 0x38, (Field("jobs", 0, 32, "ro", 0, "jobs ended (done or failed, "
-                                                              "not refused) since reset"),),
+        Register("JOBS", 0x38, (Field("jobs", 0, 32, "ro", 0, "jobs ended (done or failed; "
+                                                              "not refused, not dropped) "
+                                                              "since reset"),),
                  "jobs ended, modulo 2**32"),
+        Register("FAILURES", 0x3C, (
+            Field("failed", 0, 16, "ro", 0, "jobs failed since reset, modulo 2**16"),
+            Field("cause", 16, 4, "ro", 0, "ERROR_CAUSES of the last failed job"),
+            Field("resp", 20, 2, "ro", 0, "its AXI response")),
+            "failed jobs; unlike STATUS, never cleared by a start"),
     ]
     for port in range(weight_ports):
         registers += _address(f"WEIGHTS{port}", f"base address of weight port {port}'s image")

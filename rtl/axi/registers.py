@@ -38,7 +38,10 @@ class Registers(wiring.Component):
     ``IRQ_STATUS.ended``, ``JOBS`` counts it, and ``CYCLES`` takes the cycles from the job's
     launch, or from the end of the job before it if it was queued, to its end. After a job done,
     a queued job (or one launched in that very cycle) is the running one and ``busy`` stays
-    high; a failure ends a queued job too (``dropped``), never run. ``irq`` is
+    high; a failure ends a queued job too (``dropped``), never run. ``FAILURES`` counts
+    failed jobs and keeps the last one's cause and response, which no start clears (a start
+    from idle right after a failure clears ``STATUS.error``: software that queues jobs reads
+    ``FAILURES``). ``irq`` is
     ``IRQ_STATUS.ended & CONTROL.irq_enable``, a register.
 
     The bus takes a write when its address and data are both valid (``awready`` and
@@ -112,6 +115,7 @@ class Registers(wiring.Component):
         cycles = Signal(64)             # CYCLES: the last job that ended
         elapsed = Signal(64)            # the running job's, so far
         jobs = fields["JOBS", "jobs"]
+        failures = {name: fields["FAILURES", name] for name in ("failed", "cause", "resp")}
         m.d.comb += [
             fields["CYCLES_LO", "cycles"].eq(cycles[:32]),
             fields["CYCLES_HI", "cycles"].eq(cycles[32:]),
@@ -236,7 +240,10 @@ class Registers(wiring.Component):
                 m.d.sync += [busy.eq(0), status["done"].eq(0), status["error"].eq(1),
                              status["cause"].eq(self.fail_cause),
                              status["resp"].eq(self.fail_resp),
-                             status["dropped"].eq(queued | behind)]
+                             status["dropped"].eq(queued | behind),
+                             failures["failed"].eq(failures["failed"] + 1),
+                             failures["cause"].eq(self.fail_cause),
+                             failures["resp"].eq(self.fail_resp)]
             with m.Elif(behind):
                 m.d.sync += queued.eq(1)
         m.d.sync += self.irq.eq(ended & fields["CONTROL", "irq_enable"])

@@ -38,12 +38,20 @@ class AxiAccelerator(wiring.Component):
     result image. The readers keep enough reads in flight, so with a memory
     of that latency the weight stream runs at one beat per cycle (``config.read_latency``).
 
-    A job: ``Registers.launch``, then :data:`SETUP_CYCLES` cycles to compute the beat counts,
-    then the readers, the writer and the core start together. It ends when the core has
-    produced its last result and the writer has every write response (``STATUS.done``). A read
-    or write error response aborts the engines, holds the core in reset until every burst in
-    flight has finished, and ends the job with the cause (``STATUS.error``); the core is then
-    ready for the next job. A reset at any time leaves it idle.
+    A job: ``Registers.launch`` copies its sizes and addresses into a slot, then
+    :data:`SETUP_CYCLES` cycles compute its beat counts. Each reader starts it as soon as it
+    has issued every request of the job before (at once when idle), the writer when the job
+    before has ended, and the core a cycle after the writer. So a job started while another
+    runs (the queue, ``STATUS.queued``) has its weights and activations streaming in behind
+    that job's while the core still computes and drains it. A job ends when the core has
+    produced its last result and the writer has every write response (``STATUS.done``).
+
+    An error response to the running job's reads or writes aborts every engine (a queued job's
+    reads too: the queued job is dropped), holds the core in reset until every burst in flight
+    has finished, and ends the job with the cause of the first error seen (``STATUS.error``);
+    the core is then ready for the next job. An error response to a queued job's reads ends
+    only that reader's transfer: the running job goes on, and the queued job fails with its
+    cause in the cycle after it is handed over. A reset at any time leaves it idle.
 
     Parameters
     ----------
@@ -190,7 +198,7 @@ class AxiAccelerator(wiring.Component):
         #      behind that one's beats, while the core still works on that one --------------
         readers = [*weight_readers, activation_reader]
         taken = Signal(len(readers))          # readers that have started the slot's job
-        reader_starts = Cat(slot_ready & ~taken[i] & reader.next_ready
+        reader_starts = Cat(slot_ready & ~taken[i] & reader.next_ready   # never with abort
                             for i, reader in enumerate(readers))
         m.d.comb += [reader.start.eq(reader_starts[i]) for i, reader in enumerate(readers)]
         m.d.sync += taken.eq(taken | reader_starts)
@@ -205,14 +213,20 @@ class AxiAccelerator(wiring.Component):
         # ---- the job's control ----------------------------------------------------------------
         engines = [*readers, result_writer]
         engines_busy = Cat(engine.busy for engine in engines).any()
+        # The running job's errors: a reader that has started the queued job answers for the
+        # running one's late beats with previous_resp (its resp is the queued job's, which
+        # fails that job once it is handed over, when the slot is no longer pending).
         failure = Signal()
         cause = Signal(4)
         resp = Signal(2)
-        for engine, name in reversed([*((r, "weights_read") for r in weight_readers),
-                                      (activation_reader, "activations_read"),
-                                      (result_writer, "results_write")]):
-            with m.If(engine.resp != 0):
-                m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(engine.resp)]
+        codes = [(Mux(taken[i] & pending, reader.previous_resp, reader.resp),
+                  "weights_read" if i < ports else "activations_read")
+                 for i, reader in enumerate(readers)]
+        for code, name in reversed([*codes, (result_writer.resp, "results_write")]):
+            with m.If(code != 0):
+                m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(code)]
+        failed_cause = Signal(4)        # the first error's, kept through the drain
+        failed_resp = Signal(2)
         core_finished = Signal()
         m.d.comb += [accel.cmd.payload.m.eq(size["m"]), accel.cmd.payload.k.eq(size["k"]),
                      accel.cmd.payload.n.eq(size["n"])]
@@ -230,6 +244,7 @@ class AxiAccelerator(wiring.Component):
                 # The writer started last cycle; the core takes its command now.
                 m.d.comb += accel.cmd.valid.eq(1)
                 with m.If(failure):
+                    m.d.sync += [failed_cause.eq(cause), failed_resp.eq(resp)]
                     m.next = "abort"
                 with m.Elif(accel.cmd.ready):
                     m.next = "run"
@@ -237,6 +252,7 @@ class AxiAccelerator(wiring.Component):
                 with m.If(accel.done):
                     m.d.sync += core_finished.eq(1)
                 with m.If(failure):
+                    m.d.sync += [failed_cause.eq(cause), failed_resp.eq(resp)]
                     m.next = "abort"
                 with m.Elif(core_finished & ~result_writer.busy):
                     m.d.comb += regs.job_done.eq(1)
@@ -251,8 +267,8 @@ class AxiAccelerator(wiring.Component):
             with m.State("drain"):
                 m.d.comb += core_reset.eq(1)
                 with m.If(~engines_busy):
-                    m.d.comb += [regs.job_failed.eq(1), regs.fail_cause.eq(cause),
-                                 regs.fail_resp.eq(resp)]
+                    m.d.comb += [regs.job_failed.eq(1), regs.fail_cause.eq(failed_cause),
+                                 regs.fail_resp.eq(failed_resp)]
                     m.next = "idle"
         m.d.comb += regs.can_queue.eq(~pending & (fsm.ongoing("idle") | fsm.ongoing("run")))
         return m
