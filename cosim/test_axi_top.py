@@ -422,6 +422,47 @@ async def a_start_near_a_failure(dut):
 
 
 @cocotb.test()
+async def a_start_in_every_cycle_around_an_end(dut):
+    """A job started in each cycle from a few before the running job's end to a few after:
+    queued late, handed over in the end's own cycle, or run from idle; bit-exact, and its
+    ``CYCLES`` equal the queue model given the start cycles."""
+    from cocotb.triggers import ClockCycles
+    np_rng, _ = bench_rng(dut, "axi top start around an end")
+    bench = await _setup(dut)
+    cfg = bench.config
+    starts, clock = [], [0]
+    cocotb.start_soon(record_starts(dut, bench.offsets["CONTROL"], starts, clock))
+    first = _job(np_rng, cfg, 2, 2 * cfg.rows, 2 * cfg.cols)
+    second = _job(np_rng, cfg, 1, 3 * cfg.rows, 2 * cfg.cols + 1)
+    sizes = [bench.place(x, w, slot=i) for i, (x, w) in enumerate((first, second))]
+    shapes = [(x.shape[0], x.shape[1], w.shape[0]) for x, w in (first, second)]
+    alone = axi_queue_cycles(cfg, shapes[:1], read_latency=LATENCY)[0]
+    seen = set()
+    for offset in range(alone - 8, alone + 5):
+        for slot, (x, w) in enumerate((first, second)):
+            await bench.program(x.shape[0], x.shape[1], w.shape[0], slot=slot)
+            if slot == 0:
+                await bench.write("CONTROL", 1)
+                launched = starts[-1]
+            else:
+                if launched + offset - 2 > clock[0]:       # a write is taken 2 cycles on
+                    await ClockCycles(dut.clk, launched + offset - 2 - clock[0])
+                await bench.write("CONTROL", 1)
+        relative = starts[-1] - launched
+        seen.add(relative)
+        while await bench.read("STATUS") & 1:
+            pass
+        x, w = second
+        np.testing.assert_array_equal(bench.results(x, w, sizes[1], slot=1),
+                                      _expected(cfg, x, w), err_msg=f"start at {relative}")
+        model = axi_queue_cycles(cfg, shapes, launches=[0, relative], read_latency=LATENCY)
+        assert await bench.read("CYCLES_LO") == model[1], (relative, model)
+    dut._log.info("the first job: %d cycles alone; the second started at %s", alone,
+                  sorted(seen))
+    assert {alone - 1, alone, alone + 1} <= seen, sorted(seen)
+
+
+@cocotb.test()
 async def activation_read_and_result_write_errors(dut):
     np_rng, _ = bench_rng(dut, "axi top data errors")
     bench = await _setup(dut)
