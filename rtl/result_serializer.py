@@ -18,15 +18,18 @@ class ResultSerializer(wiring.Component):
     Beat ``j`` of a row carries lanes ``j * lanes .. j * lanes + lanes - 1`` of the row, lane
     ``j * lanes + l`` in lane ``l``; lanes past ``cols`` in the last beat are zero.
 
-    Cut through, with a latency of 0: ``o.valid`` is ``i.valid`` and ``o.payload`` is a
-    slice of ``i.payload`` chosen by a beat counter (a register; a ``beats``-way multiplexer
-    of ``lanes * width(lane_shape)`` bits), so the first beat of a row
-    leaves in the cycle the row is offered. The row is taken (``i.ready``) with its last beat:
-    ``i.ready`` is ``o.ready`` in the last beat and low before, combinationally (the upstream
-    result queue turns it into register updates only). ``o.valid`` does not depend on
-    ``o.ready``; ``i.payload`` must stay stable while ``i.valid`` waits (a stream's rule), and
-    then so does ``o.payload``. With a sink always ready, a row leaves in ``beats``
-    consecutive cycles and rows follow each other without a gap.
+    Cut through, with a latency of 0: ``o.valid`` is ``i.valid``, and beat 0 of a row leaves
+    in the cycle the row is offered, straight from ``i.payload`` (one 2:1 choice, so a block
+    RAM's output behind ``i`` passes a single LUT level before the sink's register). In every
+    cycle of beat 0 the serializer also captures beats ``1 .. beats - 1`` of the offered row
+    into a shift register (``(beats - 1) * lanes * width(lane_shape)`` flip-flops), from which
+    the later beats leave, one per beat taken; no wide multiplexer sits on the row. The row is
+    still taken (``i.ready``) with its last beat: ``i.ready`` is ``o.ready`` in the last beat
+    and low before, combinationally (the upstream result queue turns it into register updates
+    only). ``o.valid`` does not depend on ``o.ready``; ``i.payload`` must stay stable while
+    ``i.valid`` waits (a stream's rule), and then so does ``o.payload``. With a sink always
+    ready, a row leaves in ``beats`` consecutive cycles and rows follow each other without a
+    gap.
 
     Members
     -------
@@ -80,15 +83,18 @@ class ResultSerializer(wiring.Component):
             m.d.comb += [self.o.payload.eq(row), self.last.eq(1)]
         else:
             beat = Signal(range(self.beats))
-            m.d.comb += self.last.eq(beat == self.beats - 1)
-            # A case per beat (no shifter wider than the row); the last beat is the default,
-            # so that every counter value is covered.
-            with m.Switch(beat):
-                for j in range(self.beats):
-                    with m.Case(j) if j < self.beats - 1 else m.Default():
-                        m.d.comb += self.o.payload.eq(row[j * beat_bits:(j + 1) * beat_bits])
+            opening = Signal(init=1)        # beat 0 is on offer: the same as beat == 0
+            later = Signal((self.beats - 1) * beat_bits, reset_less=True)
+            m.d.comb += [
+                self.last.eq(beat == self.beats - 1),
+                self.o.payload.eq(Mux(opening, row[:beat_bits], later[:beat_bits])),
+            ]
+            with m.If(opening):
+                m.d.sync += later.eq(row[beat_bits:])
+            with m.Elif(self.o.valid & self.o.ready):
+                m.d.sync += later.eq(later[beat_bits:])
             with m.If(self.o.valid & self.o.ready):
-                m.d.sync += beat.eq(Mux(self.last, 0, beat + 1))
+                m.d.sync += [beat.eq(Mux(self.last, 0, beat + 1)), opening.eq(self.last)]
         m.d.comb += [
             self.o.valid.eq(self.i.valid),
             self.i.ready.eq(self.o.ready & self.last),

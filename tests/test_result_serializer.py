@@ -95,3 +95,34 @@ def test_always_ready_sink_takes_one_beat_per_cycle():
     sim.add_testbench(bench)
     sim.run()
     assert seen[:72] == [False, False, True] * 24
+
+
+@pytest.mark.parametrize("cols, lanes", [(7, 3), (8, 2), (5, 1)])
+def test_later_beats_leave_from_the_copy_taken_with_beat_0(cols, lanes):
+    """Beats 1.. leave from the registers filled while beat 0 was offered: once beat 0 is
+    taken, ``i.payload`` no longer reaches ``o.payload`` (a block RAM behind ``i`` then sees
+    one 2:1 choice before the sink's register). The bench changes ``i.payload`` after beat 0,
+    which a stream source must not do, to show where the later beats come from."""
+    dut = ResultSerializer(signed(BITS), cols=cols, lanes=lanes)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    row = [n - cols // 2 for n in range(cols)]                  # distinct lane values
+    other = [(-1) ** n * 5 for n in range(cols)]
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(dut.i.valid, 1)
+        ctx.set(dut.i.payload, row)
+        ctx.set(dut.o.ready, 0)
+        await ctx.tick().repeat(2)                  # beat 0 waits, offered
+        ctx.set(dut.o.ready, 1)
+        seen.append([ctx.get(dut.o.payload[n]) for n in range(lanes)])
+        await ctx.tick()
+        ctx.set(dut.i.payload, other)
+        for _ in range(dut.beats - 1):
+            seen.append([ctx.get(dut.o.payload[n]) for n in range(lanes)])
+            await ctx.tick()
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == _expected_beats(row, lanes)
