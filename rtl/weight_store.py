@@ -34,9 +34,11 @@ class WeightStore(wiring.Component):
     rows of ``cols`` weights, packed together in the configuration's format; the job's rows
     follow each other tile after tile (``docs/interface.md``), so a beat may end one tile and
     begin the next, and the job's last beat is padded with zero rows, which are dropped. The
-    beat is decoded at full rate (:class:`~rtl.decoder.WeightDecoder` over ``k * cols`` lanes,
-    or :class:`~rtl.pe_int8.Int8WeightLanes` for the int8 baseline) and registered; the next
-    cycle each of its rows is written into the bank of its array row, in the slot of its tile.
+    beat is registered as it arrives (no logic between the port and the register, so a block
+    RAM behind ``weights`` pays only its clock-to-output time); the next cycle it is decoded at
+    full rate (:class:`~rtl.decoder.WeightDecoder` over ``k * cols`` lanes, or
+    :class:`~rtl.pe_int8.Int8WeightLanes` for the int8 baseline) and each of its rows is
+    written into the bank of its array row, in the slot of its tile.
     When ``k`` divides ``rows`` every bank always takes the same lane group of the beat;
     otherwise a bank chooses among the ``k / gcd(k, rows)`` groups that can land on it.
 
@@ -141,7 +143,6 @@ class WeightStore(wiring.Component):
             self.weights.ready.eq(self.job.busy & ~tiles.done & (~opens_tile | room)),
             accept.eq(self.weights.valid & self.weights.ready),
             tiles.step.eq(accept & ends_tile),
-            decoder.word.eq(self.weights.payload),
         ]
         # The row the following beat opens with, from a table over the reachable rows (no
         # adder: row0 + k would be wider than row0); every next value is one expression.
@@ -167,16 +168,20 @@ class WeightStore(wiring.Component):
         m.d.comb += waiting_next.eq(waiting + (accept & ends_tile) - self.start)
         m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
 
-        # ---- the write stage: the decoded beat, a cycle later, into the banks ------------
-        beat = Signal(lanes * Shape.cast(weight_shape(cfg)).width, reset_less=True)
+        # ---- the write stage: the beat, registered as it came (the source may be a block
+        # RAM's output, which then reaches a flip-flop through no logic), decoded a cycle
+        # later on its way into the banks --------------------------------------------------
+        word = Signal(cfg.word_bits, reset_less=True)
+        beat = Signal(lanes * Shape.cast(weight_shape(cfg)).width)
         write = Signal()
         write_row0 = Signal(row_select)
         write_slot = Signal(range(slots))
         write_spill = Signal()              # rows past the tile's end go to the next tile
         m.d.sync += [
-            beat.eq(decoder.codes.as_value()), write.eq(accept), write_row0.eq(row0),
+            word.eq(self.weights.payload), write.eq(accept), write_row0.eq(row0),
             write_slot.eq(slot), write_spill.eq(~last_tile),
         ]
+        m.d.comb += [decoder.word.eq(word), beat.eq(decoder.codes.as_value())]
         next_slot = Signal(range(slots))
         m.d.comb += next_slot.eq(Mux(write_slot == slots - 1, 0, write_slot + 1))
         row_bits = weight_row_bits(cfg)
