@@ -31,7 +31,10 @@ class Accumulator(wiring.Component):
     ========  ===================================================================
 
     Without ``forward``, a row ``m`` must not arrive again before ``t + row_spacing`` (4
-    cycles); the accelerator's admission logic guarantees it. With ``forward`` a row may
+    cycles); the accelerator's admission logic guarantees it. So the memory is never read in
+    the cycle its word is written, or (with ``forward``) only when the read's value is
+    replaced by a forwarded sum; the memory carries the ``no_rw_check`` attribute, which lets
+    synthesis map it onto a block RAM without read-during-write logic. With ``forward`` a row may
     arrive on every cycle: the sums of the last three arrivals (registered at ``t+1``,
     ``t+2``, ``t+3``, the ones the memory does not yet return) are kept beside it, and an
     arrival whose row matches one of them adds the most recent instead of the stored sum. The
@@ -110,8 +113,13 @@ class Accumulator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         layout = data.ArrayLayout(signed(self.acc_bits), self.cols)
+        # A read never needs the word written in its own cycle (see the class docstring), so
+        # synthesis is told that a collision is don't-care ("no_rw_check"): without it, yosys
+        # delays the write a cycle and adds a bypass multiplexer behind the block RAM (a LUT
+        # between its output and ``stored``, and two flip-flops per bit) to keep read-first.
         m.submodules.storage = storage = memory.Memory(shape=unsigned(layout.size),
-                                                       depth=self.depth, init=[])
+                                                       depth=self.depth, init=[],
+                                                       attrs={"no_rw_check": 1})
         write = storage.write_port()
         read = storage.read_port()
         m.d.comb += read.addr.eq(self.read_m)

@@ -25,6 +25,10 @@ class ResultQueue(wiring.Component):
     Storage is a ``depth`` x ``width`` ``amaranth.lib.memory.Memory`` with ``ram_style =
     "block"`` (block RAM on FPGAs); the head entry sits on the memory's read port, which is
     enabled only to fetch the next entry, so ``o.payload`` and ``o.valid`` come from registers.
+    The port never reads a slot in the cycle it is written (an entry is fetched a cycle after
+    its write at the earliest, and the credits keep the writer off the slots not yet read), so
+    the memory carries the ``no_rw_check`` attribute: synthesis then adds no read-during-write
+    logic (a bypass multiplexer behind the block RAM's output and two flip-flops per bit).
 
     Members
     -------
@@ -68,8 +72,12 @@ class ResultQueue(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         width = Shape.cast(self.shape).width
-        m.submodules.storage = storage = memory.Memory(shape=unsigned(width), depth=self.depth,
-                                                       init=[], attrs={"ram_style": "block"})
+        # The head is read only from a slot written in an earlier cycle, and a slot is
+        # written only while free: no read meets a write to its slot ("no_rw_check", see
+        # the class docstring).
+        m.submodules.storage = storage = memory.Memory(
+            shape=unsigned(width), depth=self.depth, init=[],
+            attrs={"ram_style": "block", "no_rw_check": 1})
         write = storage.write_port()
         read = storage.read_port()
 
