@@ -101,8 +101,13 @@ class TileCounter(wiring.Component):
 
     def follow(self, job):
         """Statements (for ``m.d.comb``) that clear this counter at every job start of ``job``
-        (a :func:`~rtl.command.job_signature` interface) and give it the job's sizes."""
-        statements = [self.clear.eq(job.start), self.clear_n.eq(job.size.n)]
+        (a :func:`~rtl.command.job_signature` interface) and give it the job's sizes.
+
+        The counter is held clear while no job runs (``job.busy`` low), loading the sizes on
+        offer every cycle, so that it holds the accepted command's sizes once the job starts:
+        the same as clearing on ``job.start`` (nothing steps the counter while idle), but the
+        clear is a register, not the start's size checks on the command."""
+        statements = [self.clear.eq(~job.busy), self.clear_n.eq(job.size.n)]
         if self.per_k_tile:
             statements += [self.clear_k.eq(job.size.k), self.job_k.eq(job.job_k)]
         if self.beats is None:
@@ -124,14 +129,18 @@ class TileCounter(wiring.Component):
             k_left = Signal(self.k_bits)
             first_k = Signal()
             last_k = Signal()
+            # The job has a single K tile: kept from the clear, so that restarting K at an N
+            # tile copies a register instead of comparing job_k (a carry chain that yosys
+            # would otherwise share with k_left's comparison behind a step-driven choice).
+            single_k = Signal()
             m.d.comb += [self.first_k.eq(first_k), self.last_k.eq(last_k)]
         else:
             m.d.comb += [self.first_k.eq(1), self.last_k.eq(1)]
 
-        def restart_k(k):
+        def restart_k(k, single):
             if not self.per_k_tile:
                 return []
-            return [k_left.eq(k), first_k.eq(1), last_k.eq(k <= self.rows)]
+            return [k_left.eq(k), first_k.eq(1), last_k.eq(single)]
 
         n_left = Signal(self.n_bits)
         with m.If(self.clear):
@@ -139,8 +148,10 @@ class TileCounter(wiring.Component):
                 self.inner.eq(0), self.at_start.eq(1), self.at_last.eq(clear_single),
                 self.done.eq(0), n_left.eq(self.clear_n),
                 self.last_n.eq(self.clear_n <= self.cols),
-                *restart_k(self.clear_k if self.per_k_tile else None),
             ]
+            if self.per_k_tile:
+                single = self.clear_k <= self.rows
+                m.d.sync += [*restart_k(self.clear_k, single), single_k.eq(single)]
 
         def next_n_tile():
             with m.If(self.last_n):
@@ -161,7 +172,7 @@ class TileCounter(wiring.Component):
                     next_n_tile()
                 else:
                     with m.If(last_k):
-                        m.d.sync += restart_k(self.job_k)
+                        m.d.sync += restart_k(self.job_k, single_k)
                         next_n_tile()
                     with m.Else():
                         m.d.sync += [k_left.eq(k_left - self.rows), first_k.eq(0),

@@ -151,7 +151,9 @@ class WeightStore(wiring.Component):
             following = Mux(row0 == opening, C((opening + per_beat) % rows, row_select),
                             following)
         row0_next = Signal(row_select)
-        m.d.comb += row0_next.eq(Mux(self.job.start, 0,
+        # Held at 0 while no job runs (no beat is taken then), so that a job starts at row 0
+        # with no path from the command's checks (job.start) to these registers.
+        m.d.comb += row0_next.eq(Mux(~self.job.busy, 0,
                                      Mux(accept, Mux(ends_tile & last_tile, 0, following),
                                          row0)))
         m.d.sync += [row0.eq(row0_next), at_zero.eq(row0_next == 0)]
@@ -159,7 +161,7 @@ class WeightStore(wiring.Component):
             m.d.sync += ends_tile.eq(row0_next >= rows - per_beat)
         if rows % per_beat:
             m.d.sync += spills.eq(row0_next > rows - per_beat)
-        with m.If(~self.job.start & accept & ends_tile):
+        with m.If(accept & ends_tile):
             m.d.sync += slot.eq(Mux(slot == slots - 1, 0, slot + 1))
         taken_next = Signal(range(slots + 1))
         m.d.comb += taken_next.eq(taken + (accept & opens_tile) - freed)

@@ -130,7 +130,16 @@ class SerializerProperties(Elaboratable):
         # Inductive invariant: the model's beat is in range and is the block's counter.
         m.d.comb += Assert(beat < beats)
         if beats > 1:
-            m.d.comb += Assert(internal["beat"] == beat)
+            m.d.comb += [Assert(internal["beat"] == beat),
+                         Assert(internal["opening"] == (beat == 0))]
+            # Past beat 0 the row is still on offer (held), and its later beats wait in the
+            # shift register, the next one first.
+            beat_bits = lanes * LANE_BITS
+            row = Cat(dut.i.payload.as_value(), C(0, beats * beat_bits - cols * LANE_BITS))
+            for j in range(1, beats):
+                with m.If(beat == j):
+                    m.d.comb += [Assert(i_held), Assert(
+                        internal["later"][:(beats - j) * beat_bits] == row[j * beat_bits:])]
         m.d.comb += [
             Assert(dut.o.valid == dut.i.valid),
             Assert(dut.last == is_last),

@@ -209,6 +209,7 @@ class WeightStoreProperties(Elaboratable):
         t_row = Signal(range(rows))
         t_slot = Signal(range(slots))
         t_value = Signal(len(internal["decoder.codes"]) // per_beat)
+        t_lane = Signal(range(per_beat))
         t_spilled = Signal()        # it came in a beat that began in the tile before
 
         lane = Signal(range(per_beat))
@@ -230,10 +231,13 @@ class WeightStoreProperties(Elaboratable):
                 stored.eq(1), fresh.eq(1), t_spilled.eq(lane_spills),
                 t_tile.eq(tile + lane_spills),
                 t_row.eq(Mux(lane_spills, lane_row - rows, lane_row)),
-                t_slot.eq(Mux(lane_spills, next_slot, slot)),
-                t_value.eq(Array(codes[i * row_bits:(i + 1) * row_bits]
-                                 for i in range(per_beat))[lane]),
+                t_slot.eq(Mux(lane_spills, next_slot, slot)), t_lane.eq(lane),
             ]
+        # The store registers the beat as it came and decodes it in the write stage: the
+        # tracked row's decoded value is the decoder's output a cycle after the accept.
+        with m.If(fresh):
+            m.d.sync += t_value.eq(Array(codes[i * row_bits:(i + 1) * row_bits]
+                                         for i in range(per_beat))[t_lane])
         with m.If(stored & start & (started == t_tile)):
             m.d.sync += [stored.eq(0), reading.eq(1), due.eq(t_row + 1)]
         row_out = Array(dut.rows_out[r] for r in range(rows))[t_row]
@@ -281,7 +285,7 @@ class WeightStoreProperties(Elaboratable):
                     ]
             counter = {name: internal[f"tiles.{name}"] for name in
                        ("k_left", "n_left", "first_k", "last_k", "last_n", "done", "at_last",
-                        "inner")}
+                        "inner", "single_k")}
             with m.If(busy):
                 m.d.comb += [
                     Assert((k_tiles >= 1) & (k_tiles <= K_TILES)),
@@ -291,6 +295,7 @@ class WeightStoreProperties(Elaboratable):
                     Assert(tile_k < k_tiles), Assert(tile_n <= n_tiles),
                     Assert(counter["at_last"]), Assert(counter["inner"] == 0),
                     Assert(counter["done"] == (tile == tiles)),
+                    Assert(counter["single_k"] == (k_tiles == 1)),
                 ]
                 with m.If(tile < tiles):
                     m.d.comb += [
