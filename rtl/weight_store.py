@@ -34,11 +34,14 @@ class WeightStore(wiring.Component):
     rows of ``cols`` weights, packed together in the configuration's format; the job's rows
     follow each other tile after tile (``docs/interface.md``), so a beat may end one tile and
     begin the next, and the job's last beat is padded with zero rows, which are dropped. The
-    beat is registered as it arrives (no logic between the port and the register, so a block
-    RAM behind ``weights`` pays only its clock-to-output time); the next cycle it is decoded at
-    full rate (:class:`~rtl.decoder.WeightDecoder` over ``k * cols`` lanes, or
-    :class:`~rtl.pe_int8.Int8WeightLanes` for the int8 baseline) and each of its rows is
-    written into the bank of its array row, in the slot of its tile.
+    beat is decoded at full rate (:class:`~rtl.decoder.WeightDecoder` over ``k * cols`` lanes,
+    or :class:`~rtl.pe_int8.Int8WeightLanes` for the int8 baseline) and registered, and the
+    next cycle each of its rows is written into the bank of its array row, in the slot of its
+    tile. Where the register sits is :meth:`decode_stage`: so that a block RAM behind
+    ``weights`` (the memory-mapped top's FIFO) reaches a register through no logic, an ``i2``
+    or int8 beat is registered as it arrives and decoded in the write stage, while a ``t5``
+    beat is decoded first, by byte tables that synthesis puts in block-RAM ROMs whose own
+    address register then takes the port.
     When ``k`` divides ``rows`` every bank always takes the same lane group of the beat;
     otherwise a bank chooses among the ``k / gcd(k, rows)`` groups that can land on it.
 
@@ -85,6 +88,14 @@ class WeightStore(wiring.Component):
     """
 
     read_latency = 1
+
+    @staticmethod
+    def decode_stage(config):
+        """Where the beat is decoded: 0, in the cycle it is taken, before the beat register
+        (``t5``: a 256-entry table per byte, which yosys maps onto a DP16KD ROM per byte with
+        the beat register as its read register); 1, in the write stage, from the beat
+        registered as it came (``i2`` and the int8 baseline: a LUT level per lane)."""
+        return 0 if config.pe == "ternary" and config.format.name == "t5" else 1
 
     @staticmethod
     def free_delay(config):
@@ -170,20 +181,26 @@ class WeightStore(wiring.Component):
         m.d.comb += waiting_next.eq(waiting + (accept & ends_tile) - self.start)
         m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
 
-        # ---- the write stage: the beat, registered as it came (the source may be a block
-        # RAM's output, which then reaches a flip-flop through no logic), decoded a cycle
-        # later on its way into the banks --------------------------------------------------
-        word = Signal(cfg.word_bits, reset_less=True)
+        # ---- the write stage: the beat, registered, into the banks --------------------------
+        # Registered as it came and decoded here, or decoded first (decode_stage): either way
+        # the port reaches a register (or a ROM's address register) through no logic.
         beat = Signal(lanes * Shape.cast(weight_shape(cfg)).width)
         write = Signal()
         write_row0 = Signal(row_select)
         write_slot = Signal(range(slots))
         write_spill = Signal()              # rows past the tile's end go to the next tile
         m.d.sync += [
-            word.eq(self.weights.payload), write.eq(accept), write_row0.eq(row0),
-            write_slot.eq(slot), write_spill.eq(~last_tile),
+            write.eq(accept), write_row0.eq(row0), write_slot.eq(slot),
+            write_spill.eq(~last_tile),
         ]
-        m.d.comb += [decoder.word.eq(word), beat.eq(decoder.codes.as_value())]
+        if self.decode_stage(cfg):
+            word = Signal(cfg.word_bits, reset_less=True)
+            m.d.sync += word.eq(self.weights.payload)
+            m.d.comb += [decoder.word.eq(word), beat.eq(decoder.codes.as_value())]
+        else:
+            beat_q = Signal.like(beat, reset_less=True)
+            m.d.comb += [decoder.word.eq(self.weights.payload), beat.eq(beat_q)]
+            m.d.sync += beat_q.eq(decoder.codes.as_value())
         next_slot = Signal(range(slots))
         m.d.comb += next_slot.eq(Mux(write_slot == slots - 1, 0, write_slot + 1))
         row_bits = weight_row_bits(cfg)

@@ -225,19 +225,25 @@ class WeightStoreProperties(Elaboratable):
         slot = internal["slot"]
         next_slot = Mux(slot == slots - 1, 0, slot + 1)
         m.d.sync += fresh.eq(0)
-        with m.If(~stored & ~reading & accept & AnySeq(1) & (lane < per_beat) &
-                  (tile + lane_spills < tiles)):
+        track = Signal()            # the row of this beat's lane ``lane`` is tracked
+        m.d.comb += track.eq(~stored & ~reading & accept & AnySeq(1) & (lane < per_beat) &
+                             (tile + lane_spills < tiles))
+        with m.If(track):
             m.d.sync += [
                 stored.eq(1), fresh.eq(1), t_spilled.eq(lane_spills),
                 t_tile.eq(tile + lane_spills),
                 t_row.eq(Mux(lane_spills, lane_row - rows, lane_row)),
                 t_slot.eq(Mux(lane_spills, next_slot, slot)), t_lane.eq(lane),
             ]
-        # The store registers the beat as it came and decodes it in the write stage: the
-        # tracked row's decoded value is the decoder's output a cycle after the accept.
-        with m.If(fresh):
-            m.d.sync += t_value.eq(Array(codes[i * row_bits:(i + 1) * row_bits]
-                                         for i in range(per_beat))[t_lane])
+        # The tracked row's decoded value: the decoder's output in the cycle of the accept,
+        # or a cycle later when the store registers the beat as it came (decode_stage).
+        decoded = Array(codes[i * row_bits:(i + 1) * row_bits] for i in range(per_beat))
+        if WeightStore.decode_stage(cfg):
+            with m.If(fresh):
+                m.d.sync += t_value.eq(decoded[t_lane])
+        else:
+            with m.If(track):
+                m.d.sync += t_value.eq(decoded[lane])
         with m.If(stored & start & (started == t_tile)):
             m.d.sync += [stored.eq(0), reading.eq(1), due.eq(t_row + 1)]
         row_out = Array(dut.rows_out[r] for r in range(rows))[t_row]
