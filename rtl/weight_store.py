@@ -174,12 +174,22 @@ class WeightStore(wiring.Component):
             m.d.sync += spills.eq(row0_next > rows - per_beat)
         with m.If(accept & ends_tile):
             m.d.sync += slot.eq(Mux(slot == slots - 1, 0, slot + 1))
-        taken_next = Signal(range(slots + 1))
-        m.d.comb += taken_next.eq(taken + (accept & opens_tile) - freed)
-        m.d.sync += [taken.eq(taken_next), room.eq(taken_next < slots)]
-        waiting_next = Signal(range(slots + 1))
-        m.d.comb += waiting_next.eq(waiting + (accept & ends_tile) - self.start)
-        m.d.sync += [waiting.eq(waiting_next), self.tile_ready.eq(waiting_next != 0)]
+        # The two counts, and their flags for the next cycle chosen by the handshakes among
+        # comparisons of the counts themselves (no adder between a handshake and a flag:
+        # ``room`` is ``taken < slots`` and ``tile_ready`` is ``waiting != 0``, as registers).
+        claim = Signal()
+        m.d.comb += claim.eq(accept & opens_tile)
+        m.d.sync += [
+            taken.eq(taken + claim - freed),
+            room.eq(Mux(claim, Mux(freed, room, taken <= slots - 2), freed | room)),
+        ]
+        complete = Signal()
+        m.d.comb += complete.eq(accept & ends_tile)
+        m.d.sync += [
+            waiting.eq(waiting + complete - self.start),
+            self.tile_ready.eq(Mux(complete, self.tile_ready | ~self.start,
+                                   Mux(self.start, waiting >= 2, self.tile_ready))),
+        ]
 
         # ---- the write stage: the beat, registered, into the banks --------------------------
         # Registered as it came and decoded here, or decoded first (decode_stage): either way

@@ -269,6 +269,7 @@ class WeightStoreProperties(Elaboratable):
             m.d.comb += [
                 Assert(internal["taken"] == occupied),
                 Assert(internal["waiting"] == waiting),
+                Assert(internal["room"] == (occupied < slots)),
                 Assert(internal["row0"] == row),
                 Assert(internal["slot"] < slots),
                 Assert(_mod(read_slot[0] + waiting + diagonal[0], slots) == slot),
