@@ -117,9 +117,9 @@ def test_axi_job_cycles_arguments(kwargs, error, message):
     ([(1, 4, 4)] * 2, [3, 20], ValueError, "launches[0] must be 0 (the first job's start), not 3"),
     ([(1, 4, 4)] * 2, [0, -1], ValueError, "a launch must be at least 0, not -1"),
     ([(1, 4, 4)] * 2, [0, 2.5], TypeError, "a launch must be an integer, not 2.5"),
-    # job 0's writer starts in cycle SETUP_CYCLES = 3, so a start before cycle 5 is refused
-    ([(1, 4, 4)] * 2, [0, 4], ValueError,
-     "job 1 starts in cycle 4, before job 0 was handed to the core (cycle 5): the hardware "
+    # job 0's writer starts in cycle WRITER_START = 4, so a start before cycle 6 is refused
+    ([(1, 4, 4)] * 2, [0, 5], ValueError,
+     "job 1 starts in cycle 5, before job 0 was handed to the core (cycle 6): the hardware "
      "refuses it"),
 ])
 def test_axi_queue_cycles_arguments(jobs, launches, error, message):
@@ -129,7 +129,7 @@ def test_axi_queue_cycles_arguments(jobs, launches, error, message):
         axi_queue_cycles(config, jobs, launches=launches)
     assert str(caught.value) == message
     # the earliest start, which is also the default
-    earliest = axi_queue_cycles(config, [(1, 4, 4)] * 2, launches=[0, 5])
+    earliest = axi_queue_cycles(config, [(1, 4, 4)] * 2, launches=[0, 6])
     assert axi_queue_cycles(config, [(1, 4, 4)] * 2) == earliest
 
 

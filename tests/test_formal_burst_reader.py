@@ -108,9 +108,12 @@ class BurstReaderProperties(Elaboratable):
                 Assert((left != 0) & (length <= left)),
             ]
 
-        # Credit: nothing arriving is ever dropped for want of room.
+        # Credit: nothing arriving is ever dropped for want of room (the reader keeps the beats
+        # in flight and in the FIFO as one count).
         level = internal["fifo.level"]
-        m.d.comb += Assert(in_flight + level + Mux(axi.arvalid, length, 0) <= DEPTH)
+        m.d.comb += [Assert(in_flight + level + Mux(axi.arvalid, length, 0) <= DEPTH),
+                     Assert(internal["outstanding"] == in_flight + level
+                            + internal["popped"])]
 
         # Idle means idle; not idle before the transfer is done.
         with m.If(~dut.busy):
@@ -120,6 +123,9 @@ class BurstReaderProperties(Elaboratable):
             m.d.comb += Assert(dut.busy)
         # The next transfer may start while this one's beats arrive, never before every burst
         # of it was requested (or it ended: then only from idle).
+        with m.If(dut.busy & ~ending):                  # the register "all requested"
+            m.d.comb += Assert(internal["all_issued"] == (~axi.arvalid & (left == 0)
+                                                          & (passes_left == 0)))
         with m.If(dut.busy & dut.next_ready):
             m.d.comb += [Assert(~axi.arvalid), Assert(left == 0), Assert(passes_left == 0),
                          Assert(~ending)]

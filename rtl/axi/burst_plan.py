@@ -69,8 +69,10 @@ class BurstPlan(wiring.Component):
         ``left`` is 0 only when the last pass is all issued).
     length : ``Out(range(max_burst + 1))``
         The next burst's beats (register; 0 when ``left`` is 0).
+    last : ``Out(1)``
+        The next burst of ``length`` beats is the transfer's last (register, with ``length``).
     fresh : ``Out(1)``
-        ``length`` belongs to ``address`` and ``left`` (register).
+        ``length`` and ``last`` belong to ``address`` and ``left`` (register).
     """
 
     def __init__(self, *, addr_bits, data_bits, count_bits, max_burst, pass_bits=1):
@@ -85,7 +87,7 @@ class BurstPlan(wiring.Component):
             "passes": In(pass_bits),
             "advance": In(1), "used": In(range(self.max_burst + 1)),
             "address": Out(addr_bits), "left": Out(count_bits),
-            "length": Out(range(self.max_burst + 1)), "fresh": Out(1),
+            "length": Out(range(self.max_burst + 1)), "last": Out(1), "fresh": Out(1),
         })
 
     def elaborate(self, platform):
@@ -93,18 +95,38 @@ class BurstPlan(wiring.Component):
         shift = (self.beat_bytes - 1).bit_length()
         page_beats = PAGE_BYTES // self.beat_bytes
         to_page = Signal(range(page_beats + 1))
-        shortest = Signal.like(self.length)
+        # length = min(to_page, left, max_burst), its comparisons side by side (no carry chain
+        # after a choice), ``left`` compared on its low bits only, its high bits merely tested
+        # for zero (no carry chain as wide as the count)
+        low_bits = min(self.count_bits, self.max_burst.bit_length())
+        low = self.left[:low_bits]
+        high_zero = Signal()
+        left_small = Signal()         # left < max_burst
+        left_fits = Signal()          # left <= to_page
+        in_page = self.address[shift:12]          # the address's beat within its page
         m.d.comb += [
-            to_page.eq(page_beats - self.address[shift:12]),
-            shortest.eq(Mux(self.left < self.max_burst, self.left, self.max_burst)),
-        ]
-        m.d.sync += [
-            self.length.eq(Mux(to_page < shortest, to_page, shortest)),
-            self.fresh.eq(1),
+            to_page.eq(page_beats - in_page),
+            high_zero.eq(self.left[low_bits:] == 0 if self.count_bits > low_bits else 1),
+            left_small.eq(high_zero & (low < self.max_burst)),
+            # left <= to_page and max_burst <= to_page, each against a constant
+            left_fits.eq(high_zero & (in_page + low <= page_beats)),
         ]
         base = Signal.like(self.base)
         count = Signal.like(self.count)
         passes_left = Signal.like(self.passes)    # passes after this one
+        takes_rest = Signal()
+        rest = Signal()               # a register, with length
+        m.d.comb += takes_rest.eq(high_zero & (low <= self.max_burst) & left_fits
+                                  & (self.left != 0))
+        m.d.sync += [
+            self.length.eq(Mux(left_small, Mux(left_fits, low, to_page),
+                               Mux(in_page <= page_beats - self.max_burst, self.max_burst,
+                                   to_page))),
+            # the burst takes every beat left of the pass (of the transfer)
+            rest.eq(takes_rest),
+            self.last.eq(takes_rest & (passes_left == 0)),
+            self.fresh.eq(1),
+        ]
         with m.If(self.load):
             m.d.sync += [self.address.eq(self.base), self.left.eq(self.count),
                          base.eq(self.base), count.eq(self.count),
@@ -114,7 +136,8 @@ class BurstPlan(wiring.Component):
             m.d.sync += [self.address.eq(self.address + (self.used << shift)),
                          self.left.eq(self.left - self.used),
                          self.fresh.eq(0)]
-            with m.If((self.left == self.used) & (passes_left != 0)):
+            # the pass's last burst (a used shorter than length never is: left stays above 0)
+            with m.If(rest & (self.used == self.length) & (passes_left != 0)):
                 m.d.sync += [self.address.eq(base), self.left.eq(count),
                              passes_left.eq(passes_left - 1)]
         return m

@@ -129,9 +129,8 @@ class BurstReader(wiring.Component):
         in_flight = Signal(range(self.depth + 1))   # requested, not yet arrived
         ending = Signal()                           # no more bursts: aborted or a read failed
         starting = Signal()
-        all_issued = Signal()
+        all_issued = Signal()       # every burst of the transfer requested (a register)
         m.d.comb += [
-            all_issued.eq(~axi.arvalid & (plan.left == 0)),
             starting.eq(self.start & self.next_ready & (self.count != 0)),
             plan.load.eq(starting),
             plan.base.eq(self.base),
@@ -145,8 +144,12 @@ class BurstReader(wiring.Component):
         # in flight plus beats in the FIFO only grow with a request, and after a request the
         # plan is not fresh for two cycles, so the register never promises room that is gone
         # (and the consumer's ready no longer reaches the request logic combinationally).
+        # ``outstanding``: beats requested and not yet out of the FIFO (in flight plus in the
+        # FIFO, plus a beat taken in the cycle before), kept as one register so that the room
+        # is one comparison with a constant.
         room = Signal()
-        m.d.sync += room.eq(in_flight + buffer.level + self.max_burst <= self.depth)
+        outstanding = Signal(range(self.depth + 1))
+        m.d.sync += room.eq(outstanding <= self.depth - self.max_burst)
         m.d.comb += [
             axi.arid.eq(0),
             axi.arsize.eq(plan.beat_bytes.bit_length() - 1),
@@ -161,8 +164,9 @@ class BurstReader(wiring.Component):
             plan.used.eq(plan.length),
         ]
         with m.If(requested):
-            m.d.sync += axi.arvalid.eq(0)
-        with m.Elif(~axi.arvalid & plan.fresh & (plan.left != 0) & ~ending & room & self.busy):
+            m.d.sync += [axi.arvalid.eq(0), all_issued.eq(plan.last)]
+        # (a fresh plan's length is 0 exactly when nothing is left: a narrow test)
+        with m.Elif(~axi.arvalid & plan.fresh & (plan.length != 0) & ~ending & room & self.busy):
             m.d.sync += [
                 axi.arvalid.eq(1),
                 axi.araddr.eq(plan.address),
@@ -180,14 +184,26 @@ class BurstReader(wiring.Component):
             buffer.w_data.eq(axi.rdata),
             buffer.w_en.eq(arrived & ~failed & ~ending & ~self.abort),
         ]
-        m.d.sync += in_flight.eq(in_flight + Mux(requested, plan.length, 0) - arrived)
+        in_flight_next = Signal.like(in_flight)
+        m.d.comb += in_flight_next.eq(in_flight + Mux(requested, plan.length, 0) - arrived)
+        m.d.sync += in_flight.eq(in_flight_next)
+        # A beat taken from the FIFO leaves the count a cycle later (the consumer's ready
+        # reaches only a register here): for that cycle the count is one beat high, which
+        # only delays a request, never lets one overflow the FIFO.
+        popped = Signal()
+        m.d.sync += popped.eq(self.data.valid & self.data.ready & ~self.abort)
+        with m.If(self.abort):                     # the FIFO is emptied
+            m.d.sync += outstanding.eq(in_flight_next)
+        with m.Else():
+            m.d.sync += outstanding.eq(outstanding + Mux(requested, plan.length, 0) - popped
+                                       - (arrived & ~buffer.w_en))
         # The beats of the transfer before still in flight when this one started (none from
         # idle): the next arrivals are theirs.
         older = Signal(range(self.depth + 1))
         previous = Signal()
         m.d.comb += previous.eq(older != 0)
         with m.If(starting):
-            m.d.sync += [ending.eq(0), self.resp.eq(RESP_OKAY),
+            m.d.sync += [ending.eq(0), self.resp.eq(RESP_OKAY), all_issued.eq(0),
                          self.previous_resp.eq(RESP_OKAY),
                          older.eq(Mux(self.busy, in_flight - arrived, 0))]
         with m.Elif(arrived & previous):

@@ -33,7 +33,7 @@ class BurstWriter(wiring.Component):
     transfer: no further burst is issued and ``resp`` keeps the first such code until the next
     start; ``abort`` ends it the same way. Either way the W beats of every burst already
     issued are still sent (AXI requires them), ``data`` is no longer taken, and ``busy`` stays
-    high until every issued burst has its response; the FIFO is emptied at the next start.
+    high until every issued burst has its response; the FIFOs are held empty while idle.
 
     Parameters
     ----------
@@ -99,13 +99,15 @@ class BurstWriter(wiring.Component):
         starting = Signal()
         m.d.comb += starting.eq(self.start & ~self.busy & (self.count != 0))
 
-        m.submodules.fifo = buffer = ResetInserter(starting)(
+        # The FIFOs are held empty while idle (a register, not the start decision, drives their
+        # resets: a transfer takes its first beat two cycles after its start at the earliest).
+        m.submodules.fifo = buffer = ResetInserter(~self.busy)(
             fifo.SyncFIFOBuffered(width=self.data_bits, depth=self.depth))
         m.submodules.plan = plan = BurstPlan(addr_bits=self.addr_bits, data_bits=self.data_bits,
                                              count_bits=self.count_bits,
                                              max_burst=self.max_burst)
         # The lengths of the bursts issued and not yet written, in order.
-        m.submodules.lengths = lengths = ResetInserter(starting)(
+        m.submodules.lengths = lengths = ResetInserter(~self.busy)(
             fifo.SyncFIFOBuffered(width=8, depth=self.bursts))
 
         ending = Signal()            # no more bursts: aborted or a write failed
@@ -153,27 +155,30 @@ class BurstWriter(wiring.Component):
         full = Signal()              # the FIFO holds the plan's whole burst
         paused = Signal()            # or the source gives no beat now: write what there is
         burst = Signal.like(plan.length)
+        burst_q = Signal.like(plan.length)  # the offered burst's beats: awlen + 1, a register
         m.d.comb += [
             full.eq(unclaimed >= plan.length),
             paused.eq(~self.data.valid | all_taken),
             burst.eq(Mux(full, plan.length, unclaimed)),
             issued.eq(axi.awvalid & axi.awready),
             plan.advance.eq(issued),
-            plan.used.eq(axi.awlen + 1),
+            plan.used.eq(burst_q),
             lengths.w_data.eq(axi.awlen),
             lengths.w_en.eq(issued),
         ]
         with m.If(issued):
             m.d.sync += axi.awvalid.eq(0)
-        with m.Elif(~axi.awvalid & plan.fresh & (plan.left != 0) & ~ending & self.busy
+        # (a fresh plan's length is 0 exactly when nothing is left: a narrow test)
+        with m.Elif(~axi.awvalid & plan.fresh & (plan.length != 0) & ~ending & self.busy
                     & (full | (paused & (unclaimed != 0))) & lengths.w_rdy
                     & (awaiting + lengths.level < self.bursts)):
             m.d.sync += [
                 axi.awvalid.eq(1),
                 axi.awaddr.eq(plan.address),
                 axi.awlen.eq(burst - 1),
+                burst_q.eq(burst),
             ]
-        m.d.sync += unclaimed.eq(unclaimed + taken - Mux(issued, axi.awlen + 1, 0))
+        m.d.sync += unclaimed.eq(unclaimed + taken - Mux(issued, burst_q, 0))
 
         # W: the beats of the issued bursts, in order, wlast on each burst's last beat.
         beat = Signal(8)             # beats of the current burst already sent
@@ -210,9 +215,11 @@ class BurstWriter(wiring.Component):
         with m.If(taken):
             m.d.sync += [to_take.eq(to_take - 1), all_taken.eq(to_take == 1)]
 
+        with m.If(~self.busy):                   # cleared while idle, not by the start
+            m.d.sync += [all_taken.eq(0), unclaimed.eq(0), beat.eq(0)]
         with m.If(starting):
             m.d.sync += [self.busy.eq(1), ending.eq(0), self.resp.eq(RESP_OKAY),
-                         to_take.eq(self.count), all_taken.eq(0), unclaimed.eq(0), beat.eq(0)]
+                         to_take.eq(self.count)]
         with m.Elif(self.busy & ~axi.awvalid & ((plan.left == 0) | ending) & (lengths.level == 0)
                     & (awaiting == 0) & ~burst_done & ~answered):
             m.d.sync += self.busy.eq(0)

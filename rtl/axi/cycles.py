@@ -41,11 +41,15 @@ from .bus import PAGE_BYTES
 from .top import SETUP_CYCLES, WRITER_BURSTS, max_burst
 
 
-__all__ = ["REQUEST_CYCLE", "FIFO_LATENCY", "WRITER_INPUT", "WRITE_RESPONSE", "QUEUED_START",
+__all__ = ["REQUEST_CYCLE", "WRITER_START", "FIFO_LATENCY", "WRITER_INPUT", "WRITE_RESPONSE",
+           "QUEUED_START",
            "axi_job_cycles", "axi_queue_cycles", "first_weight_cycle", "writer_end"]
 
 #: Cycle (after the accepted start) in which the readers' first requests are accepted.
 REQUEST_CYCLE = SETUP_CYCLES + 3
+#: Cycle (after the accepted start) in which the writer starts a job from idle: the cycle after
+#: the readers started it (``go``, :data:`~rtl.axi.top.SETUP_CYCLES`).
+WRITER_START = SETUP_CYCLES + 1
 #: Cycles from a FIFO write to the entry on its output (``amaranth.lib.fifo.SyncFIFOBuffered``).
 FIFO_LATENCY = 2
 #: Cycles the result writer holds a beat in its input register before the FIFO.
@@ -175,7 +179,7 @@ def axi_job_cycles(config, m, k, n, *, read_latency=None, write_response=WRITE_R
     above (``read_latency`` by default the configuration's), started from idle."""
     read_latency = _check(config, read_latency, write_response)
     return _job_end(config, m, k, n, t0=first_weight_cycle(read_latency),
-                    writer_start=SETUP_CYCLES, write_response=write_response)
+                    writer_start=WRITER_START, write_response=write_response)
 
 
 def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
@@ -191,8 +195,8 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
     its first weight beat is taken in ``max(e + 2, launch + T0)`` (``e`` the end of the job
     before it, ``T0`` :func:`first_weight_cycle`: its beats wait in the FIFOs when it is
     queued before the readers' last request of that job, since the core then still drains
-    it), and its writer starts in ``max(e, launch + SETUP_CYCLES)``; a job started after the
-    one before it ended runs from idle. Each job's ``CYCLES`` counts from the end of the job
+    it), and its writer starts in ``max(e, launch + WRITER_START)``; a job started more than a
+    cycle after the one before it ended runs from idle. Each job's ``CYCLES`` counts from the end of the job
     before it (from its own start when it ran from idle), so a queue's ``CYCLES`` add up to its
     time. A start the hardware would refuse (before the job before it has been handed to the
     core: less than two cycles after its writer started) raises ``ValueError``."""
@@ -222,22 +226,24 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
             raise ValueError(f"launches[0] must be 0 (the first job's start), not "
                              f"{launches[0]}")
     t0 = first_weight_cycle(read_latency)
-    end = _job_end(config, *jobs[0], t0=t0, writer_start=SETUP_CYCLES,
+    end = _job_end(config, *jobs[0], t0=t0, writer_start=WRITER_START,
                    write_response=write_response)
-    cycles, writer = [end], SETUP_CYCLES
+    cycles, writer = [end], WRITER_START
     for i, job in enumerate(jobs[1:], 1):
         launch = writer + 2 if launches is None else launches[i]
         if launch < writer + 2:
             raise ValueError(f"job {i} starts in cycle {launch}, before job {i - 1} was handed "
                              f"to the core (cycle {writer + 2}): the hardware refuses it")
-        if launch > end:                                    # the queue ran dry: from idle
-            writer = launch + SETUP_CYCLES
+        # the registers see a job's end a cycle later: a start in the cycle after it still
+        # counts from the end (behind the job), a later one from its own start (from idle)
+        if launch > end + 1:
+            writer = launch + WRITER_START
             later = _job_end(config, *job, t0=launch + t0, writer_start=writer,
                              write_response=write_response)
             cycles.append(later - launch)
         else:
             first = max(end + QUEUED_START, launch + t0)
-            writer = max(end, launch + SETUP_CYCLES)
+            writer = max(end, launch + WRITER_START)
             later = _job_end(config, *job, t0=first, writer_start=writer,
                              write_response=write_response)
             cycles.append(later - end)

@@ -28,7 +28,10 @@ class JobCounts(wiring.Component):
     beats read ``ceil(N/cols)`` times, and ``ceil(N/cols) * M * result_beats_per_row`` result
     beats. Three register stages (two constant divisions, then three products, then the
     weight beats' division); ``go`` pulses :data:`SETUP_CYCLES` cycles after ``start`` with the
-    counts valid. The sizes must stay put meanwhile.
+    counts valid, and they hold until the next ``start``'s stages replace them. The sizes are
+    read in the cycle of ``start`` (``k``, ``n``) and the cycle after (``m``); no logic lies
+    between ``start`` and a multiplier (each stage is enabled by the registered ``start`` of
+    the stage before).
 
     Members
     -------
@@ -57,22 +60,28 @@ class JobCounts(wiring.Component):
         m = Module()
         cfg = self.config
         k_tiles = Signal(range(math.ceil(cfg.max_k / cfg.rows) + 1))
+        n_tiles = Signal.like(self.activation_passes)
         tiles = Signal(range(math.ceil(cfg.max_k / cfg.rows) * math.ceil(cfg.max_n / cfg.cols)
                              + 1))
         rows = Signal(range(math.ceil(cfg.max_n / cfg.cols) * cfg.max_m + 1))
         stage = Signal(SETUP_CYCLES)
         m.d.sync += [
             stage.eq(Cat(self.start, stage[:-1])),
-            # stage 1
+            # stage 1, every cycle (constant divisions of the sizes)
             k_tiles.eq(_ceil_div(self.k, cfg.rows)),
-            self.activation_passes.eq(_ceil_div(self.n, cfg.cols)),
-            # stage 2
-            tiles.eq(k_tiles * self.activation_passes),
-            self.activation_beats.eq(k_tiles * self.m),
-            rows.eq(self.activation_passes * self.m),
-            # stage 3
-            self.weight_beats.eq(_ceil_div(tiles * cfg.rows, cfg.rows_per_beat)),
-            self.result_beats.eq(rows * cfg.result_beats_per_row),
+            n_tiles.eq(_ceil_div(self.n, cfg.cols)),
         ]
+        with m.If(stage[0]):                    # stage 2: the products
+            m.d.sync += [
+                tiles.eq(k_tiles * n_tiles),
+                self.activation_beats.eq(k_tiles * self.m),
+                rows.eq(n_tiles * self.m),
+                self.activation_passes.eq(n_tiles),
+            ]
+        with m.If(stage[1]):                    # stage 3
+            m.d.sync += [
+                self.weight_beats.eq(_ceil_div(tiles * cfg.rows, cfg.rows_per_beat)),
+                self.result_beats.eq(rows * cfg.result_beats_per_row),
+            ]
         m.d.comb += self.go.eq(stage[-1])
         return m

@@ -34,11 +34,13 @@ class Registers(wiring.Component):
     soon as ``launch`` has copied them (the write after the start's response).
 
     ``job_done`` or ``job_failed`` (one-cycle pulses, ``fail_cause`` and ``fail_resp`` with a
-    failure) end the running job: ``done`` or ``error`` with ``cause`` and ``resp``,
+    failure, in the cycle after the running job ended: registered by the top) end it: ``done`` or ``error`` with ``cause`` and ``resp``,
     ``IRQ_STATUS.ended``, ``JOBS`` counts it, and ``CYCLES`` takes the cycles from the job's
-    launch, or from the end of the job before it if it was queued, to its end. After a job done,
+    launch, or from the end of the job before it if it was queued (or launched in the cycle
+    of that job's pulse), to its end. After a job done,
     a queued job (or one launched in that very cycle) is the running one and ``busy`` stays
-    high; a failure ends a queued job too (``dropped``), never run. ``FAILURES`` counts
+    high; a failure ends a queued job too (``dropped``), never run (a job launched in the
+    failure's pulse cycle runs). ``FAILURES`` counts
     failed jobs and keeps the last one's cause and response, which no start clears (a start
     from idle right after a failure clears ``STATUS.error``: software that queues jobs reads
     ``FAILURES``). ``irq`` is
@@ -69,7 +71,7 @@ class Registers(wiring.Component):
     activations, results : ``Out(64)``; weights : ``Out(ArrayLayout(64, weight_ports))``
         The base addresses (the registers).
     job_done, job_failed : ``In(1)``; fail_cause : ``In(4)``; fail_resp : ``In(2)``
-        The running job ended (one-cycle pulses).
+        The running job ended in the cycle before (one-cycle pulses).
     can_queue : ``In(1)``
         The top can take a job behind the running one this cycle.
     busy : ``Out(1)``
@@ -230,17 +232,21 @@ class Registers(wiring.Component):
         with m.Elif(busy):
             m.d.sync += elapsed.eq(elapsed + 1)
             with m.If(self.job_done | self.job_failed):
-                m.d.sync += [cycles.eq(elapsed + 1), elapsed.eq(0), jobs.eq(jobs + 1),
+                # the job ended in the cycle before: its cycles are ``elapsed`` now, and a
+                # job that goes on from there has run one cycle already
+                m.d.sync += [cycles.eq(elapsed), elapsed.eq(1), jobs.eq(jobs + 1),
                              ended.eq(1), queued.eq(0)]
             with m.If(self.job_done):
                 m.d.sync += [busy.eq(queued | behind), status["done"].eq(1),
                              status["error"].eq(0), status["cause"].eq(CAUSE["none"]),
                              status["resp"].eq(0)]
             with m.Elif(self.job_failed):
-                m.d.sync += [busy.eq(0), status["done"].eq(0), status["error"].eq(1),
+                # a job launched in this very cycle is the next one (the top was idle); one
+                # queued before was dropped by the failure
+                m.d.sync += [busy.eq(behind), status["done"].eq(0), status["error"].eq(1),
                              status["cause"].eq(self.fail_cause),
                              status["resp"].eq(self.fail_resp),
-                             status["dropped"].eq(queued | behind),
+                             status["dropped"].eq(queued),
                              failures["failed"].eq(failures["failed"] + 1),
                              failures["cause"].eq(self.fail_cause),
                              failures["resp"].eq(self.fail_resp)]

@@ -41,7 +41,8 @@ class AxiAccelerator(wiring.Component):
     A job: ``Registers.launch`` copies its sizes and addresses into a slot, then
     :data:`SETUP_CYCLES` cycles compute its beat counts. Each reader starts it as soon as it
     has issued every request of the job before (at once when idle), the writer when the job
-    before has ended, and the core a cycle after the writer. So a job started while another
+    before has ended and every reader has started it (a cycle after the readers at the
+    earliest), and the core a cycle after the writer. So a job started while another
     runs (the queue, ``STATUS.queued``) has its weights and activations streaming in behind
     that job's while the core still computes and drains it. A job ends when the core has
     produced its last result and the writer has every write response (``STATUS.done``).
@@ -125,11 +126,12 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += [activation_base.eq(regs.activations), result_base.eq(regs.results)]
             m.d.sync += [size[name].eq(getattr(regs, name)) for name in "mkn"]
 
-        # ---- the job's beat counts, SETUP_CYCLES after the launch (held until the next) ------
+        # ---- the job's beat counts, SETUP_CYCLES after the launch (held until the next; the
+        #      sizes read from the registers in the launch's cycle and the next, before software
+        #      can write them again) ---------------------------------------------------------
         m.submodules.counts = counts = JobCounts(cfg)
         m.d.comb += counts.start.eq(regs.launch)
-        m.d.comb += [getattr(counts, name).eq(Mux(regs.launch, getattr(regs, name), size[name]))
-                     for name in "mkn"]
+        m.d.comb += [getattr(counts, name).eq(getattr(regs, name)) for name in "mkn"]
         go = counts.go
         weight_beats, act_beats = counts.weight_beats, counts.activation_beats
         n_tiles, result_beats = counts.activation_passes, counts.result_beats
@@ -206,25 +208,37 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += counts_ready.eq(1)
         with m.If(regs.launch):
             m.d.sync += [pending.eq(1), counts_ready.eq(0), taken.eq(0)]
-        # the writer and the core take it when the job before it has ended
+        # the writer and the core take it when the job before it has ended and every reader
+        # has started it (a register: the readers' start decisions reach no further)
         front_go = Signal()
-        m.d.comb += front_go.eq(slot_ready & (taken | reader_starts).all())
+        m.d.comb += front_go.eq(slot_ready & taken.all())
 
         # ---- the job's control ----------------------------------------------------------------
         engines = [*readers, result_writer]
         engines_busy = Cat(engine.busy for engine in engines).any()
         # The running job's errors: a reader that has started the queued job answers for the
         # running one's late beats with previous_resp (its resp is the queued job's, which
-        # fails that job once it is handed over, when the slot is no longer pending).
-        failure = Signal()
-        cause = Signal(4)
-        resp = Signal(2)
+        # fails that job once it is handed over, when the slot is no longer pending). The
+        # readers' errors are registered (seen a cycle later while the job runs: the
+        # starved core waits); the writer's is seen at once, since it can come with the
+        # job's last response, in the cycle the job would end.
+        read_failure = Signal()
+        read_cause = Signal(4)
+        read_resp = Signal(2)
         codes = [(Mux(taken[i] & pending, reader.previous_resp, reader.resp),
                   "weights_read" if i < ports else "activations_read")
                  for i, reader in enumerate(readers)]
-        for code, name in reversed([*codes, (result_writer.resp, "results_write")]):
+        for code, name in reversed(codes):
             with m.If(code != 0):
-                m.d.comb += [failure.eq(1), cause.eq(CAUSE[name]), resp.eq(code)]
+                m.d.comb += [read_failure.eq(1), read_cause.eq(CAUSE[name]),
+                             read_resp.eq(code)]
+        read_failed = Signal()
+        read_failed_cause = Signal(4)
+        read_failed_resp = Signal(2)
+        m.d.sync += [read_failed.eq(0),     # a read error of the running job, seen in "run"
+                     read_failed_cause.eq(read_cause), read_failed_resp.eq(read_resp)]
+        write_failed = Signal()
+        m.d.comb += write_failed.eq(result_writer.resp != 0)
         failed_cause = Signal(4)        # the first error's, kept through the drain
         failed_resp = Signal(2)
         core_finished = Signal()
@@ -236,39 +250,49 @@ class AxiAccelerator(wiring.Component):
             m.d.sync += [core_finished.eq(0), pending.eq(0)]
             m.next = "start"
 
+        # The end of a job reaches the registers a cycle later, as registered pulses (they
+        # count CYCLES accordingly): the end's conditions fan out into the status bits there.
+        job_done = Signal()
+        job_failed = Signal()
+        m.d.sync += [job_done.eq(0), job_failed.eq(0)]
+        m.d.comb += [regs.job_done.eq(job_done), regs.job_failed.eq(job_failed),
+                     regs.fail_cause.eq(failed_cause), regs.fail_resp.eq(failed_resp)]
         with m.FSM() as fsm:
             with m.State("idle"):
                 with m.If(front_go):
                     take_front()
             with m.State("start"):
-                # The writer started last cycle; the core takes its command now.
+                # The writer started last cycle; the core takes its command now (an error is
+                # acted on from the next state).
                 m.d.comb += accel.cmd.valid.eq(1)
-                with m.If(failure):
-                    m.d.sync += [failed_cause.eq(cause), failed_resp.eq(resp)]
-                    m.next = "abort"
-                with m.Elif(accel.cmd.ready):
+                with m.If(accel.cmd.ready):
                     m.next = "run"
             with m.State("run"):
+                m.d.sync += read_failed.eq(read_failure)
                 with m.If(accel.done):
                     m.d.sync += core_finished.eq(1)
-                with m.If(failure):
-                    m.d.sync += [failed_cause.eq(cause), failed_resp.eq(resp)]
+                with m.If(read_failed | write_failed):
+                    m.d.sync += [
+                        failed_cause.eq(Mux(read_failed, read_failed_cause,
+                                            CAUSE["results_write"])),
+                        failed_resp.eq(Mux(read_failed, read_failed_resp, result_writer.resp)),
+                    ]
+                    m.d.sync += [abort.eq(1), core_reset.eq(1)]
                     m.next = "abort"
                 with m.Elif(core_finished & ~result_writer.busy):
-                    m.d.comb += regs.job_done.eq(1)
+                    m.d.sync += job_done.eq(1)
                     with m.If(front_go):
                         take_front()
                     with m.Else():
                         m.next = "idle"
-            with m.State("abort"):
-                m.d.comb += [abort.eq(1), core_reset.eq(1)]
+            with m.State("abort"):      # abort and core_reset: registers, set on the way in
+                m.d.sync += abort.eq(0)
                 m.d.sync += pending.eq(0)                # a queued job is dropped
                 m.next = "drain"
             with m.State("drain"):
-                m.d.comb += core_reset.eq(1)
                 with m.If(~engines_busy):
-                    m.d.comb += [regs.job_failed.eq(1), regs.fail_cause.eq(failed_cause),
-                                 regs.fail_resp.eq(failed_resp)]
+                    m.d.sync += core_reset.eq(0)
+                    m.d.sync += job_failed.eq(1)
                     m.next = "idle"
         m.d.comb += regs.can_queue.eq(~pending & (fsm.ongoing("idle") | fsm.ongoing("run")))
         return m
