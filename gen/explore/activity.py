@@ -250,14 +250,20 @@ def _register_bits(design):
     psums = cols * sum(design.psum_bits)
     beat = cfg.rows_per_beat * cols * design.weight_bits
     sums = (4 if cfg.accumulator_forwarding else 2) * cols * design.acc_bits
-    return inputs + skew + psums + beat + sums
+    # the result serializer's copy of a row's later beats (rtl/result_serializer.py)
+    serializer = ((cfg.result_beats_per_row - 1) * cfg.result_beat_lanes * design.acc_bits
+                  if cfg.result_beats_per_row > 1 else 0)
+    return inputs + skew + psums + beat + sums + serializer
 
 
 def register_bits_per_cycle(accel, *, pe=None):
     """Datapath register bits written every cycle: the activations' input registers
     (``2 * R * act_bits``) and row skew (``act_bits * R * (R - 1) / 2``), the PEs' partial
-    sums (``C * sum(psum_bits(r))``), the weight store's decoded beat (``k * C * b``) and the
-    accumulator's read and sum registers (``2 * C * acc_bits``, twice that with forwarding).
+    sums (``C * sum(psum_bits(r))``), the weight store's decoded beat (``k * C * b``), the
+    accumulator's read and sum registers (``2 * C * acc_bits``, twice that with forwarding),
+    and with several result beats per row the serializer's copy of a row's later beats
+    (``(B - 1) * lanes * acc_bits``; written only while results leave, so counting it every
+    cycle is an upper bound).
 
     Raises ``TypeError`` / ``ValueError`` for ``accel`` and ``pe`` as :func:`gemm_activity`.
     """
