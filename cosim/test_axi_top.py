@@ -159,6 +159,16 @@ async def _setup(dut, memory=None):
     return bench
 
 
+async def _setup_watching_starts(dut, label):
+    """The bench, its seeded generator, and the cycles the starts were accepted (``starts``)
+    with the current cycle of that count (``clock[0]``)."""
+    np_rng, _ = bench_rng(dut, f"axi top {label}")
+    bench = await _setup(dut)
+    starts, clock = [], [0]
+    cocotb.start_soon(record_starts(dut, bench.offsets["CONTROL"], starts, clock))
+    return np_rng, bench, starts, clock
+
+
 def _expected(config, x, w):
     """Golden's result of the job: ternary GEMM, or the int8 baseline's."""
     return golden.int8_gemm(x, w) if config.pe == "int8" else golden.int_gemm(x, w)
@@ -366,11 +376,8 @@ async def a_start_near_a_failure(dut):
     dropped, refused or run from idle, never started behind the abort: the core never hangs,
     and the next job is bit-exact."""
     from cocotb.triggers import ClockCycles
-    np_rng, _ = bench_rng(dut, "axi top start near a failure")
-    bench = await _setup(dut)
+    np_rng, bench, starts, clock = await _setup_watching_starts(dut, "start near a failure")
     cfg = bench.config
-    starts, clock = [], [0]
-    cocotb.start_soon(record_starts(dut, bench.offsets["CONTROL"], starts, clock))
     failing = _job(np_rng, cfg, 2, 2 * cfg.rows, 2 * cfg.cols)
     later = _job(np_rng, cfg, 1, cfg.max_k, cfg.max_n)      # more beats than a reader's FIFO
     after = _job(np_rng, cfg, 1, 2 * cfg.rows, cfg.cols)
@@ -427,11 +434,8 @@ async def a_start_in_every_cycle_around_an_end(dut):
     queued late, handed over in the end's own cycle, or run from idle; bit-exact, and its
     ``CYCLES`` equal the queue model given the start cycles."""
     from cocotb.triggers import ClockCycles
-    np_rng, _ = bench_rng(dut, "axi top start around an end")
-    bench = await _setup(dut)
+    np_rng, bench, starts, clock = await _setup_watching_starts(dut, "start around an end")
     cfg = bench.config
-    starts, clock = [], [0]
-    cocotb.start_soon(record_starts(dut, bench.offsets["CONTROL"], starts, clock))
     first = _job(np_rng, cfg, 2, 2 * cfg.rows, 2 * cfg.cols)
     second = _job(np_rng, cfg, 1, 3 * cfg.rows, 2 * cfg.cols + 1)
     sizes = [bench.place(x, w, slot=i) for i, (x, w) in enumerate((first, second))]
