@@ -37,7 +37,8 @@ from golden.synthetic import BITNET_2B_4T_CONFIG
 from rtl.axi.cycles import axi_job_cycles, axi_queue_cycles
 from rtl.config import AccelConfig, ConfigError
 
-__all__ = ["MODEL", "accelerator", "job_rows", "token_cycles", "main"]
+__all__ = ["MODEL", "accelerator", "job_rows", "layer_jobs", "token_jobs", "token_cycles",
+           "main"]
 
 PROG = "python benchmarks/axi_decode.py"
 MODEL = BitNetConfig.from_dict(BITNET_2B_4T_CONFIG)
@@ -63,12 +64,16 @@ def job_rows(config, latency):
     return rows
 
 
-def token_jobs(fuse=True):
-    """The ``(M, K, N)`` of one decode token's BitLinear jobs, layer after layer: the four
-    fused jobs of a layer, or its seven projections."""
+def layer_jobs(fuse=True):
+    """The ``(M, K, N)`` of one layer's BitLinear jobs at decode: its four fused jobs, or its
+    seven projections."""
     projections = layer_projections(MODEL)
-    layer = fused(projections) if fuse else projections
-    return [(1, k, n) for _ in range(MODEL.num_hidden_layers) for _, k, n in layer]
+    return [(1, k, n) for _, k, n in (fused(projections) if fuse else projections)]
+
+
+def token_jobs(fuse=True):
+    """The jobs of one decode token: :func:`layer_jobs` for every layer, in order."""
+    return layer_jobs(fuse) * MODEL.num_hidden_layers
 
 
 def token_cycles(config, latency, *, fuse=True, queue=False):
@@ -80,7 +85,7 @@ def token_cycles(config, latency, *, fuse=True, queue=False):
     repeat from one layer to the next (checked on the third layer) the rest of the token
     repeats them; otherwise the whole token is replayed."""
     layers = MODEL.num_hidden_layers
-    layer = token_jobs(fuse)[:len(token_jobs(fuse)) // layers]
+    layer = layer_jobs(fuse)
     if not queue:
         return layers * sum(axi_job_cycles(config, *job, read_latency=latency)
                             for job in layer)

@@ -133,10 +133,6 @@ class AxiDriver:
                                     lanes=cfg.result_beat_lanes, beat=self.data_bytes,
                                     acc_bits=cfg.acc_bits)
 
-    def _mask(self, register, name):
-        field = self._fields[register, name]
-        return ((1 << field.width) - 1) << field.lsb
-
     def _field(self, value, register, name):
         field = self._fields[register, name]
         return value >> field.lsb & ((1 << field.width) - 1)
@@ -197,8 +193,8 @@ class AxiDriver:
             # accepted: queued behind the running job, or started from idle (the queue ran
             # dry); refused: STATUS.refused (while busy) or STATUS.error without busy (from idle)
             status = await self._read("STATUS")
-            if status & self._mask("STATUS", "refused") or not status & self._mask("STATUS",
-                                                                                   "busy"):
+            if (self._field(status, "STATUS", "refused")
+                    or not self._field(status, "STATUS", "busy")):
                 raise AxiJobError(f"job {i} of the queue was refused (STATUS {status:#x})")
 
         ended = await self._read("JOBS")

@@ -196,10 +196,11 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
     before it, ``T0`` :func:`first_weight_cycle`: its beats wait in the FIFOs when it is
     queued before the readers' last request of that job, since the core then still drains
     it), and its writer starts in ``max(e, launch + WRITER_START)``; a job started more than a
-    cycle after the one before it ended runs from idle. Each job's ``CYCLES`` counts from the end of the job
-    before it (from its own start when it ran from idle), so a queue's ``CYCLES`` add up to its
-    time. A start the hardware would refuse (before the job before it has been handed to the
-    core: less than two cycles after its writer started) raises ``ValueError``."""
+    cycle after the one before it ended runs from idle. Each job's ``CYCLES`` counts from the
+    end of the job before it (from its own start when it ran from idle), so a queue's
+    ``CYCLES`` add up to its time. A start the hardware would refuse (before the job before it
+    has been handed to the core: less than two cycles after its writer started) raises
+    ``ValueError``."""
     read_latency = _check(config, read_latency, write_response)
     if not isinstance(jobs, (tuple, list)):
         raise TypeError(f"jobs must be a list of (M, K, N), not {type(jobs).__name__}")
@@ -234,18 +235,15 @@ def axi_queue_cycles(config, jobs, *, launches=None, read_latency=None,
         if launch < writer + 2:
             raise ValueError(f"job {i} starts in cycle {launch}, before job {i - 1} was handed "
                              f"to the core (cycle {writer + 2}): the hardware refuses it")
-        # the registers see a job's end a cycle later: a start in the cycle after it still
-        # counts from the end (behind the job), a later one from its own start (from idle)
-        if launch > end + 1:
-            writer = launch + WRITER_START
-            later = _job_end(config, *job, t0=launch + t0, writer_start=writer,
-                             write_response=write_response)
-            cycles.append(later - launch)
-        else:
-            first = max(end + QUEUED_START, launch + t0)
-            writer = max(end, launch + WRITER_START)
-            later = _job_end(config, *job, t0=first, writer_start=writer,
-                             write_response=write_response)
-            cycles.append(later - end)
+        # The same formulas from idle: a start more than a cycle after the end comes after
+        # its beats' latency (``launch + t0 > end + 2``) and the writer's end. Only where
+        # CYCLES counts from differs: the registers see a job's end a cycle later, so a start
+        # in the cycle after it still counts from the end (behind the job), a later one from
+        # its own start (from idle).
+        first = max(end + QUEUED_START, launch + t0)
+        writer = max(end, launch + WRITER_START)
+        later = _job_end(config, *job, t0=first, writer_start=writer,
+                         write_response=write_response)
+        cycles.append(later - (launch if launch > end + 1 else end))
         end = later
     return cycles

@@ -34,16 +34,15 @@ class Registers(wiring.Component):
     soon as ``launch`` has copied them (the write after the start's response).
 
     ``job_done`` or ``job_failed`` (one-cycle pulses, ``fail_cause`` and ``fail_resp`` with a
-    failure, in the cycle after the running job ended: registered by the top) end it: ``done`` or ``error`` with ``cause`` and ``resp``,
-    ``IRQ_STATUS.ended``, ``JOBS`` counts it, and ``CYCLES`` takes the cycles from the job's
-    launch, or from the end of the job before it if it was queued (or launched in the cycle
-    of that job's pulse), to its end. After a job done,
-    a queued job (or one launched in that very cycle) is the running one and ``busy`` stays
-    high; a failure ends a queued job too (``dropped``), never run (a job launched in the
-    failure's pulse cycle runs). ``FAILURES`` counts
-    failed jobs and keeps the last one's cause and response, which no start clears (a start
-    from idle right after a failure clears ``STATUS.error``: software that queues jobs reads
-    ``FAILURES``). ``irq`` is
+    failure, in the cycle after the running job ended: registered by the top) end it: ``done``
+    or ``error`` with ``cause`` and ``resp``, ``IRQ_STATUS.ended``, ``JOBS`` counts it, and
+    ``CYCLES`` takes the cycles from the job's launch, or from the end of the job before it if
+    it was queued (or launched in the cycle of that job's pulse), to its end. After a job
+    done, a queued job (or one launched in that very cycle) is the running one and ``busy``
+    stays high; a failure ends a queued job too (``dropped``), never run (a job launched in
+    the failure's pulse cycle runs). ``FAILURES`` counts failed jobs and keeps the last one's
+    cause and response, which no start clears (a start from idle right after a failure clears
+    ``STATUS.error``: software that queues jobs reads ``FAILURES``). ``irq`` is
     ``IRQ_STATUS.ended & CONTROL.irq_enable``, a register.
 
     The bus takes a write when its address and data are both valid (``awready`` and
